@@ -1,0 +1,1 @@
+"""Colony package (being built)."""

@@ -1,0 +1,1 @@
+"""Colony's shared hierarchical memory (being built)."""

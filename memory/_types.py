@@ -1,0 +1,269 @@
+"""Record and request types shared by the store, the service and the policies."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from memory._namespace import Namespace
+
+Vector = npt.NDArray[np.float32]
+
+
+class Tier(enum.StrEnum):
+    """Memory tiers, coarse to fine: insight > semantic > interaction > working."""
+
+    WORKING = "working"
+    INTERACTION = "interaction"
+    SEMANTIC = "semantic"
+    INSIGHT = "insight"
+
+
+class Operation(enum.StrEnum):
+    """What a memory policy decides for one candidate."""
+
+    ADD = "ADD"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+    NOOP = "NOOP"
+
+
+class EdgeType(enum.StrEnum):
+    """Typed edges of the memory graph."""
+
+    MENTIONS = "mentions"  # memory -> entity
+    SUPERSEDES = "supersedes"  # new memory -> memory it replaced
+    DERIVED_FROM = "derived_from"  # fact / insight -> source event
+    RELATES_TO = "relates_to"  # anything -> anything
+
+
+class NodeKind(enum.StrEnum):
+    """Kinds of graph nodes. Memories are nodes whose tier says event / fact / insight."""
+
+    MEMORY = "memory"
+    ENTITY = "entity"
+    TASK = "task"
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """One version of one memory.
+
+    ``valid_from``/``valid_to`` are world time (when the fact held); ``recorded_at``/
+    ``superseded_at`` are system time (when this version was written / replaced or deleted).
+    """
+
+    id: str
+    namespace: Namespace
+    tier: Tier
+    text: str
+    version: int
+    author: str
+    recorded_at: datetime
+    superseded_at: datetime | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    entities: tuple[str, ...] = ()
+    provenance: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    trust: float = 1.0
+    utility: float = 0.0
+    deleted: bool = False
+    embedding: Vector | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_current(self) -> bool:
+        """True for the live version of a memory that is not deleted."""
+        return self.superseded_at is None and not self.deleted
+
+
+@dataclass(frozen=True, slots=True)
+class NewMemory:
+    """A memory to add. The store assigns id (unless given), version and system times."""
+
+    namespace: Namespace
+    text: str
+    tier: Tier = Tier.SEMANTIC
+    author: str = "system"
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    entities: tuple[str, ...] = ()
+    provenance: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    trust: float = 1.0
+    utility: float = 0.0
+    embedding: Vector | None = field(default=None, compare=False, repr=False)
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeInfo:
+    """Who made a change and why; written to the history table."""
+
+    actor: str = "system"
+    policy: str | None = None
+    confidence: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddOp:
+    """Add a new memory (version 1)."""
+
+    memory: NewMemory
+    info: ChangeInfo = ChangeInfo()
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOp:
+    """Write a new version of ``memory_id``; fails unless it is at ``expected_version``.
+
+    Fields left as ``None`` keep their current value. ``close_validity`` sets the old
+    version's ``valid_to`` (world time) to the new version's ``valid_from``.
+    """
+
+    memory_id: str
+    expected_version: int
+    text: str | None = None
+    embedding: Vector | None = field(default=None, compare=False, repr=False)
+    entities: tuple[str, ...] | None = None
+    provenance: tuple[str, ...] | None = None
+    metadata: Mapping[str, Any] | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    trust: float | None = None
+    utility: float | None = None
+    close_validity: bool = True
+    info: ChangeInfo = ChangeInfo()
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteOp:
+    """Soft-delete ``memory_id``: its versions stay readable "as of" earlier times."""
+
+    memory_id: str
+    expected_version: int | None = None
+    info: ChangeInfo = ChangeInfo()
+
+
+WriteOp = AddOp | UpdateOp | DeleteOp
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One row of a memory's change log."""
+
+    event_id: str
+    memory_id: str
+    operation: Operation
+    old_text: str | None
+    new_text: str | None
+    old_version: int | None
+    new_version: int | None
+    actor: str
+    at: datetime
+    policy: str | None = None
+    confidence: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A typed, weighted, time-bounded edge between two graph nodes."""
+
+    src: str
+    dst: str
+    type: EdgeType
+    src_kind: NodeKind = NodeKind.MEMORY
+    dst_kind: NodeKind = NodeKind.MEMORY
+    weight: float = 1.0
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    namespace: Namespace = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which memories a read may return.
+
+    ``namespace_prefix`` selects a subtree (``()`` = all); ``as_of`` reads the store as it
+    was at that system time; ``include_superseded`` also returns replaced versions (for
+    questions about the past); ``metadata`` matches exact top-level values.
+    """
+
+    namespace_prefix: Namespace = ()
+    tiers: tuple[Tier, ...] | None = None
+    since: datetime | None = None  # valid_from / recorded_at >= since
+    until: datetime | None = None  # valid_from / recorded_at <= until
+    as_of: datetime | None = None
+    include_superseded: bool = False
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    authors: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredMemory:
+    """A search hit: the record, its fused score and each retriever's contribution."""
+
+    record: MemoryRecord
+    score: float
+    components: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A candidate memory handed to a :class:`MemoryPolicy`."""
+
+    text: str
+    namespace: Namespace
+    tier: Tier = Tier.SEMANTIC
+    speaker: str | None = None
+    time: datetime | None = None
+    entities: tuple[str, ...] = ()
+    provenance: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    embedding: Vector | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A policy's verdict for one candidate.
+
+    ``target`` is the id of the memory an UPDATE or DELETE acts on; ``text`` is what to
+    store (ADD/UPDATE), which may merge the candidate with the target.
+    """
+
+    operation: Operation
+    target: str | None = None
+    text: str | None = None
+    confidence: float = 1.0
+    reason: str | None = None
+
+
+@runtime_checkable
+class MemoryPolicy(Protocol):
+    """Decides ADD / UPDATE / DELETE / NOOP for one candidate against its neighbours."""
+
+    name: str
+
+    def decide(self, candidate: Candidate, neighbours: Sequence[ScoredMemory]) -> Decision:
+        """Return the decision for ``candidate``; ``neighbours`` are best-first."""
+        ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit-norm float32 vectors of a fixed dimension."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Return an array of shape ``(len(texts), dim)``, rows L2-normalised."""
+        ...
