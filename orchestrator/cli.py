@@ -1,8 +1,194 @@
-"""The ``colony`` command line (being built)."""
+"""The ``colony`` command line.
+
+Every command has ``--help``. Benchmarks print JSON on stdout and a human summary on stderr.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from memory.errors import ColonyError
+
+app = typer.Typer(
+    name="colony",
+    help="Colony: agent teams on Ray + LangGraph with shared hierarchical memory.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Reproducible benchmarks (JSON on stdout).", no_args_is_help=True)
+memory_app = typer.Typer(help="Inspect and edit a memory store.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+app.add_typer(memory_app, name="memory")
+
+DEFAULT_STORE = Path(".colony") / "memory.duckdb"
+
+
+def _store_path(store: Path | None) -> Path:
+    """Explicit option, then COLONY_STORE, then ./.colony/memory.duckdb."""
+    if store is not None:
+        return store
+    return Path(os.environ.get("COLONY_STORE", DEFAULT_STORE))
+
+
+def _emit(result: dict[str, Any], as_json: bool, summary: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(result))
+    typer.echo(summary, err=True)
+    if not as_json:
+        typer.echo(json.dumps(result, indent=2))
+
+
+@bench_app.command("locomo")
+def bench_locomo(
+    data: Annotated[
+        list[Path], typer.Option("--data", help="LoCoMo-layout file(s) or folder(s); repeatable")
+    ],
+    budget_words: Annotated[int, typer.Option(help="Context budget in words")] = 300,
+    policy: Annotated[str, typer.Option(help="Memory policy: add-all, heuristic")] = "heuristic",
+    baseline: Annotated[
+        str | None, typer.Option(help="Plain retrieval over raw turns: bm25-turns, hybrid-turns")
+    ] = None,
+    embedder: Annotated[str | None, typer.Option(help="minilm (default) or hash")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Evidence recall on LoCoMo conversations within a word budget."""
+    from benchmarks.locomo import run_locomo, summarize
+
+    result = run_locomo(
+        data, budget_words=budget_words, policy=policy, baseline=baseline, embedder=embedder
+    )
+    _emit(result, as_json, summarize(result))
+
+
+@bench_app.command("store")
+def bench_store(
+    memories: Annotated[int, typer.Option(help="How many synthetic memories")] = 100_000,
+    dim: Annotated[int, typer.Option(help="Vector dimension")] = 384,
+    queries: Annotated[int, typer.Option(help="Search queries to time")] = 200,
+    writes: Annotated[int, typer.Option(help="Single writes to time")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+    embedder: Annotated[str | None, typer.Option(help="Embedder for the write test")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Store throughput and latency on synthetic records with random unit vectors."""
+    from benchmarks.store import run_store_bench, summarize
+
+    result = run_store_bench(
+        memories=memories, dim=dim, queries=queries, writes=writes, seed=seed, embedder=embedder
+    )
+    _emit(result, as_json, summarize(result))
+
+
+def _open_service(store: Path | None) -> Any:
+    from memory import MemoryService
+
+    path = _store_path(store)
+    if not path.exists():
+        raise typer.BadParameter(f"no memory store at {path}; run `colony demo` first", param_hint="--store")
+    return MemoryService.open(path)
+
+
+def _parse_ns(namespace: str) -> tuple[str, ...]:
+    return tuple(part for part in namespace.split("/") if part) if namespace else ()
+
+
+@memory_app.command("search")
+def memory_search(
+    query: Annotated[str, typer.Argument(help="What to look for")],
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    namespace: Annotated[str, typer.Option(help="Namespace prefix, e.g. team/demo")] = "",
+    k: Annotated[int, typer.Option(help="How many results")] = 10,
+) -> None:
+    """Hybrid search (as admin) and print the hits."""
+    from memory import SYSTEM
+
+    with _open_service(store) as service:
+        for hit in service.search(query, principal=SYSTEM, namespace_prefix=_parse_ns(namespace), k=k):
+            r = hit.record
+            typer.echo(f"{hit.score:.4f}  {r.id}@v{r.version}  {'/'.join(r.namespace)}  {r.text}")
+
+
+@memory_app.command("namespaces")
+def memory_namespaces(
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    prefix: Annotated[str, typer.Option(help="Namespace prefix")] = "",
+) -> None:
+    """List namespaces."""
+    from memory import SYSTEM
+
+    with _open_service(store) as service:
+        for ns in service.list_namespaces(principal=SYSTEM, prefix=_parse_ns(prefix), limit=10_000):
+            typer.echo("/".join(ns))
+
+
+@memory_app.command("history")
+def memory_history(
+    memory_id: Annotated[str, typer.Argument(help="Memory id")],
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+) -> None:
+    """Print a memory's change log (who, when, which policy, confidence)."""
+    from memory import SYSTEM
+
+    with _open_service(store) as service:
+        for h in service.history(memory_id, principal=SYSTEM):
+            conf = "" if h.confidence is None else f" conf={h.confidence:.2f}"
+            pol = "" if h.policy is None else f" policy={h.policy}"
+            typer.echo(
+                f"{h.at.isoformat()}  {h.operation.value:<6} v{h.old_version}->v{h.new_version}"
+                f"  by {h.actor}{pol}{conf}  {h.new_text or h.old_text}"
+            )
+
+
+@memory_app.command("export")
+def memory_export(
+    out: Annotated[Path, typer.Argument(help="Parquet file to write")],
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    namespace: Annotated[str, typer.Option(help="Namespace prefix")] = "",
+) -> None:
+    """Export memories to Parquet."""
+    from memory import SYSTEM
+
+    with _open_service(store) as service:
+        n = service.export_parquet(out, principal=SYSTEM, namespace_prefix=_parse_ns(namespace))
+    typer.echo(f"wrote {n} memories to {out}")
+
+
+@memory_app.command("import")
+def memory_import(
+    source: Annotated[Path, typer.Argument(help="Parquet file from `colony memory export`")],
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+) -> None:
+    """Import memories from Parquet."""
+    from memory import SYSTEM, MemoryService
+
+    path = _store_path(store)
+    with MemoryService.open(path) as service:
+        n = service.import_parquet(source, principal=SYSTEM)
+    typer.echo(f"imported {n} memories into {path}")
+
+
+@app.command("demo")
+def demo(
+    store: Annotated[Path | None, typer.Option(help="Where to write the memory store")] = None,
+    embedder: Annotated[str | None, typer.Option(help="minilm (default) or hash")] = None,
+) -> None:
+    """Run an offline end-to-end demonstration and say where to look next."""
+    from orchestrator._demo import run_demo
+
+    run_demo(_store_path(store), embedder=embedder, echo=typer.echo)
+
 
 def main() -> None:
-    """Entry point of the ``colony`` console script."""
-    raise SystemExit("colony: the CLI is being built")
+    """Entry point of the ``colony`` console script: ColonyErrors become clean messages."""
+    try:
+        app()
+    except ColonyError as exc:
+        typer.echo(f"colony: error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,409 @@
+"""Hybrid retrieval: BM25 + vector similarity + entity-graph expansion + validity/recency.
+
+The retriever keeps derived, in-memory indexes over every stored version (the DuckDB tables
+stay the source of truth): a BM25 index (built lazily, on the first text query), a vector
+index, an entity -> rows map for graph expansion, and numpy columns for vectorised filters.
+It is rebuilt from the store when a service opens and then follows every write.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from memory._embedding import Embedder
+from memory._index import BM25Index, VectorIndex
+from memory._namespace import Namespace, join_namespace
+from memory._types import Filter, MemoryRecord, Tier
+
+__all__ = ["HybridRetriever", "RetrievalWeights", "is_past_query"]
+
+_NEVER = np.iinfo(np.int64).max
+_TIERS = list(Tier)
+_TIER_CODE = {tier: code for code, tier in enumerate(_TIERS)}
+# Questions about the past may need superseded versions ("where did she live before?").
+_PAST = re.compile(
+    r"\b(before|previous(?:ly)?|used to|formerly|former|originally|earlier|at first|"
+    r"prior|old|ago|last (?:year|month|week)|in (?:19|20)\d\d|back then|was|were|did)\b",
+    re.IGNORECASE,
+)
+
+
+def is_past_query(query: str) -> bool:
+    """True when a query asks about how things were, not how they are."""
+    return bool(_PAST.search(query))
+
+
+def _ns_time(value: datetime | None) -> int:
+    if value is None:
+        return _NEVER
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalWeights:
+    """Weights of each retriever in reciprocal-rank fusion, and the validity factors."""
+
+    bm25: float = 1.0
+    vector: float = 1.0
+    graph: float = 0.5
+    rrf_k: float = 60.0
+    candidates: int = 100  # per retriever, before fusion
+    superseded_factor: float = 0.5  # for present-tense queries
+    past_superseded_factor: float = 1.0  # for queries about the past
+
+
+class _Columns:
+    """Growable numpy columns, one row per indexed version."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        cap = 1024
+        self.ns = np.zeros(cap, np.int32)
+        self.tier = np.zeros(cap, np.int8)
+        self.version = np.zeros(cap, np.int32)
+        self.recorded = np.zeros(cap, np.int64)
+        self.superseded = np.full(cap, _NEVER, np.int64)
+        self.deleted = np.zeros(cap, np.bool_)
+        self.time = np.zeros(cap, np.int64)
+        self.ids: list[str] = []
+        self.authors: list[str] = []
+
+    def _grow(self, extra: int) -> None:
+        need = self.size + extra
+        cap = len(self.ns)
+        if need <= cap:
+            return
+        new_cap = max(need, cap * 2)
+        for name in ("ns", "tier", "version", "recorded", "superseded", "deleted", "time"):
+            old = getattr(self, name)
+            fill = _NEVER if name == "superseded" else 0
+            grown = np.full(new_cap, fill, old.dtype)
+            grown[: self.size] = old[: self.size]
+            setattr(self, name, grown)
+
+    def append(
+        self,
+        ids: Sequence[str],
+        ns: npt.ArrayLike,
+        tier: npt.ArrayLike,
+        version: npt.ArrayLike,
+        recorded: npt.ArrayLike,
+        superseded: npt.ArrayLike,
+        deleted: npt.ArrayLike,
+        time: npt.ArrayLike,
+        authors: Sequence[str],
+    ) -> range:
+        n = len(ids)
+        self._grow(n)
+        start, stop = self.size, self.size + n
+        self.ns[start:stop] = ns
+        self.tier[start:stop] = tier
+        self.version[start:stop] = version
+        self.recorded[start:stop] = recorded
+        self.superseded[start:stop] = superseded
+        self.deleted[start:stop] = deleted
+        self.time[start:stop] = time
+        self.ids.extend(ids)
+        self.authors.extend(authors)
+        self.size = stop
+        return range(start, stop)
+
+
+class HybridRetriever:
+    """Ranks stored versions for a query under a :class:`Filter`.
+
+    Thread-safe: the service calls :meth:`observe` after each committed write and
+    :meth:`search` from any thread.
+    """
+
+    def __init__(self, embedder: Embedder, weights: RetrievalWeights | None = None) -> None:
+        self.embedder = embedder
+        self.weights = weights or RetrievalWeights()
+        self._lock = threading.RLock()
+        self._cols = _Columns()
+        self._vectors = VectorIndex(embedder.dim)
+        self._texts: list[str] = []
+        self._bm25: BM25Index | None = None  # built on the first text query
+        self._entities: dict[str, list[int]] = defaultdict(list)
+        self._ns_codes: dict[str, int] = {}
+        self._ns_names: list[Namespace] = []
+        self._latest: dict[str, int] = {}  # memory id -> row of its newest version
+        self._rows_by_id: dict[str, list[int]] = defaultdict(list)
+
+    # -- keeping up with the store -------------------------------------------------------
+
+    def load_arrow(self, table: pa.Table) -> None:
+        """Index every version in an export table (``export_arrow(all_versions=True)``)."""
+        if table.num_rows == 0:
+            return
+        cols = table.to_pydict() if table.num_rows < 50_000 else None
+        if cols is None:
+            self._load_columns(table)
+            return
+        records = [
+            MemoryRecord(
+                id=cols["id"][i],
+                namespace=tuple(cols["namespace"][i].split("/")),
+                tier=Tier(cols["tier"][i]),
+                text=cols["text"][i],
+                version=cols["version"][i],
+                author=cols["author"][i],
+                recorded_at=cols["recorded_at"][i],
+                superseded_at=cols["superseded_at"][i],
+                valid_from=cols["valid_from"][i],
+                valid_to=cols["valid_to"][i],
+                entities=tuple(cols["entities"][i] or ()),
+                deleted=bool(cols["deleted"][i]),
+                embedding=None
+                if cols["embedding"][i] is None
+                else np.asarray(cols["embedding"][i], np.float32),
+            )
+            for i in range(table.num_rows)
+        ]
+        self.observe(records)
+
+    def _load_columns(self, table: pa.Table) -> None:
+        """Bulk path for large stores: no Python object per row."""
+        with self._lock:
+            ns_strings = table.column("namespace").to_pylist()
+            ns_codes = np.fromiter((self._ns_code(s) for s in ns_strings), np.int32, len(ns_strings))
+            tiers = np.fromiter(
+                (_TIER_CODE[Tier(t)] for t in table.column("tier").to_pylist()), np.int8
+            )
+            recorded = _micros(table.column("recorded_at"))
+            superseded = _micros(table.column("superseded_at"))
+            valid_from = _micros(table.column("valid_from"))
+            time = np.where(valid_from == _NEVER, recorded, valid_from)
+            ids = table.column("id").to_pylist()
+            rows = self._cols.append(
+                ids,
+                ns_codes,
+                tiers,
+                table.column("version").to_numpy(),
+                recorded,
+                superseded,
+                table.column("deleted").to_numpy(zero_copy_only=False),
+                time,
+                table.column("author").to_pylist(),
+            )
+            self._texts.extend(table.column("text").to_pylist())
+            emb = table.column("embedding").combine_chunks()
+            flat = emb.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+            vectors = flat.reshape(len(ids), self.embedder.dim)
+            self._vectors.add([str(r) for r in rows], vectors)
+            versions = self._cols.version
+            for row, memory_id in zip(rows, ids, strict=True):
+                self._rows_by_id[memory_id].append(row)
+                prev = self._latest.get(memory_id)
+                if prev is None or versions[row] > versions[prev]:
+                    self._latest[memory_id] = row
+            for row, ents in zip(rows, table.column("entities").to_pylist(), strict=True):
+                for ent in ents or ():
+                    self._entities[ent.lower()].append(row)
+            self._bm25 = None
+
+    def observe(self, records: Iterable[MemoryRecord]) -> None:
+        """Index newly written versions and mark the versions they replace or delete."""
+        records = list(records)
+        with self._lock:
+            fresh: list[MemoryRecord] = []
+            for record in records:
+                if record.deleted and record.id in self._latest:
+                    # A soft delete closes the live version; older versions stay for as_of.
+                    when = _ns_time(record.superseded_at or record.recorded_at)
+                    for row in self._rows_by_id[record.id]:
+                        self._cols.superseded[row] = min(self._cols.superseded[row], when)
+                        self._cols.deleted[row] = True
+                else:
+                    fresh.append(record)
+            if not fresh:
+                return
+            for record in fresh:
+                prev = self._latest.get(record.id)
+                if prev is not None:
+                    self._cols.superseded[prev] = min(
+                        self._cols.superseded[prev], _ns_time(record.recorded_at)
+                    )
+            missing = [r.text for r in fresh if r.embedding is None]
+            computed = iter(self.embedder.embed(missing)) if missing else iter(())
+            vectors = np.stack(
+                [r.embedding if r.embedding is not None else next(computed) for r in fresh]
+            ).astype(np.float32, copy=False)
+            rows = self._cols.append(
+                [r.id for r in fresh],
+                [self._ns_code(join_namespace(r.namespace)) for r in fresh],
+                [_TIER_CODE[r.tier] for r in fresh],
+                [r.version for r in fresh],
+                [_ns_time(r.recorded_at) for r in fresh],
+                [_ns_time(r.superseded_at) for r in fresh],
+                [r.deleted for r in fresh],
+                [_ns_time(r.valid_from or r.recorded_at) for r in fresh],
+                [r.author for r in fresh],
+            )
+            self._vectors.add([str(r) for r in rows], vectors)
+            for row, record in zip(rows, fresh, strict=True):
+                self._texts.append(record.text)
+                self._latest[record.id] = row
+                self._rows_by_id[record.id].append(row)
+                for ent in record.entities:
+                    self._entities[ent.lower()].append(row)
+                if self._bm25 is not None:
+                    self._bm25.add(str(row), record.text)
+
+    def _ns_code(self, joined: str) -> int:
+        code = self._ns_codes.get(joined)
+        if code is None:
+            code = self._ns_codes[joined] = len(self._ns_names)
+            self._ns_names.append(tuple(joined.split("/")))
+        return code
+
+    def namespaces(self) -> list[Namespace]:
+        """Every namespace that holds an indexed version."""
+        with self._lock:
+            return list(self._ns_names)
+
+    @property
+    def size(self) -> int:
+        """Number of indexed versions."""
+        return self._cols.size
+
+    # -- search -----------------------------------------------------------------------------
+
+    def mask(self, flt: Filter, readable: Sequence[Namespace] | None) -> npt.NDArray[np.bool_]:
+        """Rows visible under ``flt`` and readable by the caller (None = no ACL limit)."""
+        c = self._cols
+        n = c.size
+        prefix = flt.namespace_prefix
+        allowed_ns = np.zeros(len(self._ns_names) + 1, np.bool_)
+        readable_set = None if readable is None else set(readable)
+        for code, ns in enumerate(self._ns_names):
+            if ns[: len(prefix)] == prefix and (readable_set is None or ns in readable_set):
+                allowed_ns[code] = True
+        mask = allowed_ns[c.ns[:n]]
+        if flt.tiers is not None:
+            mask &= np.isin(c.tier[:n], [_TIER_CODE[t] for t in flt.tiers])
+        if flt.as_of is not None:
+            t = _ns_time(flt.as_of)
+            mask &= (c.recorded[:n] <= t) & (c.superseded[:n] > t)
+        elif not flt.include_superseded:
+            mask &= (c.superseded[:n] == _NEVER) & ~c.deleted[:n]
+        else:
+            # Past versions yes, but a deleted memory's versions only through as_of.
+            mask &= ~c.deleted[:n]
+        if flt.since is not None:
+            mask &= c.time[:n] >= _ns_time(flt.since)
+        if flt.until is not None:
+            mask &= c.time[:n] <= _ns_time(flt.until)
+        if flt.authors is not None:
+            authors = set(flt.authors)
+            mask &= np.fromiter((a in authors for a in c.authors), np.bool_, n)
+        return mask
+
+    def search(
+        self,
+        query: str | None,
+        flt: Filter,
+        *,
+        k: int,
+        readable: Sequence[Namespace] | None = None,
+        query_vector: npt.NDArray[np.float32] | None = None,
+    ) -> list[tuple[str, int, float, dict[str, float]]]:
+        """Best ``k`` versions as ``(memory_id, version, score, components)``."""
+        w = self.weights
+        with self._lock:
+            n = self._cols.size
+            if n == 0 or k <= 0:
+                return []
+            mask = self.mask(flt, readable)
+            if not mask.any():
+                return []
+            if query_vector is None and query:
+                query_vector = self.embedder.embed([query])[0]
+            fused: dict[int, float] = defaultdict(float)
+            components: dict[int, dict[str, float]] = defaultdict(dict)
+            depth = max(w.candidates, k)
+            if query_vector is not None:
+                for rank, (key, sim) in enumerate(self._vectors.search(query_vector, depth, mask)):
+                    row = int(key)
+                    fused[row] += w.vector / (w.rrf_k + rank)
+                    components[row]["vector"] = float(sim)
+            if query:
+                bm25 = self._text_index()
+                hits = bm25.search(query, depth, allowed=lambda key: bool(mask[int(key)]))
+                for rank, (key, score) in enumerate(hits):
+                    row = int(key)
+                    fused[row] += w.bm25 / (w.rrf_k + rank)
+                    components[row]["bm25"] = float(score)
+                self._expand_graph(query, mask, fused, components)
+            if query is not None and flt.as_of is None and flt.include_superseded:
+                factor = w.past_superseded_factor if is_past_query(query) else w.superseded_factor
+                for row in fused:
+                    if self._cols.superseded[row] != _NEVER:
+                        fused[row] *= factor
+            best = sorted(fused.items(), key=lambda item: item[1], reverse=True)[:k]
+            cols = self._cols
+            return [
+                (cols.ids[row], int(cols.version[row]), score, components[row])
+                for row, score in best
+            ]
+
+    def _text_index(self) -> BM25Index:
+        if self._bm25 is None:
+            index = BM25Index()
+            for row, text in enumerate(self._texts):
+                index.add(str(row), text)
+            self._bm25 = index
+        return self._bm25
+
+    def _expand_graph(
+        self,
+        query: str,
+        mask: npt.NDArray[np.bool_],
+        fused: dict[int, float],
+        components: dict[int, dict[str, float]],
+    ) -> None:
+        """Boost rows that mention entities named in the query (one hop in the graph)."""
+        lowered = query.lower()
+        named = [ent for ent in self._entities if len(ent) > 2 and _mentions(lowered, ent)]
+        if not named:
+            return
+        counts: dict[int, int] = defaultdict(int)
+        for ent in named:
+            for row in self._entities[ent]:
+                if mask[row]:
+                    counts[row] += 1
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], -self._cols.recorded[item[0]]))
+        w = self.weights
+        for rank, (row, hits) in enumerate(ranked[: w.candidates]):
+            fused[row] += w.graph / (w.rrf_k + rank)
+            components[row]["graph"] = float(hits)
+
+
+def _mentions(text: str, entity: str) -> bool:
+    start = text.find(entity)
+    while start != -1:
+        end = start + len(entity)
+        before_ok = start == 0 or not text[start - 1].isalnum()
+        after_ok = end == len(text) or not text[end].isalnum()
+        if before_ok and after_ok:
+            return True
+        start = text.find(entity, start + 1)
+    return False
+
+
+def _micros(column: pa.ChunkedArray) -> npt.NDArray[np.int64]:
+    """Timestamps as microseconds since the epoch; nulls become the 'never' sentinel."""
+    arr = column.combine_chunks().cast(pa.timestamp("us", tz="UTC"))
+    as_int = arr.cast(pa.int64())
+    return np.asarray(as_int.fill_null(_NEVER).to_numpy(zero_copy_only=False), np.int64)

@@ -1,0 +1,571 @@
+"""MemoryService: the single owner of a memory store.
+
+It embeds, checks access for every read and write, batches concurrent writes into one
+transaction (group commit), asks the injected :class:`MemoryPolicy` what to do with each
+candidate memory, and keeps the retrieval indexes in step with the store. The same class
+runs in-process or as a Ray actor (see ``memory._ray``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from memory._access import AccessRules, Action, Principal
+from memory._embedding import Embedder, default_embedder
+from memory._namespace import Namespace, validate_namespace
+from memory._retrieval import HybridRetriever, RetrievalWeights, is_past_query
+from memory._store import MemoryStore
+from memory._types import (
+    AddOp,
+    Candidate,
+    ChangeInfo,
+    Decision,
+    DeleteOp,
+    Edge,
+    EdgeType,
+    Filter,
+    HistoryEntry,
+    MemoryPolicy,
+    MemoryRecord,
+    NewMemory,
+    NodeKind,
+    Operation,
+    ScoredMemory,
+    Tier,
+    UpdateOp,
+    WriteOp,
+)
+from memory.errors import InvalidInputError, MemoryNotFoundError, VersionConflictError
+
+__all__ = ["AppliedDecision", "MemoryService"]
+
+MAX_K = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedDecision:
+    """A policy decision and the record it produced (None for NOOP)."""
+
+    candidate: Candidate
+    decision: Decision
+    record: MemoryRecord | None
+    seconds: float
+
+
+@dataclass
+class _Pending:
+    ops: list[WriteOp]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: list[MemoryRecord] | None = None
+    error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Batches writes from concurrent threads into one store transaction.
+
+    The first writer to arrive becomes the leader, drains the queue and applies it. If a
+    batch fails (e.g. one op's version conflict), each caller's ops are retried alone so one
+    bad write never fails the others.
+    """
+
+    def __init__(self, store: MemoryStore, max_batch: int = 256) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    def submit(self, ops: list[WriteOp]) -> list[MemoryRecord]:
+        pending = _Pending(ops)
+        with self._queue_lock:
+            self._queue.append(pending)
+        while not pending.done.is_set():
+            if self._write_lock.acquire(timeout=0.05):
+                try:
+                    self._drain()
+                finally:
+                    self._write_lock.release()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def _drain(self) -> None:
+        while True:
+            with self._queue_lock:
+                batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+            if not batch:
+                return
+            try:
+                results = self._store.apply([op for p in batch for op in p.ops])
+            except Exception:
+                for p in batch:
+                    try:
+                        p.result = self._store.apply(p.ops)
+                    except Exception as exc:  # handed to the caller, who re-raises it
+                        p.error = exc
+                    p.done.set()
+                continue
+            start = 0
+            for p in batch:
+                p.result = results[start : start + len(p.ops)]
+                start += len(p.ops)
+                p.done.set()
+
+
+class MemoryService:
+    """Shared hierarchical memory with access control, policies and hybrid retrieval.
+
+    Args:
+        store: the backing store; this service must be its only writer.
+        embedder: turns texts into vectors (default: ``COLONY_EMBEDDER`` or MiniLM).
+        policy: decides ADD / UPDATE / DELETE / NOOP in :meth:`remember`.
+        rules: namespace access rules.
+        weights: retrieval fusion weights.
+    """
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        *,
+        embedder: Embedder | None = None,
+        policy: MemoryPolicy | None = None,
+        rules: AccessRules | None = None,
+        weights: RetrievalWeights | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder or default_embedder()
+        self.policy = policy
+        self.rules = rules or AccessRules()
+        self._retriever = HybridRetriever(self.embedder, weights)
+        self._writes = _GroupCommit(store)
+        self._retriever.load_arrow(store.export_arrow(all_versions=True))
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        embedder: Embedder | None = None,
+        policy: MemoryPolicy | None = None,
+        rules: AccessRules | None = None,
+        weights: RetrievalWeights | None = None,
+    ) -> MemoryService:
+        """Open (or create) a DuckDB memory file and serve it."""
+        from memory._duckdb import DuckDBStore
+
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return cls(
+            DuckDBStore.from_path(path),
+            embedder=embedder,
+            policy=policy,
+            rules=rules,
+            weights=weights,
+        )
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> MemoryService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _commit(self, ops: list[WriteOp]) -> list[MemoryRecord]:
+        records = self._writes.submit(ops)
+        self._retriever.observe(records)
+        return records
+
+    def add(
+        self,
+        text: str,
+        *,
+        principal: Principal,
+        namespace: Namespace,
+        tier: Tier = Tier.SEMANTIC,
+        entities: Sequence[str] = (),
+        provenance: Sequence[str] = (),
+        metadata: Mapping[str, Any] | None = None,
+        valid_from: datetime | None = None,
+        valid_to: datetime | None = None,
+        trust: float = 1.0,
+        memory_id: str | None = None,
+    ) -> MemoryRecord:
+        """Store one memory as it is (no policy); returns version 1."""
+        memory = NewMemory(
+            namespace=validate_namespace(namespace),
+            text=text,
+            tier=Tier(tier),
+            author=principal.id,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            entities=tuple(entities),
+            provenance=tuple(provenance),
+            metadata=dict(metadata or {}),
+            trust=trust,
+            id=memory_id,
+        )
+        return self.add_many([memory], principal=principal)[0]
+
+    def add_many(self, memories: Sequence[NewMemory], *, principal: Principal) -> list[MemoryRecord]:
+        """Store several memories in one transaction (embedded in one batch)."""
+        for memory in memories:
+            self.rules.check(principal, Action.WRITE, validate_namespace(memory.namespace))
+            if not isinstance(memory.text, str):
+                raise InvalidInputError(
+                    f"memory text must be a string, got {type(memory.text).__name__}: "
+                    f"{memory.text!r:.80}"
+                )
+        needs = [m.text for m in memories if m.embedding is None]
+        vectors = iter(self.embedder.embed(needs)) if needs else iter(())
+        ready = [
+            replace(m, author=principal.id, embedding=m.embedding if m.embedding is not None else next(vectors))
+            for m in memories
+        ]
+        info = ChangeInfo(actor=principal.id)
+        return self._commit([AddOp(m, info) for m in ready])
+
+    def update(
+        self,
+        memory_id: str,
+        text: str | None = None,
+        *,
+        principal: Principal,
+        expected_version: int,
+        entities: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        valid_from: datetime | None = None,
+        info: ChangeInfo | None = None,
+    ) -> MemoryRecord:
+        """Write a new version if the memory is still at ``expected_version``.
+
+        Raises VersionConflictError otherwise: reread and retry.
+        """
+        current = self.store.get(memory_id)
+        self.rules.check(principal, Action.WRITE, current.namespace)
+        embedding = None if text is None else self.embedder.embed([text])[0]
+        op = UpdateOp(
+            memory_id,
+            expected_version,
+            text=text,
+            embedding=embedding,
+            entities=None if entities is None else tuple(entities),
+            metadata=None if metadata is None else dict(metadata),
+            valid_from=valid_from,
+            info=info or ChangeInfo(actor=principal.id),
+        )
+        return self._commit([op])[0]
+
+    def delete(
+        self,
+        memory_id: str,
+        *,
+        principal: Principal,
+        expected_version: int | None = None,
+        info: ChangeInfo | None = None,
+    ) -> MemoryRecord:
+        """Soft-delete a memory: it disappears from current reads; history stays."""
+        current = self.store.get(memory_id)
+        self.rules.check(principal, Action.WRITE, current.namespace)
+        op = DeleteOp(memory_id, expected_version, info or ChangeInfo(actor=principal.id))
+        return self._commit([op])[0]
+
+    def add_edges(self, edges: Sequence[Edge], *, principal: Principal) -> int:
+        """Add graph edges; the principal must be able to write each edge's namespace."""
+        for edge in edges:
+            self.rules.check(principal, Action.WRITE, validate_namespace(edge.namespace))
+        return self.store.add_edges(edges)
+
+    # -- policy-managed writes ---------------------------------------------------------------
+
+    def remember(
+        self,
+        candidates: Sequence[Candidate],
+        *,
+        principal: Principal,
+        policy: MemoryPolicy | None = None,
+        neighbours: int = 5,
+    ) -> list[AppliedDecision]:
+        """Run each candidate through the memory policy and apply its decision.
+
+        Candidates are handled in order, so a later candidate sees what earlier ones wrote.
+        """
+        policy = policy or self.policy
+        if policy is None:
+            raise InvalidInputError(
+                "remember() needs a memory policy: pass policy=... here or to MemoryService "
+                "(for example policies.HeuristicPolicy())"
+            )
+        for candidate in candidates:
+            self.rules.check(principal, Action.WRITE, validate_namespace(candidate.namespace))
+        texts = [c.text for c in candidates if c.embedding is None]
+        vectors = iter(self.embedder.embed(texts)) if texts else iter(())
+        applied = []
+        for candidate in candidates:
+            if candidate.embedding is None:
+                candidate = replace(candidate, embedding=next(vectors))
+            started = time.perf_counter()
+            near = self._search_rows(
+                None,
+                Filter(namespace_prefix=candidate.namespace, tiers=(candidate.tier,)),
+                k=neighbours,
+                readable=None,
+                query_vector=candidate.embedding,
+            )
+            decision = policy.decide(candidate, near)
+            elapsed = time.perf_counter() - started
+            record = self._apply_decision(candidate, decision, near, principal, policy.name)
+            applied.append(AppliedDecision(candidate, decision, record, elapsed))
+        return applied
+
+    def _apply_decision(
+        self,
+        candidate: Candidate,
+        decision: Decision,
+        near: Sequence[ScoredMemory],
+        principal: Principal,
+        policy_name: str,
+    ) -> MemoryRecord | None:
+        info = ChangeInfo(
+            actor=principal.id,
+            policy=policy_name,
+            confidence=decision.confidence,
+            reason=decision.reason,
+        )
+        op = decision.operation
+        if op is Operation.NOOP:
+            return None
+        if op is Operation.ADD:
+            memory = NewMemory(
+                namespace=candidate.namespace,
+                text=decision.text or candidate.text,
+                tier=candidate.tier,
+                author=principal.id,
+                valid_from=candidate.time,
+                entities=candidate.entities,
+                provenance=candidate.provenance,
+                metadata=dict(candidate.metadata),
+                embedding=candidate.embedding if decision.text in (None, candidate.text) else None,
+            )
+            if memory.embedding is None:
+                memory = replace(memory, embedding=self.embedder.embed([memory.text])[0])
+            return self._commit([AddOp(memory, info)])[0]
+        target = self._target(decision, near)
+        if op is Operation.DELETE:
+            return self._commit([DeleteOp(target.id, target.version, info)])[0]
+        text = decision.text or candidate.text
+        merged_prov = tuple(dict.fromkeys((*target.provenance, *candidate.provenance)))
+        merged_ents = tuple(dict.fromkeys((*target.entities, *candidate.entities)))
+        update = UpdateOp(
+            target.id,
+            target.version,
+            text=text,
+            embedding=candidate.embedding if text == candidate.text else self.embedder.embed([text])[0],
+            entities=merged_ents,
+            provenance=merged_prov,
+            metadata={**target.metadata, **candidate.metadata},
+            valid_from=candidate.time,
+            info=info,
+        )
+        record = self._commit([update])[0]
+        self.store.add_edges(
+            [
+                Edge(
+                    src=record.id,
+                    dst=target.id,
+                    type=EdgeType.SUPERSEDES,
+                    valid_from=candidate.time,
+                    namespace=record.namespace,
+                )
+            ]
+        )
+        return record
+
+    def _target(self, decision: Decision, near: Sequence[ScoredMemory]) -> MemoryRecord:
+        for hit in near:
+            if hit.record.id == decision.target:
+                return hit.record
+        if decision.target is None:
+            raise InvalidInputError(
+                f"policy returned {decision.operation.value} without a target memory id"
+            )
+        try:
+            return self.store.get(decision.target)
+        except MemoryNotFoundError:
+            raise InvalidInputError(
+                f"policy returned {decision.operation.value} for unknown memory "
+                f"{decision.target!r}"
+            ) from None
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(
+        self, memory_id: str, *, principal: Principal, as_of: datetime | None = None
+    ) -> MemoryRecord:
+        """A memory's current version, or the one visible at system time ``as_of``."""
+        record = self.store.get(memory_id, as_of=as_of)
+        self.rules.check(principal, Action.READ, record.namespace)
+        return record
+
+    def history(self, memory_id: str, *, principal: Principal) -> list[HistoryEntry]:
+        """Every change of a memory, oldest first."""
+        versions = self.store.versions(memory_id)
+        if not versions:
+            raise MemoryNotFoundError(f"no memory with id {memory_id!r}")
+        self.rules.check(principal, Action.READ, versions[-1].namespace)
+        return self.store.history(memory_id)
+
+    def versions(self, memory_id: str, *, principal: Principal) -> list[MemoryRecord]:
+        """Every version of a memory, oldest first."""
+        versions = self.store.versions(memory_id)
+        if not versions:
+            raise MemoryNotFoundError(f"no memory with id {memory_id!r}")
+        self.rules.check(principal, Action.READ, versions[-1].namespace)
+        return versions
+
+    def search(
+        self,
+        query: str,
+        *,
+        principal: Principal,
+        namespace_prefix: Namespace = (),
+        tiers: Sequence[Tier] | None = None,
+        k: int = 10,
+        as_of: datetime | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        include_superseded: bool | None = None,
+    ) -> list[ScoredMemory]:
+        """Hybrid search over the namespaces ``principal`` may read.
+
+        ``include_superseded=None`` decides from the query: a question about the past
+        ("where did she live before?") can reach replaced versions; one about the present
+        only sees current ones.
+        """
+        if not isinstance(query, str):
+            raise InvalidInputError(f"search query must be a string, got {query!r:.80}")
+        if not isinstance(k, int) or not 0 < k <= MAX_K:
+            raise InvalidInputError(f"k must be an integer in 1..{MAX_K}, got {k!r}")
+        if include_superseded is None:
+            include_superseded = is_past_query(query)
+        flt = Filter(
+            namespace_prefix=validate_namespace(namespace_prefix, allow_empty=True),
+            tiers=None if tiers is None else tuple(Tier(t) for t in tiers),
+            since=since,
+            until=until,
+            as_of=as_of,
+            include_superseded=include_superseded,
+            metadata=dict(metadata or {}),
+        )
+        readable = self.rules.readable(principal, self._retriever.namespaces())
+        return self._search_rows(query, flt, k=k, readable=readable)
+
+    def search_vector(
+        self,
+        vector: Any,
+        *,
+        principal: Principal,
+        namespace_prefix: Namespace = (),
+        k: int = 10,
+    ) -> list[ScoredMemory]:
+        """Nearest memories to an embedding (no text query)."""
+        import numpy as np
+
+        flt = Filter(namespace_prefix=validate_namespace(namespace_prefix, allow_empty=True))
+        readable = self.rules.readable(principal, self._retriever.namespaces())
+        query_vector = np.asarray(vector, np.float32)
+        return self._search_rows(None, flt, k=k, readable=readable, query_vector=query_vector)
+
+    def _search_rows(
+        self,
+        query: str | None,
+        flt: Filter,
+        *,
+        k: int,
+        readable: Sequence[Namespace] | None,
+        query_vector: Any = None,
+    ) -> list[ScoredMemory]:
+        # Metadata filters are applied after ranking: fetch more to still return k.
+        fetch_k = k * 4 if flt.metadata else k
+        rows = self._retriever.search(
+            query, flt, k=fetch_k, readable=readable, query_vector=query_vector
+        )
+        records = self.store.fetch([(memory_id, version) for memory_id, version, _, _ in rows])
+        hits = []
+        for (_, _, score, components), record in zip(rows, records, strict=True):
+            if all(record.metadata.get(key) == value for key, value in flt.metadata.items()):
+                hits.append(ScoredMemory(record, score, components))
+        return hits[:k]
+
+    def list_namespaces(
+        self,
+        *,
+        principal: Principal,
+        prefix: Namespace = (),
+        max_depth: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Namespace]:
+        """Namespaces under ``prefix`` that ``principal`` may read."""
+        prefix = validate_namespace(prefix, allow_empty=True)
+        found = self.store.list_namespaces(prefix, max_depth=max_depth, limit=10_000)
+        return self.rules.readable(principal, found)[offset : offset + limit]
+
+    # -- bulk ----------------------------------------------------------------------------------
+
+    def export_arrow(
+        self, *, principal: Principal, namespace_prefix: Namespace = (), all_versions: bool = False
+    ) -> pa.Table:
+        """Records under a namespace prefix as an Arrow table."""
+        prefix = validate_namespace(namespace_prefix, allow_empty=True)
+        table = self.store.export_arrow(Filter(namespace_prefix=prefix), all_versions=all_versions)
+        readable = set(self.rules.readable(principal, self._retriever.namespaces()))
+        keep = [tuple(ns.split("/")) in readable for ns in table.column("namespace").to_pylist()]
+        return table.filter(pa.array(keep, pa.bool_()))
+
+    def import_arrow(self, table: pa.Table, *, principal: Principal) -> int:
+        """Bulk-import an export table; every namespace must be writable by ``principal``."""
+        for ns in set(table.column("namespace").to_pylist()):
+            self.rules.check(principal, Action.WRITE, validate_namespace(tuple(ns.split("/"))))
+        with self._writes._write_lock:
+            before = self.store.count(Filter(include_superseded=True))
+            count = self.store.import_arrow(table, actor=principal.id)
+            added = self.store.export_arrow(Filter(include_superseded=True), all_versions=True)
+        self._retriever.load_arrow(added.slice(before))
+        return count
+
+    def export_parquet(
+        self, path: str | os.PathLike[str], *, principal: Principal, namespace_prefix: Namespace = ()
+    ) -> int:
+        """Write memories to a Parquet file; returns the row count."""
+        table = self.export_arrow(principal=principal, namespace_prefix=namespace_prefix)
+        pq.write_table(table, path)
+        return table.num_rows
+
+    def import_parquet(self, path: str | os.PathLike[str], *, principal: Principal) -> int:
+        """Import memories from a Parquet file written by :meth:`export_parquet`."""
+        return self.import_arrow(pq.read_table(path), principal=principal)
+
+    def stats(self) -> dict[str, int]:
+        """Counts for dashboards and benchmarks."""
+        return {
+            "current": self.store.count(Filter()),
+            "versions": self._retriever.size,
+            "namespaces": len(self._retriever.namespaces()),
+        }
