@@ -1,0 +1,553 @@
+"""The embedded DuckDB implementation of :class:`memory._store.MemoryStore`.
+
+One row per version in ``memories``. A write never rewrites a row's content: it stamps the
+replaced row's ``superseded_at`` (and, for an UPDATE with ``close_validity``, its open
+``valid_to``) and appends the next version. A DELETE appends a *tombstone*: a copy of the last
+version with ``deleted = TRUE`` that becomes the current row, so ``get`` refuses the memory
+while ``get(as_of=earlier)`` and ``versions`` still see every version.
+
+All times are stored as naive UTC ``TIMESTAMP`` (never ``TIMESTAMPTZ``, whose casts depend on
+the session time zone) and returned tz-aware in UTC.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from memory import _duckdb_arrow as bulk
+from memory import _duckdb_write as write
+from memory._checks import (
+    MAX_TEXT_CHARS,
+    aware,
+    check_float,
+    check_interval,
+    check_label,
+    check_metadata,
+    check_text,
+    short,
+    to_utc,
+)
+from memory._duckdb_graph import graph_tables
+from memory._duckdb_schema import ARROW_SCHEMA, connect, load_bundled_extension, migrate
+from memory._duckdb_sql import filter_sql
+from memory._duckdb_write import COLUMNS, Row, memory_id_arg
+from memory._namespace import Namespace, join_namespace, split_namespace, validate_namespace
+from memory._types import (
+    AddOp,
+    Edge,
+    EdgeType,
+    Filter,
+    HistoryEntry,
+    MemoryRecord,
+    NodeKind,
+    Operation,
+    UpdateOp,
+    WriteOp,
+)
+from memory.errors import InvalidInputError, InvalidRecordError, MemoryNotFoundError, StoreError
+
+__all__ = [
+    "ARROW_SCHEMA",
+    "MAX_TEXT_CHARS",
+    "DuckDBStore",
+    "load_bundled_extension",
+]
+
+_EVERYTHING = Filter()
+_EDGE_COLUMNS = "src, dst, type, src_kind, dst_kind, weight, valid_from, valid_to, namespace"
+
+
+class DuckDBStore:
+    """A :class:`~memory._store.MemoryStore` in one DuckDB database (a file or ``:memory:``).
+
+    Safe to share between threads of one process: writes are serialised by a lock and every
+    call runs on its own cursor. Only one process may hold a file for writing.
+
+    Args:
+        conn: An open connection. Call :meth:`setup` before use (``from_path`` does).
+        owns_connection: Close ``conn`` in :meth:`close` (``from_path`` passes True).
+    """
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, *, owns_connection: bool = False) -> None:
+        self._conn = conn
+        self._owns = owns_connection
+        self._where = "<connection>"
+        self._read_only = False
+        self._write_lock = threading.RLock()
+        self._last = datetime.min
+        self._closed = False
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike[str], *, read_only: bool = False) -> DuckDBStore:
+        """Open (creating if needed) a store file, or ``":memory:"``, and run :meth:`setup`.
+
+        Raises:
+            StoreLockedError: another process has the file open.
+            StoreCorruptError: the file is not a DuckDB database or not a Colony store.
+        """
+        conn = connect(path, read_only=read_only)
+        store = cls(conn, owns_connection=True)
+        store._where = os.fspath(path)
+        store._read_only = read_only
+        try:
+            store.setup()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def setup(self) -> None:
+        """Apply pending schema migrations and check the schema (idempotent)."""
+        with self._write_lock, self._cursor() as cur:
+            migrate(cur, self._where, read_only=self._read_only)
+            row = cur.execute(
+                "SELECT greatest(max(recorded_at), max(superseded_at)) FROM memories"
+            ).fetchone()
+            if row and row[0] is not None:
+                self._last = max(self._last, row[0])
+
+    def close(self) -> None:
+        """Close the connection if this store opened it; further calls raise StoreError."""
+        with self._write_lock:
+            if not self._closed and self._owns:
+                self._conn.close()
+            self._closed = True
+
+    def __enter__(self) -> DuckDBStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DuckDBStore({self._where!r})"
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The underlying connection, for derived indexes (full-text, vector) and analysis."""
+        return self._conn
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._closed:
+            raise StoreError(f"store {self._where!r} is closed")
+        cur = self._conn.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction under the write lock; any error rolls all of it back."""
+        with self._write_lock, self._cursor() as cur:
+            cur.begin()
+            try:
+                yield cur
+                cur.commit()
+            except BaseException as exc:
+                cur.rollback()
+                if isinstance(exc, duckdb.Error):
+                    hint = " (the store was opened read-only)" if self._read_only else ""
+                    raise StoreError(f"write to {self._where!r} failed{hint}: {exc}") from exc
+                raise
+
+    def _tick(self) -> datetime:
+        """A naive-UTC "now", strictly after every earlier one, so as_of reads are exact."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        if now <= self._last:
+            now = self._last + timedelta(microseconds=1)
+        self._last = now
+        return now
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def apply(self, ops: Sequence[WriteOp]) -> list[MemoryRecord]:
+        """Apply ``ops`` in one transaction, all or nothing; one history row per op."""
+        ops = list(ops)
+        for op in ops:
+            write.check_op(op)
+        # Adds are fully checked before the transaction; updates once the old row is read.
+        adds = {id(op): write.check_new(op) for op in ops if isinstance(op, AddOp)}
+        if not ops:
+            return []
+        out: list[MemoryRecord] = []
+        with self._transaction() as cur:
+            for op in ops:
+                if isinstance(op, AddOp):
+                    row = write.add(cur, adds[id(op)], op.info, self._tick)
+                elif isinstance(op, UpdateOp):
+                    row = write.update(cur, op, self._tick)
+                else:
+                    row = write.delete(cur, op, self._tick)
+                out.append(row.record())
+        return out
+
+    def add_edges(self, edges: Iterable[Edge]) -> int:
+        """Insert graph edges in one transaction; returns how many were written."""
+        rows: list[tuple[object, ...]] = []
+        for edge in edges:
+            if not isinstance(edge, Edge):
+                raise InvalidInputError(f"add_edges takes Edge objects, got {short(edge)}")
+            start, end = to_utc(edge.valid_from, "valid_from"), to_utc(edge.valid_to, "valid_to")
+            check_interval(start, end)
+            try:
+                kinds = (
+                    EdgeType(edge.type).value,
+                    NodeKind(edge.src_kind),
+                    NodeKind(edge.dst_kind),
+                )
+            except ValueError as exc:
+                raise InvalidRecordError(f"bad edge {short(edge)}: {exc}") from None
+            rows.append(
+                (
+                    check_label(edge.src, "edge src"),
+                    kinds[1].value,
+                    check_label(edge.dst, "edge dst"),
+                    kinds[2].value,
+                    kinds[0],
+                    check_float(edge.weight, "edge weight"),
+                    start,
+                    end,
+                    join_namespace(validate_namespace(edge.namespace, allow_empty=True)),
+                )
+            )
+        if not rows:
+            return 0
+        names = ("src", "src_kind", "dst", "dst_kind", "type", "weight", "valid_from", "valid_to")
+        table = pa.table(
+            {
+                **{name: [row[i] for row in rows] for i, name in enumerate(names)},
+                "namespace": pa.array([row[8] for row in rows], pa.string()),
+            }
+        )
+        with self._transaction() as cur:
+            now = self._tick()
+            cur.register("colony_new_edges", table)
+            cur.execute(
+                "INSERT INTO edges SELECT src, src_kind, dst, dst_kind, type, weight, "
+                "valid_from::TIMESTAMP, valid_to::TIMESTAMP, namespace, ? FROM colony_new_edges",
+                [now],
+            )
+            cur.unregister("colony_new_edges")
+        return len(rows)
+
+    def add_task(
+        self,
+        text: str,
+        namespace: Namespace,
+        *,
+        task_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Record a task (query) node for the graph; returns its node id (``task:<hex>``)."""
+        node = (
+            check_label(task_id, "task_id") if task_id is not None else f"task:{uuid.uuid4().hex}"
+        )
+        values = [
+            node,
+            join_namespace(validate_namespace(namespace)),
+            check_text(text),
+            check_metadata(metadata or {}),
+        ]
+        with self._transaction() as cur:
+            if cur.execute("SELECT 1 FROM tasks WHERE id = ?", [node]).fetchone():
+                raise InvalidRecordError(f"task id {short(node)} is already used")
+            cur.execute(
+                "INSERT INTO tasks VALUES (?, ?, ?, ?, ?)", [*values[:3], self._tick(), values[3]]
+            )
+        return node
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, memory_id: str, *, as_of: datetime | None = None) -> MemoryRecord:
+        """The current version, or the one visible at system time ``as_of``."""
+        memory_id = memory_id_arg(memory_id)
+        at = to_utc(as_of, "as_of")
+        sql = f"SELECT {COLUMNS}, embedding FROM memories WHERE id = ? AND "
+        if at is None:
+            found = self._one(sql + "superseded_at IS NULL", [memory_id])
+        else:
+            cond = "recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)"
+            found = self._one(sql + cond, [memory_id, at, at])
+        when = "" if at is None else f" as of {at.isoformat()}Z"
+        if found is None:
+            raise MemoryNotFoundError(f"no memory with id {short(memory_id)}{when}")
+        row = Row.from_db(found, with_embedding=True)
+        if row.deleted:
+            raise MemoryNotFoundError(
+                f"memory {short(memory_id)} was deleted at {row.recorded_at.isoformat()}Z"
+                f"{when}; read versions() or get(as_of=<an earlier time>)"
+            )
+        return row.record()
+
+    def fetch(self, keys: Sequence[tuple[str, int]]) -> list[MemoryRecord]:
+        """The given ``(id, version)`` rows, in the order asked (for search hits)."""
+        if not keys:
+            return []
+        ids = [key[0] for key in keys]
+        versions = [int(key[1]) for key in keys]
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {COLUMNS}, embedding FROM memories JOIN "
+                "(SELECT unnest(?::VARCHAR[]) AS k_id, unnest(?::BIGINT[]) AS k_version) "
+                "ON id = k_id AND version = k_version",
+                [ids, versions],
+            ).fetchall()
+        found = {(r[0], int(r[1])): Row.from_db(r, with_embedding=True) for r in rows}
+        out = []
+        for key in zip(ids, versions, strict=True):
+            if key not in found:
+                raise MemoryNotFoundError(f"no memory {short(key[0])} at version {key[1]}")
+            out.append(found[key].record())
+        return out
+
+    def versions(self, memory_id: str) -> list[MemoryRecord]:
+        """Every version, oldest first; a deleted memory ends with its tombstone."""
+        memory_id = memory_id_arg(memory_id)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {COLUMNS}, embedding FROM memories WHERE id = ? ORDER BY version",
+                [memory_id],
+            ).fetchall()
+        if not rows:
+            raise MemoryNotFoundError(f"no memory with id {short(memory_id)}")
+        return [Row.from_db(r, with_embedding=True).record() for r in rows]
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        """The change log of a memory, oldest first."""
+        memory_id = memory_id_arg(memory_id)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT event_id, memory_id, operation, old_text, new_text, old_version, "
+                'new_version, actor, "at", policy, confidence, reason FROM history '
+                'WHERE memory_id = ? ORDER BY "at", new_version',
+                [memory_id],
+            ).fetchall()
+        if not rows:
+            raise MemoryNotFoundError(f"no memory with id {short(memory_id)}")
+        return [
+            HistoryEntry(
+                event_id=r[0],
+                memory_id=r[1],
+                operation=Operation(r[2]),
+                old_text=r[3],
+                new_text=r[4],
+                old_version=r[5],
+                new_version=r[6],
+                actor=r[7],
+                at=r[8].replace(tzinfo=UTC),
+                policy=r[9],
+                confidence=r[10],
+                reason=r[11],
+            )
+            for r in rows
+        ]
+
+    def scan(
+        self,
+        flt: Filter = _EVERYTHING,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        with_embeddings: bool = False,
+    ) -> list[MemoryRecord]:
+        """Records matching ``flt`` in (recorded_at, id, version) order, paged."""
+        where, params = filter_sql(flt)
+        page, page_params = _page(limit, offset)
+        columns = COLUMNS + (", embedding" if with_embeddings else "")
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {columns} FROM memories WHERE {where} "
+                f"ORDER BY recorded_at, id, version{page}",
+                params + page_params,
+            ).fetchall()
+        return [Row.from_db(r, with_embedding=with_embeddings).record() for r in rows]
+
+    def count(self, flt: Filter = _EVERYTHING) -> int:
+        """How many records match ``flt``."""
+        where, params = filter_sql(flt)
+        found = self._one(f"SELECT count(*) FROM memories WHERE {where}", params)
+        return int(found[0]) if found else 0
+
+    def list_namespaces(
+        self,
+        prefix: Namespace = (),
+        *,
+        max_depth: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Namespace]:
+        """Distinct namespaces of current memories under ``prefix``, cut to ``max_depth``."""
+        where, params = filter_sql(Filter(namespace_prefix=prefix))
+        if max_depth is not None and (
+            isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1
+        ):
+            raise InvalidInputError(
+                f"max_depth must be a positive int or None, got {short(max_depth)}"
+            )
+        ns = (
+            "namespace"
+            if max_depth is None
+            else "array_to_string(string_split(namespace, '/')[1:?], '/')"
+        )
+        depth = [] if max_depth is None else [max_depth]
+        page, page_params = _page(limit, offset)
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT DISTINCT {ns} AS ns FROM memories WHERE {where} "
+                f"ORDER BY string_split(ns, '/'){page}",
+                depth + params + page_params,
+            ).fetchall()
+        return [split_namespace(r[0]) for r in rows]
+
+    def edges(
+        self,
+        *,
+        nodes: Sequence[str] | None = None,
+        types: Sequence[EdgeType] | None = None,
+        as_of: datetime | None = None,
+    ) -> list[Edge]:
+        """Edges touching any of ``nodes`` (all when None), valid at ``as_of`` if given."""
+        clauses: list[str] = ["TRUE"]
+        params: list[object] = []
+        if nodes is not None:
+            clauses.append(
+                "(src IN (SELECT unnest(?::VARCHAR[])) OR dst IN (SELECT unnest(?::VARCHAR[])))"
+            )
+            params += [list(nodes), list(nodes)]
+        if types is not None:
+            clauses.append("list_contains(?::VARCHAR[], type)")
+            params.append([_edge_type(t) for t in types])
+        at = to_utc(as_of, "as_of")
+        if at is not None:
+            clauses.append(
+                "created_at <= ? AND (valid_from IS NULL OR valid_from <= ?) "
+                "AND (valid_to IS NULL OR valid_to > ?)"
+            )
+            params += [at, at, at]
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {' AND '.join(clauses)} "
+                "ORDER BY created_at, src, dst",
+                params,
+            ).fetchall()
+        return [
+            Edge(
+                src=r[0],
+                dst=r[1],
+                type=EdgeType(r[2]),
+                src_kind=NodeKind(r[3]),
+                dst_kind=NodeKind(r[4]),
+                weight=float(r[5]),
+                valid_from=aware(r[6]),
+                valid_to=aware(r[7]),
+                namespace=split_namespace(r[8]),
+            )
+            for r in rows
+        ]
+
+    def graph_arrow(
+        self,
+        *,
+        namespace_prefix: Namespace = (),
+        as_of: datetime | None = None,
+        types: Sequence[EdgeType] | None = None,
+        nodes: Sequence[str] | None = None,
+        within: bool = False,
+    ) -> tuple[pa.Table, pa.Table]:
+        """Node and edge tables of the graph visible under ``namespace_prefix`` at ``as_of``.
+
+        See :func:`memory._duckdb_graph.graph_tables`; :mod:`memory._graph` builds networkx
+        views from these.
+        """
+        prefix = validate_namespace(namespace_prefix, allow_empty=True)
+        at = to_utc(as_of, "as_of")
+        kinds = None if types is None else [_edge_type(t) for t in types]
+        now = max(datetime.now(UTC).replace(tzinfo=None), self._last)
+        with self._cursor() as cur:
+            return graph_tables(
+                cur, prefix=prefix, as_of=at, now=now, types=kinds, nodes=nodes, within=within
+            )
+
+    def _one(self, sql: str, params: list[object]) -> tuple[Any, ...] | None:
+        with self._cursor() as cur:
+            return cur.execute(sql, params).fetchone()
+
+    # -- bulk ----------------------------------------------------------------------------------
+
+    def export_arrow(self, flt: Filter = _EVERYTHING, *, all_versions: bool = False) -> pa.Table:
+        """Records as an :data:`ARROW_SCHEMA` table, ordered like :meth:`scan`.
+
+        ``all_versions`` returns every stored row matching the filter's other fields,
+        superseded versions and deletion tombstones included (a full backup).
+        """
+        where, params = filter_sql(flt, all_versions=all_versions)
+        with self._cursor() as cur:
+            return bulk.export_table(cur, where, params)
+
+    def import_arrow(self, table: pa.Table, *, actor: str = "import") -> int:
+        """Bulk-insert rows of an :data:`ARROW_SCHEMA` table in one transaction.
+
+        Only ``namespace`` and ``text`` are required; missing ids are generated, ids and
+        versions given are kept (so an ``all_versions`` export restores its history), and an
+        id already in the store is refused. Each row gets a history entry by ``actor``.
+        """
+        check_label(actor, "actor")
+        with self._write_lock:
+            now = self._tick()
+            conformed = bulk.conform(table, actor=actor, now=now)
+            with self._transaction() as cur:
+                count = bulk.insert(cur, conformed, actor=actor, now=now)
+            # Imported rows may carry later times than our clock; stay strictly after them.
+            for name in ("recorded_at", "superseded_at"):
+                latest = pc.max(conformed.column(name)).as_py()
+                if latest is not None and latest > self._last:
+                    self._last = latest
+        return count
+
+    def export_parquet(self, path: str | os.PathLike[str], flt: Filter = _EVERYTHING) -> int:
+        """Write :meth:`export_arrow` ``(flt)`` to a Parquet file; returns the row count."""
+        table = self.export_arrow(flt)
+        pq.write_table(table, os.fspath(path))
+        return table.num_rows
+
+    def import_parquet(self, path: str | os.PathLike[str], *, actor: str = "import") -> int:
+        """:meth:`import_arrow` a Parquet file written by :meth:`export_parquet`."""
+        try:
+            table = pq.read_table(os.fspath(path))
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise InvalidInputError(f"cannot read Parquet file {os.fspath(path)!r}: {exc}") from exc
+        return self.import_arrow(table, actor=actor)
+
+
+def _edge_type(value: object) -> str:
+    try:
+        return EdgeType(value).value  # type: ignore[arg-type]
+    except ValueError:
+        raise InvalidInputError(
+            f"edge type must be one of {[t.value for t in EdgeType]}, got {short(value)}"
+        ) from None
+
+
+def _page(limit: int | None, offset: int) -> tuple[str, list[object]]:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidInputError(f"limit must be a non-negative int or None, got {short(limit)}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInputError(f"offset must be a non-negative int, got {short(offset)}")
+    if limit is None:
+        return (" OFFSET ?", [offset]) if offset else ("", [])
+    return " LIMIT ? OFFSET ?", [limit, offset]
