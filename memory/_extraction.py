@@ -1,0 +1,499 @@
+"""Turning conversation turns into candidate memories.
+
+:class:`RuleExtractor` needs no model: it splits each turn into sentences, drops small talk,
+rewrites "I"/"you" into the speakers' names, resolves relative dates against the session
+date, and spots entities. :class:`LLMExtractor` asks an injected model for the same facts.
+Both return :class:`~memory._types.Candidate` objects whose provenance is the turn ids.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from memory._conversation import Conversation, Session, Turn
+from memory._english import (
+    content_words,
+    is_dependent,
+    is_small_talk,
+    keyword_entities,
+    mid_sentence_capitalised,
+    proper_nouns,
+    rewrite_person,
+    split_sentences,
+    strip_interjections,
+    strip_vocatives,
+)
+from memory._locomo import normalize_evidence
+from memory._namespace import Namespace, validate_namespace
+from memory._temporal import DateMention, annotate_dates, find_dates, format_day, parse_datetime
+from memory._types import Candidate, Tier
+from memory.errors import InvalidInputError
+
+__all__ = [
+    "DEFAULT_PROMPT",
+    "Extractor",
+    "LLMExtractor",
+    "ModelOutputError",
+    "RuleExtractor",
+    "Source",
+    "extract_conversation",
+]
+
+Source = Conversation | Session | Turn | Sequence[Turn]
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "´": "'"})
+_HYPOTHETICAL = re.compile(r"^\W*(?:if|imagine|suppose|what\s+if)\b|\bif\b.*\bwould\b", re.I)
+_CAPTION_PREFIX = re.compile(
+    r"^(?:a|an|the)\s+(?:photo(?:graph|graphy)?|picture|image|pic|close\s*-?\s*up|"
+    r"screenshot)\s+(?:of\s+)?",
+    re.I,
+)
+# A merged chunk stops growing here so one candidate never swallows a long monologue.
+_MAX_CHUNK_WORDS = 60
+
+
+class ModelOutputError(InvalidInputError):
+    """A model's reply could not be read as the JSON facts that were asked for."""
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """Turns dialogue into candidate memories."""
+
+    name: str
+
+    def extract(
+        self, source: Source, speakers: Sequence[str] | None, namespace: Namespace
+    ) -> list[Candidate]:
+        """Return candidates for the turns of ``source``, in turn order.
+
+        Args:
+            source: A conversation, a session, one turn, or a sequence of turns; each turn
+                carries its speaker, id and session time.
+            speakers: Everyone taking part (resolves "you" when there are two); ``None``
+                takes the conversation's speakers, or else the speakers of the turns.
+            namespace: Namespace of the candidates.
+        """
+        ...
+
+
+def _turns_and_speakers(
+    source: Source, speakers: Sequence[str] | None
+) -> tuple[tuple[Turn, ...], tuple[str, ...]]:
+    if isinstance(source, Conversation):
+        turns = source.turns
+        default: Iterable[str] = source.speakers
+    elif isinstance(source, Session):
+        turns = source.turns
+        default = ()
+    elif isinstance(source, Turn):
+        turns = (source,)
+        default = ()
+    elif isinstance(source, Sequence) and all(isinstance(t, Turn) for t in source):
+        turns = tuple(source)
+        default = ()
+    else:
+        raise InvalidInputError(
+            "extract() takes a Conversation, a Session, a Turn or a sequence of Turns, "
+            f"got {type(source).__name__}"
+        )
+    if speakers is None:
+        speakers = tuple(dict.fromkeys([*default, *(t.speaker for t in turns)]))
+    elif isinstance(speakers, str):
+        raise InvalidInputError(
+            f"speakers must be a sequence of names, got the string {speakers!r}"
+        )
+    return turns, tuple(speakers)
+
+
+def _addressee(speaker: str, speakers: Sequence[str]) -> str | None:
+    # "You" is only unambiguous in a two-person conversation.
+    if len(speakers) == 2 and speaker in speakers:
+        return speakers[1] if speakers[0] == speaker else speakers[0]
+    return None
+
+
+def _at(day: date, reference: datetime) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=reference.tzinfo)
+
+
+def caption_sentence(speaker: str, caption: str) -> str:
+    """Render an image caption as a fact: ``"Jon shared a photo of a man dancing."``."""
+    text = " ".join(caption.split()).rstrip(".")
+    rest = _CAPTION_PREFIX.sub("", text)
+    if rest != text:
+        return f"{speaker} shared a photo of {rest}."
+    return f"{speaker} shared a photo: {text}."
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for item in items:
+        if item and item.lower() not in seen:
+            seen[item.lower()] = item
+    return tuple(seen.values())
+
+
+@dataclass(frozen=True, slots=True)
+class RuleExtractor:
+    """Rule-based extraction: one candidate per run of related sentences of a turn.
+
+    Attributes:
+        drop_small_talk: Drop sentences that are only greetings, thanks or reactions.
+        resolve_dates: Write absolute dates next to relative ones and set ``time``.
+        attribute_speakers: Rewrite "I", "my", "you", ... into names.
+        tier: Tier of the candidates.
+    """
+
+    name: str = "rule"
+    drop_small_talk: bool = True
+    resolve_dates: bool = True
+    attribute_speakers: bool = True
+    tier: Tier = Tier.SEMANTIC
+
+    def extract(
+        self, source: Source, speakers: Sequence[str] | None, namespace: Namespace
+    ) -> list[Candidate]:
+        """Return candidates for every turn of ``source`` (see :class:`Extractor`)."""
+        namespace = validate_namespace(namespace)
+        turns, names = _turns_and_speakers(source, speakers)
+        # Words capitalised mid-sentence anywhere in the batch are names even at a
+        # sentence start ("Paris was lovely").
+        known = mid_sentence_capitalised(t.text for t in turns) | {n.lower() for n in names}
+        out: list[Candidate] = []
+        for turn in turns:
+            out.extend(self.extract_turn(turn, names, namespace, known_proper=known))
+        return out
+
+    def extract_turn(
+        self,
+        turn: Turn,
+        speakers: Sequence[str],
+        namespace: Namespace,
+        *,
+        known_proper: Iterable[str] = (),
+    ) -> list[Candidate]:
+        """Return the candidates of one turn (zero when it is only small talk)."""
+        addressee = _addressee(turn.speaker, speakers)
+        others = [s for s in speakers if s != turn.speaker]
+        known = set(known_proper) | {s.lower() for s in speakers}
+        text = " ".join(turn.text.translate(_QUOTES).split())
+        chunks = self._chunks(text, [*speakers, turn.speaker])
+        candidates = [
+            self._candidate(turn, chunk, addressee, others, namespace, known) for chunk in chunks
+        ]
+        if turn.caption:
+            shown = caption_sentence(turn.speaker, turn.caption.translate(_QUOTES))
+            if candidates:
+                last = candidates[-1]
+                candidates[-1] = _with_text(
+                    last, f"{last.text} {shown}", extra={"caption": turn.caption}
+                )
+            else:
+                candidates.append(
+                    self._candidate(turn, "", addressee, others, namespace, known, shown)
+                )
+        return candidates
+
+    def _chunks(self, text: str, names: Sequence[str]) -> list[str]:
+        sentences = split_sentences(text)
+        if self.drop_small_talk:
+            sentences = [s for s in sentences if not is_small_talk(s, names)]
+        chunks: list[str] = []
+        for sentence in sentences:
+            if chunks and len(chunks[-1].split()) + len(sentence.split()) <= _MAX_CHUNK_WORDS:
+                weak_before = len(content_words(chunks[-1], names)) < 2
+                if weak_before or is_dependent(sentence) or len(content_words(sentence, names)) < 2:
+                    chunks[-1] = f"{chunks[-1]} {sentence}"
+                    continue
+            chunks.append(sentence)
+        return chunks
+
+    def _candidate(
+        self,
+        turn: Turn,
+        chunk: str,
+        addressee: str | None,
+        others: Sequence[str],
+        namespace: Namespace,
+        known: set[str],
+        caption_text: str | None = None,
+    ) -> Candidate:
+        original = chunk
+        mentions: list[DateMention] = find_dates(chunk, turn.time) if self.resolve_dates else []
+        text = annotate_dates(chunk, mentions) if mentions else chunk
+        text = strip_interjections(strip_vocatives(text, others), [*others, turn.speaker])
+        if self.attribute_speakers and text:
+            text = rewrite_person(text, turn.speaker, addressee)
+        if text and not text.startswith(turn.speaker):
+            # Keep who said it in the fact itself: retrieval and readers see only the text.
+            text = f"{turn.speaker}: {text}"
+        if caption_text:
+            text = f"{text} {caption_text}".strip()
+        entities = _unique(
+            [
+                turn.speaker,
+                *(s for s in others if re.search(rf"\b{re.escape(s)}\b", text)),
+                *proper_nouns(original, known),
+                *(proper_nouns(caption_text, known) if caption_text else []),
+                *keyword_entities(original),
+            ]
+        )
+        session_day = turn.time.date()
+        metadata: dict[str, Any] = {
+            "source": "turn",
+            "session": turn.session,
+            "dia_id": turn.dia_id,
+            "speaker": turn.speaker,
+            "session_date": session_day.isoformat(),
+            "date": (mentions[0].date if mentions else session_day).isoformat(),
+        }
+        if mentions:
+            first = mentions[0]
+            metadata["date_expression"] = first.text
+            metadata["date_granularity"] = first.granularity
+            if first.approximate:
+                metadata["date_approximate"] = True
+            if len(mentions) > 1:
+                metadata["dates"] = [m.date.isoformat() for m in mentions]
+        if caption_text and turn.caption:
+            metadata["caption"] = turn.caption
+        if original:
+            metadata["original"] = original
+            if original.rstrip().endswith("?"):
+                metadata["question"] = True
+            if _HYPOTHETICAL.search(original):
+                metadata["hypothetical"] = True
+        return Candidate(
+            text=text,
+            namespace=namespace,
+            tier=self.tier,
+            speaker=turn.speaker,
+            time=_at(mentions[0].date, turn.time) if mentions else turn.time,
+            entities=entities,
+            provenance=(turn.dia_id,),
+            metadata=metadata,
+        )
+
+
+def _with_text(candidate: Candidate, text: str, *, extra: Mapping[str, Any]) -> Candidate:
+    return Candidate(
+        text=text,
+        namespace=candidate.namespace,
+        tier=candidate.tier,
+        speaker=candidate.speaker,
+        time=candidate.time,
+        entities=candidate.entities,
+        provenance=candidate.provenance,
+        metadata={**candidate.metadata, **extra},
+        embedding=candidate.embedding,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Model-driven extraction
+# ---------------------------------------------------------------------------------------
+
+DEFAULT_PROMPT = """\
+You extract long-term memories from a conversation between {speakers}.
+This part of the conversation took place on {session_date}.
+
+Turns, one per line as "[turn id] speaker: text"; an image shared with a turn is shown
+as [photo: caption]:
+{turns}
+
+List every fact worth remembering about the speakers: events, plans, preferences,
+relationships, possessions, opinions, and what shared photos show.
+Rules:
+- Each fact is one standalone sentence in the third person: use names, never I, you or we.
+- Replace relative dates ("yesterday", "last week") with absolute dates computed from the
+  date above.
+- Skip greetings, thanks and small talk.
+- dia_ids lists the ids of the turns the fact comes from.
+Answer with JSON only, no other text:
+{"facts": [
+  {"text": "...", "dia_ids": ["D1:3"], "speaker": "...", "date": "YYYY-MM-DD or null",
+   "entities": ["..."]}
+]}
+"""
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class LLMExtractor:
+    """Extraction by a language model, given as any ``str -> str`` callable.
+
+    The prompt is :data:`DEFAULT_PROMPT` unless given; ``{speakers}``, ``{session_date}``
+    and ``{turns}`` in it are filled in (other braces are left alone). One call covers up
+    to ``max_turns`` consecutive turns of one session.
+
+    Raises:
+        ModelOutputError: From :meth:`extract`, when a reply is not the JSON asked for or
+            cites turns it was not shown.
+    """
+
+    complete: Callable[[str], str]
+    prompt: str = DEFAULT_PROMPT
+    max_turns: int = 40
+    tier: Tier = Tier.SEMANTIC
+    name: str = field(default="llm")
+
+    def extract(
+        self, source: Source, speakers: Sequence[str] | None, namespace: Namespace
+    ) -> list[Candidate]:
+        """Return the model's facts for ``source`` (see :class:`Extractor`)."""
+        namespace = validate_namespace(namespace)
+        if self.max_turns < 1:
+            raise InvalidInputError(f"max_turns must be at least 1, got {self.max_turns!r}")
+        turns, names = _turns_and_speakers(source, speakers)
+        out: list[Candidate] = []
+        for batch in self._batches(turns):
+            reply = self.complete(self.render(batch, names))
+            out.extend(self.parse(reply, batch, namespace))
+        return out
+
+    def _batches(self, turns: Sequence[Turn]) -> list[list[Turn]]:
+        batches: list[list[Turn]] = []
+        for turn in turns:
+            same_session = bool(batches) and batches[-1][-1].session == turn.session
+            if same_session and len(batches[-1]) < self.max_turns:
+                batches[-1].append(turn)
+            else:
+                batches.append([turn])
+        return batches
+
+    def render(self, turns: Sequence[Turn], speakers: Sequence[str]) -> str:
+        """The prompt for one batch of turns of one session."""
+        lines = []
+        for turn in turns:
+            photo = f" [photo: {turn.caption}]" if turn.caption else ""
+            lines.append(f"[{turn.dia_id}] {turn.speaker}: {turn.text}{photo}")
+        return (
+            self.prompt.replace("{speakers}", " and ".join(speakers) or "the speakers")
+            .replace("{session_date}", format_day(turns[0].time.date()) if turns else "")
+            .replace("{turns}", "\n".join(lines))
+        )
+
+    def parse(self, reply: str, turns: Sequence[Turn], namespace: Namespace) -> list[Candidate]:
+        """Read a model reply into candidates for ``turns``."""
+        facts = _facts_from_reply(reply)
+        by_id = {t.dia_id: t for t in turns}
+        out: list[Candidate] = []
+        for i, fact in enumerate(facts):
+            where = f"fact {i} of the model's reply"
+            text = fact.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise ModelOutputError(f"{where} has no 'text' string: {fact!r}")
+            try:
+                ids = normalize_evidence(fact.get("dia_ids", fact.get("dia_id")))
+            except InvalidInputError as exc:
+                raise ModelOutputError(f"{where}: {exc}") from exc
+            if not ids and len(turns) == 1:
+                ids = (turns[0].dia_id,)
+            unknown = [d for d in ids if d not in by_id]
+            if not ids or unknown:
+                raise ModelOutputError(
+                    f"{where} cites turns {list(ids)!r}; it must cite one or more of "
+                    f"{sorted(by_id)!r}"
+                )
+            first = by_id[ids[0]]
+            speaker = fact.get("speaker")
+            speaker = speaker if isinstance(speaker, str) and speaker.strip() else first.speaker
+            when = _fact_time(fact.get("date"), first, where)
+            raw_entities = fact.get("entities") or []
+            if not isinstance(raw_entities, list):
+                raise ModelOutputError(f"{where}: 'entities' must be a list, got {raw_entities!r}")
+            metadata: dict[str, Any] = {
+                "source": "llm",
+                "session": first.session,
+                "dia_id": first.dia_id,
+                "speaker": speaker,
+                "session_date": first.time.date().isoformat(),
+                "date": when.date().isoformat(),
+            }
+            out.append(
+                Candidate(
+                    text=" ".join(text.split()),
+                    namespace=namespace,
+                    tier=self.tier,
+                    speaker=speaker,
+                    time=when,
+                    entities=_unique([speaker, *(str(e).strip() for e in raw_entities)]),
+                    provenance=ids,
+                    metadata=metadata,
+                )
+            )
+        return out
+
+
+def _facts_from_reply(reply: str) -> list[Mapping[str, Any]]:
+    if not isinstance(reply, str):
+        raise ModelOutputError(f"the model must return a string, got {type(reply).__name__}")
+    text = _FENCE.sub("", reply.strip())
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        # Models often wrap the JSON in a sentence; try the outermost object or list.
+        first = min((p for p in (text.find("{"), text.find("[")) if p >= 0), default=-1)
+        last = max(text.rfind("}"), text.rfind("]"))
+        try:
+            data = json.loads(text[first : last + 1]) if 0 <= first < last else None
+        except json.JSONDecodeError:
+            data = None
+        if data is None:
+            raise ModelOutputError(
+                "the model's reply is not valid JSON; expected "
+                f'{{"facts": [{{"text": ..., "dia_ids": [...]}}]}}, got {reply[:200]!r}'
+            ) from None
+    facts = data.get("facts") if isinstance(data, dict) else data
+    if not isinstance(facts, list) or not all(isinstance(f, dict) for f in facts):
+        raise ModelOutputError(
+            f"the model's reply must be a list of fact objects or {{'facts': [...]}}, "
+            f"got {str(data)[:200]!r}"
+        )
+    return facts
+
+
+def _fact_time(value: object, turn: Turn, where: str) -> datetime:
+    if value in (None, "", "null"):
+        return turn.time
+    if not isinstance(value, str):
+        raise ModelOutputError(f"{where}: 'date' must be YYYY-MM-DD or null, got {value!r}")
+    try:
+        return _at(date.fromisoformat(value.strip()), turn.time)
+    except ValueError:
+        pass
+    try:
+        parsed = parse_datetime(value, tz=turn.time.tzinfo)
+    except InvalidInputError as exc:
+        raise ModelOutputError(
+            f"{where}: 'date' must be YYYY-MM-DD or null, got {value!r}"
+        ) from exc
+    return _at(parsed.date(), turn.time)
+
+
+def extract_conversation(
+    conversation: Conversation,
+    extractor: Extractor | None = None,
+    *,
+    namespace: Namespace | None = None,
+) -> list[Candidate]:
+    """Extract candidates from a whole conversation, session by session.
+
+    Args:
+        conversation: The conversation.
+        extractor: Defaults to :class:`RuleExtractor`.
+        namespace: Defaults to ``("conversation", conversation.id)``.
+    """
+    chosen = extractor or RuleExtractor()
+    target = namespace or ("conversation", conversation.id)
+    out: list[Candidate] = []
+    for session in conversation.sessions:
+        out.extend(chosen.extract(session, conversation.speakers, target))
+    return out
