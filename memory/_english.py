@@ -83,7 +83,9 @@ _DEPENDENT_STARTS = _words(
     )
 )
 
-_ABBREVIATIONS = _words("mr mrs ms dr st jr sr vs etc e.g i.e a.m p.m u.s no approx prof mt ft")
+_ABBREVIATIONS = frozenset(
+    re.findall(r"\S+", "mr mrs ms dr st jr sr vs etc e.g i.e a.m p.m u.s no approx prof mt ft")
+)
 
 _ADVERBS = _words(
     """really also just always never still actually totally usually often sometimes
@@ -402,8 +404,14 @@ def rewrite_person(
 
 # Capitalised words, joined by the lower-case particles that occur inside names.
 _CAPITALISED = re.compile(
-    r"\b[A-Z](?:[A-Za-z0-9'&\-]|\.(?=[A-Za-z]))*(?:(?:\s+(?:of|the|de|du|da|la|le|van|von|&))*"
+    r"\b(?:(?:Mr|Mrs|Ms|Dr|St|Mt|Prof)\.\s+)?"
+    r"[A-Z](?:[A-Za-z0-9'&\-]|\.(?=[A-Za-z]))*(?:(?:\s+(?:of|the|de|du|da|la|le|van|von|&))*"
     r"\s+[A-Z](?:[A-Za-z0-9'&\-]|\.(?=[A-Za-z]))*)*"
+)
+# Words that come before a name without being part of it ("Hey Gina", "Thanks Jon").
+_BEFORE_NAMES = _words(
+    """hey hi hello hiya thanks thank wow yeah yes oh congrats congratulations dear sorry
+    bye welcome ok okay well cool awesome great nice lol haha omg""".replace("\n", " ")
 )
 _FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'll", "i'd"})
 _CALENDAR = _words(
@@ -456,7 +464,10 @@ def proper_nouns(text: str, known_proper: Collection[str] = ()) -> list[str]:
     for match in _CAPITALISED.finditer(text):
         parts = [(match.start() + m.start(), m[0]) for m in re.finditer(r"\S+", match[0])]
         # Peel sentence-initial common words ("Hey Gina" -> "Gina") and a trailing "I".
-        while len(parts) > 1 and (_common(parts[0][1]) or parts[0][1][0].islower()):
+        while len(parts) > 1 and (
+            _clean_entity(parts[0][1]).lower() in FUNCTION_WORDS | _BEFORE_NAMES | _FIRST_PERSON
+            or parts[0][1][0].islower()
+        ):
             parts = parts[1:]
         while parts and _clean_entity(parts[-1][1]).lower() in _FIRST_PERSON:
             parts = parts[:-1]

@@ -474,11 +474,14 @@ def _other_day(match: re.Match[str], ref: date, tense: Tense) -> _Resolution:
 def _season(match: re.Match[str], ref: date, tense: Tense) -> _Resolution:
     modifier = " ".join(match["mod"].lower().split())
     name = match["s"].lower()
-    starts = [date(y, _SEASON_START[name], 1) for y in range(ref.year - 2, ref.year + 2)]
+    starts = [date(y, _SEASON_START[name], 1) for y in range(ref.year - 2, ref.year + 3)]
     containing = [s for s in starts if s <= ref <= _season_end(s)]
     if modifier in ("last", "past", "this past"):
         start = max(s for s in starts if _season_end(s) < ref)
-    elif modifier in ("next", "coming", "this coming"):
+    elif modifier == "next":
+        # "next summer" said in May is the one after the coming one.
+        start = min(s for s in starts if s > ref + timedelta(days=90))
+    elif modifier in ("coming", "this coming"):
         start = min(s for s in starts if s > ref)
     elif containing:
         start = containing[0]
