@@ -268,10 +268,16 @@ def strip_vocatives(sentence: str, addressees: Sequence[str]) -> str:
     names_re = _names_pattern(tuple(addressees))
     if names_re is None:
         return sentence
-    sentence = re.sub(rf",\s*{names_re.pattern}(?=\s*[!?.,;]|\s*$)", "", sentence)
+    sentence = re.sub(rf",\s*{names_re.pattern}\s*,\s*", " ", sentence)
+    sentence = re.sub(rf",\s*{names_re.pattern}(?=\s*[!?.;]|\s*$)", "", sentence)
     return re.sub(rf"^{names_re.pattern},\s*(\w)", lambda m: m[1].upper(), sentence)
 
 
+_NOT_BEFORE_INVERSION = _words(
+    """to will would can could should might must may shall i you we they he she it not
+    never also just""".replace("\n", " ")
+)
+_OBJECT_PRONOUNS = _words("me you him her us them my your his our their")
 _PLURAL_YOU = frozenset({"all", "both", "guys", "two", "folks"})
 
 
@@ -336,12 +342,23 @@ def rewrite_person(
     def person(j: int, name: str, *, certain_subject: bool) -> None:
         # "am I" / "are you": the verb before is the subject's.
         before = words[j - 1].lower() if j else ""
-        if before in _INVERT:
+        earlier = words[j - 2].lower() if j > 1 else ""
+        # "to have you" is not a question; "have you" after a modal or subject is not either.
+        if before in _INVERT and earlier not in _NOT_BEFORE_INVERSION:
             out[j - 1] = _match_case(words[j - 1], _INVERT[before])
             out[j] = name
             return
         out[j] = name
-        if before in _NO_AGREE_BEFORE:
+        if before in ("and", "or", "nor"):
+            # "Gina and I love" is a plural subject; ", and I want" starts a new clause.
+            owner = words[j - 3].lower() if j > 2 else ""
+            if j > 1 and (
+                words[j - 2][0].isupper()
+                or earlier in _OBJECT_PRONOUNS
+                or owner in _OBJECT_PRONOUNS
+            ):
+                return
+        elif before in _NO_AGREE_BEFORE:
             return
         k = j + 1
         while k < len(words) and (words[k].lower() in _ADVERBS or words[k].lower().endswith("ly")):
@@ -498,6 +515,18 @@ def mid_sentence_capitalised(texts: Iterable[str]) -> set[str]:
     return seen - STOPWORDS - _CALENDAR
 
 
+def _verb_like(word: str) -> bool:
+    # A second word that may be the verb of the clause ("my store looks") ends the phrase.
+    stem = word[:-2] if word.endswith("es") else word[:-1] if word.endswith("s") else word
+    return (
+        word in BASE_VERBS
+        or word in _IRREGULAR_PAST
+        or stem in BASE_VERBS
+        or word.endswith(("ed", "ing"))
+        or (word.endswith("s") and not word.endswith("ss"))
+    )
+
+
 def keyword_entities(text: str) -> list[str]:
     """Lower-case noun phrases after a possessive: "my kids" -> "kids".
 
@@ -516,7 +545,7 @@ def keyword_entities(text: str) -> list[str]:
                 continue
             if lower in STOPWORDS or lower in _CALENDAR or lower in _TIME_WORDS or len(word) < 3:
                 break
-            if phrase and (lower in BASE_VERBS or lower in _IRREGULAR_PAST):
+            if phrase and _verb_like(lower):
                 break
             phrase.append(word.strip("-"))
             if len(phrase) == 2 or word != token:  # punctuation ends the phrase

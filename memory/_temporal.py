@@ -633,5 +633,7 @@ def annotate_dates(text: str, mentions: Sequence[DateMention]) -> str:
     """Insert ``" (label)"`` after each mention that has a label."""
     for mention in sorted(mentions, key=lambda m: m.end, reverse=True):
         if mention.label:
-            text = f"{text[: mention.end]} ({mention.label}){text[mention.end :]}"
+            # "tomorrow's party" -> "tomorrow's (on 20 June 2023) party"
+            end = mention.end + (2 if text[mention.end : mention.end + 2] == "'s" else 0)
+            text = f"{text[:end]} ({mention.label}){text[end:]}"
     return text

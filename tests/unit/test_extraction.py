@@ -272,6 +272,13 @@ def test_annotate_inserts_labels_after_expressions() -> None:
     )
 
 
+def test_label_goes_after_a_possessive() -> None:
+    text = "Tomorrow's party is at noon."
+    assert annotate_dates(text, find_dates(text, REF)) == (
+        "Tomorrow's (on 9 May 2023) party is at noon."
+    )
+
+
 def test_tense_detection() -> None:
     assert detect_tense("I'll go in June") == "future"
     assert detect_tense("We're gonna move") == "future"
@@ -356,6 +363,9 @@ def test_content_is_not_small_talk(sentence: str) -> None:
         ("Give me my book, it's mine.", "Give Jon Jon's book, it's Jon's."),
         ("I taught myself.", "Jon taught Jon."),
         ("Gina and I love it.", "Gina and Jon love it."),
+        ("My wife and I love it.", "Jon's wife and Jon love it."),
+        ("It was hard, and I want more.", "It was hard, and Jon wants more."),
+        ("I'd love to have you there!", "Jon would love to have Gina there!"),
         ("Am I late?", "Is Jon late?"),
         ("Do I look ok?", "Does Jon look ok?"),
         ("You are great.", "Gina is great."),
@@ -452,6 +462,11 @@ def test_small_talk_can_be_kept() -> None:
 def test_leading_interjections_and_vocatives_are_trimmed() -> None:
     candidate = _one("Wow Caroline, I finally ran a marathon, Caroline!")
     assert candidate.text == "Melanie finally ran a marathon!"
+
+
+def test_vocative_between_commas_is_removed() -> None:
+    candidate = _one("Your support, Caroline, means a lot to me.")
+    assert candidate.text == "Melanie: Caroline's support means a lot to Melanie."
 
 
 def test_related_sentences_stay_together() -> None:
