@@ -1,0 +1,76 @@
+"""Word tokenizer for keyword search: lower-casing, stop words, a light suffix stemmer.
+
+The stemmer is deliberately small (plurals, -ing, -ed, a final -e) so that "camping",
+"camped", "camps" and "camp" meet, without Porter's aggressive conflations. It runs on
+both documents and queries, so only consistency matters, not linguistic correctness.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["STOP_WORDS", "stem", "tokenize"]
+
+# The common English list (NLTK's), apostrophe forms included because the tokenizer keeps
+# "don't" as one token before the stop-word check.
+_STOP_TEXT = """
+    a about above after again against ain all am an and any are aren aren't as at be because
+    been before being below between both but by can couldn couldn't d did didn didn't do does
+    doesn doesn't doing don don't down during each few for from further had hadn hadn't has
+    hasn hasn't have haven haven't having he he'd he'll he's her here hers herself him himself
+    his how i i'd i'll i'm i've if in into is isn isn't it it'd it'll it's its itself just ll m
+    ma me mightn mightn't more most mustn mustn't my myself needn needn't no nor not now o of
+    off on once only or other our ours ourselves out over own re s same shan shan't she she'd
+    she'll she's should should've shouldn shouldn't so some such t than that that'll the their
+    theirs them themselves then there these they they'd they'll they're they've this those
+    through to too under until up ve very was wasn wasn't we we'd we'll we're we've were weren
+    weren't what when where which while who whom why will with won won't wouldn wouldn't y you
+    you'd you'll you're you've your yours yourself yourselves
+"""
+STOP_WORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
+
+# Letters and digits of any script; an inner apostrophe keeps "don't" and "anna's" whole.
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_VOWELS = frozenset("aeiouy")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split ``text`` into lower-cased, stemmed word tokens without stop words."""
+    lowered = text.casefold().replace("\u2019", "'").replace("\u2018", "'")
+    tokens: list[str] = []
+    for word in _WORD.findall(lowered):
+        if word in STOP_WORDS:
+            continue
+        if "'" in word:
+            # Possessives name the owner; other contractions lose the apostrophe.
+            word = word[:-2] if word.endswith("'s") else word.replace("'", "")
+            if not word or word in STOP_WORDS:
+                continue
+        tokens.append(stem(word))
+    return tokens
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Strip plural, -ing and -ed endings and a final -e from a lower-case word."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ied") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("ing") or (word.endswith("ed") and not word.endswith("eed")):
+        base = word[:-3] if word.endswith("ing") else word[:-2]
+        # A stem needs a vowel and some length: "sing", "bring", "shed" stay whole.
+        if len(base) >= 3 and not _VOWELS.isdisjoint(base):
+            word = base
+            if word[-1] == word[-2] and word[-1] not in "lsz":
+                word = word[:-1]  # running -> run, but fall / miss keep their pair
+    if len(word) > 3 and word.endswith("e") and not word.endswith("ee"):
+        word = word[:-1]  # make / making -> mak, hike / hiked -> hik
+    return word
