@@ -322,7 +322,7 @@ def test_bad_vectors_leave_the_index_unchanged() -> None:
     with pytest.raises(InvalidInputError, match="mask"):
         index.search(np.ones(3), 1, np.ones(2, bool))
     with pytest.raises(InvalidInputError, match="mask"):
-        index.search(np.ones(3), 1, np.ones(1, int))  # type: ignore[arg-type]
+        index.search(np.ones(3), 1, np.ones(1, int))
     with pytest.raises(InvalidInputError, match="k must"):
         index.search(np.ones(3), 0)
     with pytest.raises(InvalidInputError):
