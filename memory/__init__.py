@@ -1,1 +1,107 @@
-"""Colony's shared hierarchical memory (being built)."""
+"""Colony's shared hierarchical memory.
+
+The :class:`MemoryService` owns a store (DuckDB by default), enforces access rules, runs
+candidate memories through a :class:`MemoryPolicy`, and answers hybrid searches. Errors live
+in :mod:`memory.errors`.
+"""
+
+from memory._access import SYSTEM, AccessRules, Action, Grant, Principal, PrincipalKind
+from memory._conversation import Conversation, Question, Session, Turn
+from memory._duckdb import DuckDBStore
+from memory._duckdb_schema import ARROW_SCHEMA, load_bundled_extension
+from memory._embedding import HashEmbedder, MiniLMEmbedder, default_embedder
+from memory._extraction import (
+    DEFAULT_PROMPT,
+    Extractor,
+    LLMExtractor,
+    ModelOutputError,
+    RuleExtractor,
+    extract_conversation,
+)
+from memory._graph import entity_subgraph, graph_view, k_hop
+from memory._locomo import conversation_to_dict, load_locomo, normalize_evidence, write_locomo
+from memory._namespace import Namespace, validate_namespace
+from memory._ray import RemoteMemory, start_memory_actor
+from memory._retrieval import RetrievalWeights
+from memory._service import AppliedDecision, MemoryService
+from memory._store import MemoryStore
+from memory._types import (
+    AddOp,
+    Candidate,
+    ChangeInfo,
+    Decision,
+    DeleteOp,
+    Edge,
+    EdgeType,
+    Embedder,
+    Filter,
+    HistoryEntry,
+    MemoryPolicy,
+    MemoryRecord,
+    NewMemory,
+    NodeKind,
+    Operation,
+    ScoredMemory,
+    Tier,
+    UpdateOp,
+    WriteOp,
+)
+
+__all__ = [
+    "ARROW_SCHEMA",
+    "DEFAULT_PROMPT",
+    "SYSTEM",
+    "AccessRules",
+    "Action",
+    "AddOp",
+    "AppliedDecision",
+    "Candidate",
+    "ChangeInfo",
+    "Conversation",
+    "Decision",
+    "DeleteOp",
+    "DuckDBStore",
+    "Edge",
+    "EdgeType",
+    "Embedder",
+    "Extractor",
+    "Filter",
+    "Grant",
+    "HashEmbedder",
+    "HistoryEntry",
+    "LLMExtractor",
+    "MemoryPolicy",
+    "MemoryRecord",
+    "MemoryService",
+    "MemoryStore",
+    "MiniLMEmbedder",
+    "ModelOutputError",
+    "Namespace",
+    "NewMemory",
+    "NodeKind",
+    "Operation",
+    "Principal",
+    "PrincipalKind",
+    "Question",
+    "RemoteMemory",
+    "RetrievalWeights",
+    "RuleExtractor",
+    "ScoredMemory",
+    "Session",
+    "Tier",
+    "Turn",
+    "UpdateOp",
+    "WriteOp",
+    "conversation_to_dict",
+    "default_embedder",
+    "entity_subgraph",
+    "extract_conversation",
+    "graph_view",
+    "k_hop",
+    "load_bundled_extension",
+    "load_locomo",
+    "normalize_evidence",
+    "start_memory_actor",
+    "validate_namespace",
+    "write_locomo",
+]

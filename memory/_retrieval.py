@@ -18,11 +18,12 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from memory._embedding import Embedder
-from memory._index import BM25Index, VectorIndex
+from memory._bm25 import BM25Index
+from memory._index import VectorIndex
 from memory._namespace import Namespace, join_namespace
-from memory._types import Filter, MemoryRecord, Tier
+from memory._types import Embedder, Filter, MemoryRecord, Tier
 
 __all__ = ["HybridRetriever", "RetrievalWeights", "is_past_query"]
 
@@ -144,48 +145,27 @@ class HybridRetriever:
     # -- keeping up with the store -------------------------------------------------------
 
     def load_arrow(self, table: pa.Table) -> None:
-        """Index every version in an export table (``export_arrow(all_versions=True)``)."""
+        """Index every version in an export table (``export_arrow(all_versions=True)``).
+
+        Bulk path: no Python object per row, so a million-row store opens in seconds.
+        Deletion tombstones are not indexed; they mark the memory's versions as deleted.
+        """
         if table.num_rows == 0:
             return
-        cols = table.to_pydict() if table.num_rows < 50_000 else None
-        if cols is None:
-            self._load_columns(table)
-            return
-        records = [
-            MemoryRecord(
-                id=cols["id"][i],
-                namespace=tuple(cols["namespace"][i].split("/")),
-                tier=Tier(cols["tier"][i]),
-                text=cols["text"][i],
-                version=cols["version"][i],
-                author=cols["author"][i],
-                recorded_at=cols["recorded_at"][i],
-                superseded_at=cols["superseded_at"][i],
-                valid_from=cols["valid_from"][i],
-                valid_to=cols["valid_to"][i],
-                entities=tuple(cols["entities"][i] or ()),
-                deleted=bool(cols["deleted"][i]),
-                embedding=None
-                if cols["embedding"][i] is None
-                else np.asarray(cols["embedding"][i], np.float32),
-            )
-            for i in range(table.num_rows)
-        ]
-        self.observe(records)
-
-    def _load_columns(self, table: pa.Table) -> None:
-        """Bulk path for large stores: no Python object per row."""
+        tombstone = table.column("deleted").combine_chunks()
+        deleted_ids = set(table.filter(tombstone).column("id").to_pylist())
+        table = table.filter(pc.invert(tombstone))
         with self._lock:
             ns_strings = table.column("namespace").to_pylist()
             ns_codes = np.fromiter((self._ns_code(s) for s in ns_strings), np.int32, len(ns_strings))
-            tiers = np.fromiter(
-                (_TIER_CODE[Tier(t)] for t in table.column("tier").to_pylist()), np.int8
-            )
+            tier_codes = {tier.value: code for tier, code in _TIER_CODE.items()}
+            tiers = np.fromiter((tier_codes[t] for t in table.column("tier").to_pylist()), np.int8)
             recorded = _micros(table.column("recorded_at"))
             superseded = _micros(table.column("superseded_at"))
             valid_from = _micros(table.column("valid_from"))
             time = np.where(valid_from == _NEVER, recorded, valid_from)
             ids = table.column("id").to_pylist()
+            deleted = np.fromiter((i in deleted_ids for i in ids), np.bool_, len(ids))
             rows = self._cols.append(
                 ids,
                 ns_codes,
@@ -193,15 +173,12 @@ class HybridRetriever:
                 table.column("version").to_numpy(),
                 recorded,
                 superseded,
-                table.column("deleted").to_numpy(zero_copy_only=False),
+                deleted,
                 time,
                 table.column("author").to_pylist(),
             )
             self._texts.extend(table.column("text").to_pylist())
-            emb = table.column("embedding").combine_chunks()
-            flat = emb.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-            vectors = flat.reshape(len(ids), self.embedder.dim)
-            self._vectors.add([str(r) for r in rows], vectors)
+            self._vectors.add([str(r) for r in rows], self._embeddings(table))
             versions = self._cols.version
             for row, memory_id in zip(rows, ids, strict=True):
                 self._rows_by_id[memory_id].append(row)
@@ -212,6 +189,26 @@ class HybridRetriever:
                 for ent in ents or ():
                     self._entities[ent.lower()].append(row)
             self._bm25 = None
+
+    def _embeddings(self, table: pa.Table) -> npt.NDArray[np.float32]:
+        """The table's embeddings as a matrix, computing the missing ones."""
+        column = table.column("embedding").combine_chunks()
+        dim = self.embedder.dim
+        if column.null_count == 0:
+            flat = column.flatten().to_numpy(zero_copy_only=False)
+            if len(flat) == len(table) * dim:
+                return np.asarray(flat, np.float32).reshape(len(table), dim)
+        texts = table.column("text").to_pylist()
+        out = np.empty((len(table), dim), np.float32)
+        missing = []
+        for i, vec in enumerate(column.to_pylist()):
+            if vec is None or len(vec) != dim:
+                missing.append(i)
+            else:
+                out[i] = vec
+        if missing:
+            out[missing] = self.embedder.embed([texts[i] for i in missing])
+        return out
 
     def observe(self, records: Iterable[MemoryRecord]) -> None:
         """Index newly written versions and mark the versions they replace or delete."""

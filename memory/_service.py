@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from memory._access import AccessRules, Action, Principal
 from memory._embedding import Embedder, default_embedder
-from memory._namespace import Namespace, validate_namespace
+from memory._namespace import Namespace, split_namespace, validate_namespace
 from memory._retrieval import HybridRetriever, RetrievalWeights, is_past_query
 from memory._store import MemoryStore
 from memory._types import (
@@ -84,6 +88,12 @@ class _GroupCommit:
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._write_lock = threading.Lock()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold off every other writer (bulk imports)."""
+        with self._write_lock:
+            yield
 
     def submit(self, ops: list[WriteOp]) -> list[MemoryRecord]:
         pending = _Pending(ops)
@@ -369,6 +379,11 @@ class MemoryService:
         if op is Operation.DELETE:
             return self._commit([DeleteOp(target.id, target.version, info)])[0]
         text = decision.text or candidate.text
+        valid_from = candidate.time
+        if valid_from is not None and target.valid_from is not None:
+            # World time only moves forward along a memory's versions: a statement dated
+            # before the version it replaces closes that version where it began.
+            valid_from = max(_aware(valid_from), target.valid_from)
         merged_prov = tuple(dict.fromkeys((*target.provenance, *candidate.provenance)))
         merged_ents = tuple(dict.fromkeys((*target.entities, *candidate.entities)))
         update = UpdateOp(
@@ -379,7 +394,7 @@ class MemoryService:
             entities=merged_ents,
             provenance=merged_prov,
             metadata={**target.metadata, **candidate.metadata},
-            valid_from=candidate.time,
+            valid_from=valid_from,
             info=info,
         )
         record = self._commit([update])[0]
@@ -485,8 +500,6 @@ class MemoryService:
         k: int = 10,
     ) -> list[ScoredMemory]:
         """Nearest memories to an embedding (no text query)."""
-        import numpy as np
-
         flt = Filter(namespace_prefix=validate_namespace(namespace_prefix, allow_empty=True))
         readable = self.rules.readable(principal, self._retriever.namespaces())
         query_vector = np.asarray(vector, np.float32)
@@ -540,14 +553,23 @@ class MemoryService:
         return table.filter(pa.array(keep, pa.bool_()))
 
     def import_arrow(self, table: pa.Table, *, principal: Principal) -> int:
-        """Bulk-import an export table; every namespace must be writable by ``principal``."""
-        for ns in set(table.column("namespace").to_pylist()):
-            self.rules.check(principal, Action.WRITE, validate_namespace(tuple(ns.split("/"))))
-        with self._writes._write_lock:
-            before = self.store.count(Filter(include_superseded=True))
+        """Bulk-import a table of the export schema; every namespace must be writable.
+
+        Missing ids, versions, times and authors are filled in here, so the rows indexed for
+        search are exactly the rows stored. Missing embeddings are computed.
+        """
+        if not isinstance(table, pa.Table):
+            raise InvalidInputError(f"import_arrow needs a pyarrow.Table, got {type(table).__name__}")
+        if "namespace" not in table.column_names:
+            raise InvalidInputError("import table lacks the required column 'namespace'")
+        for ns in pc.unique(table.column("namespace")).to_pylist():
+            if ns is None:
+                raise InvalidInputError("import table has a row with a null namespace")
+            self.rules.check(principal, Action.WRITE, validate_namespace(split_namespace(ns)))
+        table = _fill_import_defaults(table, principal.id, datetime.now(UTC))
+        with self._writes.exclusive():
             count = self.store.import_arrow(table, actor=principal.id)
-            added = self.store.export_arrow(Filter(include_superseded=True), all_versions=True)
-        self._retriever.load_arrow(added.slice(before))
+            self._retriever.load_arrow(table)
         return count
 
     def export_parquet(
@@ -569,3 +591,38 @@ class MemoryService:
             "versions": self._retriever.size,
             "namespaces": len(self._retriever.namespaces()),
         }
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _fill_import_defaults(table: pa.Table, author: str, now: datetime) -> pa.Table:
+    """Give every row an id, version, author, recorded time and deleted flag."""
+    n = table.num_rows
+
+    def fill(name: str, make: pa.Array) -> None:
+        nonlocal table
+        if name not in table.column_names:
+            table = table.append_column(name, make)
+            return
+        column = table.column(name)
+        if column.null_count:
+            merged = pc.if_else(pc.is_null(column), make, column)
+            table = table.set_column(table.column_names.index(name), name, merged)
+
+    fill("id", pa.array([uuid.uuid4().hex for _ in range(n)], pa.string()))
+    fill("version", pa.array(np.ones(n, np.int64)))
+    fill("tier", pa.array([Tier.SEMANTIC.value] * n, pa.string()))
+    fill("author", pa.array([author] * n, pa.string()))
+    fill("recorded_at", pa.array([now] * n, pa.timestamp("us", tz="UTC")))
+    fill("deleted", pa.array(np.zeros(n, np.bool_)))
+    for name in ("superseded_at", "valid_from"):
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(n, pa.timestamp("us", tz="UTC")))
+    for name in ("entities",):
+        if name not in table.column_names:
+            table = table.append_column(name, pa.array([[]] * n, pa.list_(pa.string())))
+    if "embedding" not in table.column_names:
+        table = table.append_column("embedding", pa.nulls(n, pa.list_(pa.float32())))
+    return table

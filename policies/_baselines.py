@@ -90,6 +90,9 @@ class HeuristicPolicy:
             return Decision(
                 Operation.NOOP, target=top.record.id, confidence=sim, reason="near-duplicate"
             )
+        if _is_question(candidate):
+            # A question asserts nothing, so it never changes what is known.
+            return Decision(Operation.ADD, text=text, confidence=0.7, reason="question")
         if _HYPOTHETICAL.search(text) or _DENIAL.search(text):
             return Decision(Operation.ADD, text=text, confidence=0.6, reason="modal or denied")
         subject = _subject(candidate)
@@ -117,6 +120,10 @@ class HeuristicPolicy:
                         reason=f"same subject and slot {sorted(slots & slots_of(hit.record.text))}",
                     )
         return Decision(Operation.ADD, text=text, confidence=0.8, reason="new information")
+
+
+def _is_question(candidate: Candidate) -> bool:
+    return bool(candidate.metadata.get("question")) or candidate.text.rstrip().endswith("?")
 
 
 def _similarity(hit: ScoredMemory) -> float:

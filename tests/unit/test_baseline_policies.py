@@ -1,0 +1,73 @@
+"""Add-all and the similarity/slot heuristic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from memory import Candidate, MemoryRecord, Operation, ScoredMemory, Tier
+from memory.errors import InvalidInputError
+from policies import AddAllPolicy, HeuristicPolicy, available_policies, make_policy
+
+NS = ("team", "t")
+
+
+def hit(text: str, sim: float, memory_id: str = "m1", speaker: str = "Ana") -> ScoredMemory:
+    record = MemoryRecord(
+        id=memory_id,
+        namespace=NS,
+        tier=Tier.SEMANTIC,
+        text=text,
+        version=1,
+        author="agent:t/a",
+        recorded_at=datetime(2024, 1, 1, tzinfo=UTC),
+        entities=(speaker,),
+        metadata={"speaker": speaker},
+    )
+    return ScoredMemory(record, sim, {"vector": sim})
+
+
+def cand(text: str, speaker: str = "Ana") -> Candidate:
+    return Candidate(text=text, namespace=NS, speaker=speaker, entities=(speaker,))
+
+
+def test_add_all_always_adds() -> None:
+    decision = AddAllPolicy().decide(cand("Ana lives in Porto"), [hit("Ana lives in Porto", 1.0)])
+    assert decision.operation is Operation.ADD
+
+
+@pytest.mark.parametrize(
+    ("text", "neighbours", "expected"),
+    [
+        ("Ana lives in Porto", [], Operation.ADD),
+        ("Ana lives in Porto", [hit("Ana lives in Porto.", 0.97)], Operation.NOOP),
+        ("Ana moved to Porto", [hit("Ana lives in Lisbon", 0.7)], Operation.UPDATE),
+        ("Ana works at a bakery now", [hit("Ana works at the bank", 0.72)], Operation.UPDATE),
+        ("Ana no longer has the red car", [hit("Ana has a red car", 0.8)], Operation.DELETE),
+        ("If Ana moved to Porto she would be happy", [hit("Ana lives in Lisbon", 0.7)], Operation.ADD),
+        ("Ana never moved to Porto, that is a rumour", [hit("Ana lives in Lisbon", 0.7)], Operation.ADD),
+        ("Ana likes jazz", [hit("Ana lives in Lisbon", 0.4)], Operation.ADD),
+        ("   ", [], Operation.NOOP),
+    ],
+)
+def test_heuristic_decisions(text: str, neighbours: list[ScoredMemory], expected: Operation) -> None:
+    decision = HeuristicPolicy().decide(cand(text), neighbours)
+    assert decision.operation is expected, decision
+    if expected in (Operation.UPDATE, Operation.DELETE):
+        assert decision.target == "m1"
+    assert 0.0 <= decision.confidence <= 1.0
+
+
+def test_heuristic_never_updates_someone_else() -> None:
+    decision = HeuristicPolicy().decide(
+        cand("Ben moved to Porto", speaker="Ben"), [hit("Ana lives in Lisbon", 0.7)]
+    )
+    assert decision.operation is Operation.ADD
+
+
+def test_registry() -> None:
+    assert available_policies() == ["add-all", "heuristic"]
+    assert make_policy("heuristic").name == "heuristic"
+    with pytest.raises(InvalidInputError, match="'nope'"):
+        make_policy("nope")
