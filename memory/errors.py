@@ -69,6 +69,10 @@ class VersionConflictError(ColonyError):
             "read it again and retry the write"
         )
 
+    def __reduce__(self) -> tuple[type[VersionConflictError], tuple[str, int, int | None]]:
+        # Crosses process boundaries (Ray) with its fields intact.
+        return (type(self), (self.memory_id, self.expected, self.actual))
+
 
 class AccessDeniedError(ColonyError, PermissionError):
     """A principal tried an operation its namespace rules do not allow."""

@@ -1,0 +1,82 @@
+"""The MemoryService as a Ray actor: concurrent writers, CAS, restart from its DuckDB file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memory import Principal, RemoteMemory, start_memory_actor
+from memory.errors import AccessDeniedError, VersionConflictError
+
+pytestmark = pytest.mark.integration
+
+TEAM = ("team", "t")
+agent = Principal.agent("t", "a")
+
+
+def test_concurrent_writers_lose_no_update(local_ray: Any, tmp_path: Path) -> None:
+    ray = local_ray
+    memory = start_memory_actor(tmp_path / "m.duckdb", embedder="hash")
+    try:
+        rec = memory.add("counter 0", principal=agent, namespace=TEAM)
+
+        @ray.remote(num_cpus=0)
+        def bump(mem: RemoteMemory, memory_id: str, times: int) -> int:
+            conflicts = 0
+            who = Principal.agent("t", "a")
+            for _ in range(times):
+                while True:
+                    cur = mem.get(memory_id, principal=who)
+                    n = int(cur.text.split()[1])
+                    try:
+                        mem.update(
+                            memory_id, f"counter {n + 1}", principal=who, expected_version=cur.version
+                        )
+                        break
+                    except VersionConflictError:
+                        conflicts += 1
+            return conflicts
+
+        writers, times = 8, 10
+        conflicts = ray.get([bump.remote(memory, rec.id, times) for _ in range(writers)])
+        final = memory.get(rec.id, principal=agent)
+        assert final.text == f"counter {writers * times}"
+        assert final.version == writers * times + 1
+        assert len(memory.history(rec.id, principal=agent)) == writers * times + 1
+        assert sum(conflicts) >= 0
+        with pytest.raises(AccessDeniedError):
+            memory.get(rec.id, principal=Principal.agent("other", "x"))
+    finally:
+        ray.get(memory.handle.close.remote())
+        ray.kill(memory.handle)
+
+
+def test_actor_restarts_from_its_file(local_ray: Any, tmp_path: Path) -> None:
+    ray = local_ray
+    memory = start_memory_actor(tmp_path / "m.duckdb", embedder="hash")
+    try:
+        acked = [memory.add(f"fact {i}", principal=agent, namespace=TEAM).id for i in range(20)]
+        pid = ray.get(memory.handle.pid.remote())
+        os.kill(pid, signal.SIGKILL)  # the actor's own process, by PID
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                new_pid = ray.get(memory.handle.pid.remote(), timeout=10)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        assert new_pid != pid
+        for memory_id in acked:
+            assert memory.get(memory_id, principal=agent).text.startswith("fact ")
+        hits = memory.search("fact 7", principal=agent, k=3)
+        assert hits and hits[0].record.text == "fact 7"
+    finally:
+        ray.get(memory.handle.close.remote())
+        ray.kill(memory.handle)

@@ -1,0 +1,297 @@
+"""MemoryService: access control, CAS, policies, history, as-of, bulk I/O, bad input."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from memory import (
+    SYSTEM,
+    Candidate,
+    HashEmbedder,
+    MemoryService,
+    Operation,
+    Principal,
+    Tier,
+)
+from memory.errors import (
+    AccessDeniedError,
+    InvalidInputError,
+    InvalidNamespaceError,
+    InvalidRecordError,
+    MemoryNotFoundError,
+    VersionConflictError,
+)
+from policies import HeuristicPolicy
+
+TEAM = ("team", "newsroom")
+writer = Principal.agent("newsroom", "writer")
+editor = Principal.agent("newsroom", "editor")
+outsider = Principal.agent("lab", "spy")
+
+
+@pytest.fixture
+def service() -> Iterator[MemoryService]:
+    with MemoryService.open(":memory:", embedder=HashEmbedder(), policy=HeuristicPolicy()) as svc:
+        yield svc
+
+
+def test_add_search_get(service: MemoryService) -> None:
+    rec = service.add("Ana lives in Lisbon", principal=writer, namespace=TEAM, entities=["Ana"])
+    assert rec.version == 1 and rec.author == writer.id and rec.is_current
+    hits = service.search("where does Ana live", principal=editor, namespace_prefix=("team",))
+    assert hits[0].record.id == rec.id
+    assert {"vector", "bm25"} <= set(hits[0].components)
+    assert service.get(rec.id, principal=editor).text == "Ana lives in Lisbon"
+
+
+def test_private_working_memory_is_invisible_to_other_agents(service: MemoryService) -> None:
+    secret = service.add(
+        "draft headline about the mayor", principal=writer, namespace=writer.private_namespace()
+    )
+    shared = service.add("headline about the mayor", principal=writer, namespace=TEAM)
+    for who in (editor, outsider):
+        hits = service.search("mayor headline", principal=who, k=10)
+        assert secret.id not in {h.record.id for h in hits}
+        with pytest.raises(AccessDeniedError):
+            service.get(secret.id, principal=who)
+        with pytest.raises(AccessDeniedError):
+            service.history(secret.id, principal=who)
+        with pytest.raises(AccessDeniedError):
+            service.update(secret.id, "x", principal=who, expected_version=1)
+        with pytest.raises(AccessDeniedError):
+            service.delete(secret.id, principal=who)
+    assert shared.id in {h.record.id for h in service.search("mayor", principal=editor)}
+    assert shared.id not in {h.record.id for h in service.search("mayor", principal=outsider)}
+    assert writer.private_namespace() not in service.list_namespaces(principal=editor)
+    assert writer.private_namespace() in service.list_namespaces(principal=writer)
+    with pytest.raises(AccessDeniedError):
+        service.add("planted", principal=outsider, namespace=TEAM)
+    with pytest.raises(AccessDeniedError):
+        service.add("x", principal=writer, namespace=("global", "facts"))
+
+
+def test_update_is_compare_and_set(service: MemoryService) -> None:
+    rec = service.add("Ana lives in Lisbon", principal=writer, namespace=TEAM)
+    v2 = service.update(rec.id, "Ana lives in Porto", principal=editor, expected_version=1)
+    assert v2.version == 2
+    with pytest.raises(VersionConflictError) as err:
+        service.update(rec.id, "Ana lives in Faro", principal=writer, expected_version=1)
+    assert err.value.actual == 2 and rec.id in str(err.value)
+    assert service.get(rec.id, principal=writer).text == "Ana lives in Porto"
+    restored = pickle.loads(pickle.dumps(err.value))
+    assert (restored.memory_id, restored.expected, restored.actual) == (rec.id, 1, 2)
+
+
+def test_concurrent_increments_lose_no_update(service: MemoryService) -> None:
+    rec = service.add("counter 0", principal=writer, namespace=TEAM)
+    threads, per_thread = 8, 10
+    conflicts = 0
+    lock = threading.Lock()
+
+    def bump() -> None:
+        nonlocal conflicts
+        for _ in range(per_thread):
+            while True:
+                current = service.get(rec.id, principal=writer)
+                n = int(current.text.split()[1])
+                try:
+                    service.update(
+                        rec.id, f"counter {n + 1}", principal=writer, expected_version=current.version
+                    )
+                    break
+                except VersionConflictError:
+                    with lock:
+                        conflicts += 1
+
+    workers = [threading.Thread(target=bump) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    final = service.get(rec.id, principal=writer)
+    assert final.text == f"counter {threads * per_thread}"
+    assert final.version == threads * per_thread + 1
+    assert len(service.history(rec.id, principal=writer)) == threads * per_thread + 1
+
+
+def test_concurrent_adds_are_group_committed(service: MemoryService) -> None:
+    def add_many(i: int) -> None:
+        for j in range(20):
+            service.add(f"note {i}-{j}", principal=writer, namespace=TEAM)
+
+    workers = [threading.Thread(target=add_many, args=(i,)) for i in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert service.stats()["current"] == 120
+
+
+def test_remember_update_keeps_history_and_as_of(service: MemoryService) -> None:
+    def cand(text: str, day: int) -> Candidate:
+        return Candidate(
+            text=text,
+            namespace=TEAM,
+            speaker="Ana",
+            entities=("Ana",),
+            time=datetime(2024, 1, day, tzinfo=UTC),
+            provenance=(f"D{day}:1",),
+        )
+
+    first = service.remember([cand("Ana lives in Lisbon", 1)], principal=writer)
+    before_move = datetime.now(UTC)
+    time.sleep(0.01)
+    moved = service.remember([cand("Ana lives in Porto now", 9)], principal=writer)
+    assert first[0].decision.operation is Operation.ADD
+    assert moved[0].decision.operation is Operation.UPDATE, moved[0].decision
+    memory_id = moved[0].record.id if moved[0].record else ""
+    assert memory_id == (first[0].record.id if first[0].record else None)
+    history = service.history(memory_id, principal=writer)
+    assert [h.operation for h in history] == [Operation.ADD, Operation.UPDATE]
+    assert history[1].policy == "heuristic" and history[1].confidence is not None
+    assert service.get(memory_id, principal=writer, as_of=before_move).text == "Ana lives in Lisbon"
+    current = service.get(memory_id, principal=writer)
+    assert current.provenance == ("D1:1", "D9:1")
+    old = service.versions(memory_id, principal=writer)[0]
+    assert old.valid_to == datetime(2024, 1, 9, tzinfo=UTC)
+    present = service.search("Where does Ana live?", principal=writer, k=5)
+    assert [h.record.text for h in present] == ["Ana lives in Porto now"]
+    past = service.search("Where did Ana live before?", principal=writer, k=5)
+    assert "Ana lives in Lisbon" in {h.record.text for h in past}
+
+
+def test_hypothetical_never_updates(service: MemoryService) -> None:
+    service.remember(
+        [Candidate(text="Ana lives in Lisbon", namespace=TEAM, speaker="Ana", entities=("Ana",))],
+        principal=writer,
+    )
+    out = service.remember(
+        [
+            Candidate(
+                text="If Ana moved to Porto she would live near the sea",
+                namespace=TEAM,
+                speaker="Ana",
+                entities=("Ana",),
+            )
+        ],
+        principal=writer,
+    )
+    assert out[0].decision.operation is Operation.ADD
+
+
+def test_delete_is_soft(service: MemoryService) -> None:
+    rec = service.add("Ben has a red car", principal=writer, namespace=TEAM)
+    before = datetime.now(UTC)
+    time.sleep(0.01)
+    service.delete(rec.id, principal=writer, expected_version=1)
+    with pytest.raises(MemoryNotFoundError):
+        service.get(rec.id, principal=writer)
+    assert service.get(rec.id, principal=writer, as_of=before).text == "Ben has a red car"
+    assert rec.id not in {h.record.id for h in service.search("red car", principal=writer)}
+    assert service.search("red car", principal=writer, as_of=before)[0].record.id == rec.id
+    assert [h.operation for h in service.history(rec.id, principal=writer)] == [
+        Operation.ADD,
+        Operation.DELETE,
+    ]
+
+
+def test_filters(service: MemoryService) -> None:
+    service.add("alpha event", principal=writer, namespace=TEAM, tier=Tier.INTERACTION)
+    fact = service.add("alpha fact", principal=writer, namespace=TEAM, metadata={"kind": "x"})
+    service.add("alpha elsewhere", principal=SYSTEM, namespace=("team", "newsroom2"))
+    hits = service.search("alpha", principal=SYSTEM, namespace_prefix=TEAM, tiers=[Tier.SEMANTIC])
+    assert [h.record.id for h in hits] == [fact.id]
+    hits = service.search("alpha", principal=SYSTEM, metadata={"kind": "x"})
+    assert [h.record.id for h in hits] == [fact.id]
+    hits = service.search("alpha", principal=SYSTEM, namespace_prefix=TEAM)
+    assert len(hits) == 2  # ("team", "newsroom2") is a sibling, not a child
+
+
+def test_parquet_round_trip(service: MemoryService, tmp_path: Path) -> None:
+    service.add("Ana lives in Lisbon", principal=writer, namespace=TEAM, entities=["Ana"])
+    service.add("private", principal=writer, namespace=writer.private_namespace())
+    out = tmp_path / "team.parquet"
+    assert service.export_parquet(out, principal=editor) == 1  # the private one is not readable
+    with MemoryService.open(tmp_path / "copy.duckdb", embedder=HashEmbedder()) as copy:
+        assert copy.import_parquet(out, principal=editor) == 1
+        hit = copy.search("Ana Lisbon", principal=editor)[0]
+        assert hit.record.text == "Ana lives in Lisbon" and hit.record.entities == ("Ana",)
+        with pytest.raises(AccessDeniedError):
+            copy.import_parquet(out, principal=outsider)
+
+
+def test_import_arrow_fills_defaults_and_indexes(service: MemoryService) -> None:
+    table = pa.table({"namespace": ["team/newsroom"] * 3, "text": ["one", "two", "three"]})
+    assert service.import_arrow(table, principal=writer) == 3
+    assert service.search("two", principal=writer)[0].record.text == "two"
+
+
+def test_reopen_rebuilds_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "m.duckdb"
+    with MemoryService.open(path, embedder=HashEmbedder()) as svc:
+        rec = svc.add("Ana lives in Lisbon", principal=writer, namespace=TEAM)
+        svc.update(rec.id, "Ana lives in Porto", principal=writer, expected_version=1)
+        gone = svc.add("temporary", principal=writer, namespace=TEAM)
+        svc.delete(gone.id, principal=writer)
+    with MemoryService.open(path, embedder=HashEmbedder()) as svc:
+        assert [h.record.text for h in svc.search("Ana lives", principal=writer)] == [
+            "Ana lives in Porto"
+        ]
+        assert gone.id not in {h.record.id for h in svc.search("temporary", principal=writer)}
+        assert svc.stats()["current"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"text": 42}, InvalidInputError),
+        ({"text": ""}, InvalidRecordError),
+        ({"text": "a\x00b"}, InvalidRecordError),
+        ({"text": "x" * 100_001}, InvalidRecordError),
+        ({"namespace": "team"}, InvalidNamespaceError),
+        ({"namespace": ()}, InvalidNamespaceError),
+        ({"namespace": ("team", "a/b")}, InvalidNamespaceError),
+        ({"metadata": {"k": object()}}, InvalidRecordError),
+        ({"trust": 2.0}, InvalidRecordError),
+    ],
+)
+def test_bad_input_is_rejected_and_loses_nothing(
+    service: MemoryService, kwargs: dict[str, object], error: type[Exception]
+) -> None:
+    keep = service.add("keep me", principal=writer, namespace=TEAM)
+    args: dict[str, object] = {"text": "fine", "namespace": TEAM, **kwargs}
+    text = args.pop("text")
+    with pytest.raises(error):
+        service.add(text, principal=writer, **args)  # type: ignore[arg-type]
+    assert service.get(keep.id, principal=writer).text == "keep me"
+    assert service.stats()["current"] == 1
+
+
+@pytest.mark.parametrize("k", [0, -1, 10_001, "3"])
+def test_bad_k(service: MemoryService, k: object) -> None:
+    with pytest.raises(InvalidInputError, match="k must"):
+        service.search("x", principal=writer, k=k)  # type: ignore[arg-type]
+
+
+def test_unknown_ids(service: MemoryService) -> None:
+    with pytest.raises(MemoryNotFoundError, match="nope"):
+        service.get("nope", principal=writer)
+    with pytest.raises(MemoryNotFoundError, match="nope"):
+        service.history("nope", principal=writer)
+    with pytest.raises(MemoryNotFoundError, match="nope"):
+        service.update("nope", "x", principal=writer, expected_version=1)
+
+
+def test_remember_needs_a_policy() -> None:
+    with MemoryService.open(":memory:", embedder=HashEmbedder()) as svc, pytest.raises(
+        InvalidInputError, match="policy"
+    ):
+        svc.remember([Candidate(text="x", namespace=TEAM)], principal=writer)
