@@ -53,7 +53,6 @@ class _BinaryCodes:
         self.centre = centre.astype(np.float32)
         self.words = (dim + 63) // 64
         self.bits = np.zeros((self.words, capacity), np.uint64)
-        self.popcount = np.zeros(capacity, np.float32)
         self.scale = np.zeros(capacity, np.float32)
         self.scaled_popcount = np.zeros(capacity, np.float32)
         self.n_coded = 0
@@ -62,7 +61,7 @@ class _BinaryCodes:
         bits = np.zeros((self.words, capacity), np.uint64)
         bits[:, : self.bits.shape[1]] = self.bits
         self.bits = bits
-        for name in ("popcount", "scale", "scaled_popcount"):
+        for name in ("scale", "scaled_popcount"):
             old = getattr(self, name)
             new = np.zeros(capacity, np.float32)
             new[: old.shape[0]] = old
@@ -78,14 +77,13 @@ class _BinaryCodes:
         norm2 = np.einsum("ij,ij->i", residual, residual)
         l1 = np.abs(rotated, out=rotated) @ np.ones(rotated.shape[1], np.float32)
         scale = np.divide(norm2, l1, out=np.zeros_like(l1), where=l1 > 0)
-        self.popcount[rows] = popcount
         self.scale[rows] = scale
         self.scaled_popcount[rows] = scale * popcount
 
     def compact(self, kept: npt.NDArray[np.intp]) -> None:
         m = kept.shape[0]
         self.bits[:, :m] = self.bits[:, kept]
-        for arr in (self.popcount, self.scale, self.scaled_popcount):
+        for arr in (self.scale, self.scaled_popcount):
             arr[:m] = arr[kept]
         self.n_coded = min(self.n_coded, m)
 
