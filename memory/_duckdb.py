@@ -186,14 +186,17 @@ class DuckDBStore:
             return []
         out: list[MemoryRecord] = []
         with self._transaction() as cur:
+            batch = write.Batch(cur, self._tick)
+            batch.prefetch(ops, adds)
             for op in ops:
                 if isinstance(op, AddOp):
-                    row = write.add(cur, adds[id(op)], op.info, self._tick)
+                    row = batch.add(adds[id(op)], op.info)
                 elif isinstance(op, UpdateOp):
-                    row = write.update(cur, op, self._tick)
+                    row = batch.update(op)
                 else:
-                    row = write.delete(cur, op, self._tick)
+                    row = batch.delete(op)
                 out.append(row.record())
+            batch.flush()
         return out
 
     def add_edges(self, edges: Iterable[Edge]) -> int:

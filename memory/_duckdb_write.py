@@ -1,7 +1,7 @@
 """The versioned write path of :class:`memory._duckdb.DuckDBStore`.
 
-Each function runs inside the caller's transaction on the caller's cursor. ``tick`` hands out
-the store's strictly increasing "now" (naive UTC).
+A :class:`Batch` runs inside the caller's transaction on the caller's cursor. ``tick`` hands
+out the store's strictly increasing "now" (naive UTC).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from memory._checks import (
     aware,
@@ -42,6 +43,7 @@ from memory._types import (
     Tier,
     UpdateOp,
     Vector,
+    WriteOp,
 )
 from memory.errors import (
     InvalidInputError,
@@ -106,29 +108,6 @@ class Row:
             deleted=bool(row[15]),
             embedding=embedding,
         )
-
-    def params(self) -> list[object]:
-        """Values for ``INSERT INTO memories VALUES (...)``."""
-        emb = None if self.embedding is None else self.embedding.tolist()
-        return [
-            self.id,
-            self.version,
-            self.namespace,
-            self.tier,
-            self.text,
-            self.author,
-            self.recorded_at,
-            self.superseded_at,
-            self.valid_from,
-            self.valid_to,
-            list(self.entities),
-            list(self.provenance),
-            self.metadata,
-            self.trust,
-            self.utility,
-            self.deleted,
-            emb,
-        ]
 
     def record(self) -> MemoryRecord:
         """The public, tz-aware record."""
@@ -214,166 +193,340 @@ def check_new(op: AddOp) -> Row:
     )
 
 
-def add(cur: duckdb.DuckDBPyConnection, row: Row, info: ChangeInfo, tick: Tick) -> Row:
-    """Write version 1 of a checked new memory."""
-    taken = cur.execute("SELECT 1 FROM memories WHERE id = ? LIMIT 1", [row.id]).fetchone()
-    if taken:
-        raise InvalidRecordError(f"id {short(row.id)} is already used by another memory")
-    now = tick()
-    row = dataclasses.replace(row, recorded_at=now)
-    _insert(cur, row)
-    _link_entities(cur, row, now)
-    _log(cur, row.id, Operation.ADD, None, row, info, now)
-    return row
+def _naive_ts(values: list[datetime | None]) -> pa.Array:
+    return pa.array(values, _TS)
 
 
-def current(cur: duckdb.DuckDBPyConnection, memory_id: str) -> Row:
-    """The current row of a memory (a tombstone if it is deleted)."""
-    found = cur.execute(
-        f"SELECT {COLUMNS}, embedding FROM memories WHERE id = ? AND superseded_at IS NULL",
-        [memory_id],
-    ).fetchone()
-    if found is None:
-        raise MemoryNotFoundError(f"no memory with id {short(memory_id)}")
-    return Row.from_db(found, with_embedding=True)
+class Batch:
+    """One ``apply`` call: ops are resolved in Python against an overlay, then flushed.
 
+    Every read the ops need is done up front in a few set-based queries; every write is one
+    ``INSERT ... SELECT`` from an Arrow table (or one ``UPDATE ... FROM``), whatever the
+    batch size. The caller's transaction makes the whole batch atomic.
+    """
 
-def update(cur: duckdb.DuckDBPyConnection, op: UpdateOp, tick: Tick) -> Row:
-    """Compare-and-set: write version ``expected_version + 1``, keeping unset fields."""
-    old = current(cur, memory_id_arg(op.memory_id))
-    if old.deleted or old.version != op.expected_version:
-        actual = None if old.deleted else old.version
-        raise VersionConflictError(op.memory_id, op.expected_version, actual)
-    now = tick()
-    new_from = to_utc(op.valid_from, "valid_from")
-    new_to = to_utc(op.valid_to, "valid_to")
-    row = Row(
-        id=old.id,
-        version=old.version + 1,
-        namespace=old.namespace,
-        tier=old.tier,
-        text=old.text if op.text is None else check_text(op.text),
-        author=old.author,
-        recorded_at=now,
-        superseded_at=None,
-        valid_from=old.valid_from if new_from is None else new_from,
-        valid_to=old.valid_to if new_to is None else new_to,
-        entities=old.entities if op.entities is None else check_strings(op.entities, "entities"),
-        provenance=(
-            old.provenance if op.provenance is None else check_strings(op.provenance, "provenance")
-        ),
-        metadata=old.metadata if op.metadata is None else check_metadata(op.metadata),
-        trust=old.trust if op.trust is None else check_float(op.trust, "trust", low=0, high=1),
-        utility=old.utility if op.utility is None else check_float(op.utility, "utility"),
-        deleted=False,
-        embedding=old.embedding if op.embedding is None else check_embedding(op.embedding),
-    )
-    check_interval(row.valid_from, row.valid_to)
-    old_to = old.valid_to
-    if op.close_validity and old_to is None:
-        old_to = now if new_from is None else new_from
-        if old.valid_from is not None and old_to < old.valid_from:
-            raise InvalidRecordError(
-                f"valid_from {old_to.isoformat()} is before the current version's valid_from "
-                f"{old.valid_from.isoformat()}, so its validity cannot end there; pass "
-                "close_validity=False to correct the start instead"
-            )
-    cur.execute(
-        "UPDATE memories SET superseded_at = ?, valid_to = ? WHERE id = ? AND version = ?",
-        [now, old_to, old.id, old.version],
-    )
-    _insert(cur, row)
-    _link_entities(cur, row, now)
-    _log(cur, row.id, Operation.UPDATE, old, row, op.info, now)
-    return row
+    def __init__(self, cur: duckdb.DuckDBPyConnection, tick: Tick) -> None:
+        self._cur = cur
+        self._tick = tick
+        self._current: dict[str, Row] = {}  # id -> current row (stored or written here)
+        self._taken: set[str] = set()  # ids that exist in the store
+        self._new: dict[tuple[str, int], Row] = {}  # rows to insert, in order
+        self._stamps: dict[tuple[str, int], tuple[datetime, datetime | None]] = {}
+        self._history: list[tuple[object, ...]] = []
+        self._entities: dict[str, tuple[str, datetime]] = {}
+        # Open MENTIONS edges per memory: dst -> index into _edges, or -1 for a stored edge.
+        self._open: dict[str, dict[str, int]] = {}
+        self._edges: list[list[Any]] = []
+        self._closed: list[tuple[str, str, datetime]] = []
 
+    def prefetch(self, ops: Sequence[WriteOp], adds: dict[int, Row]) -> None:
+        """Read every id, current row and open MENTIONS edge the ops touch (3 queries)."""
+        targets = {
+            op.memory_id
+            for op in ops
+            if isinstance(op, UpdateOp | DeleteOp) and isinstance(op.memory_id, str)
+        }
+        ids = sorted({row.id for row in adds.values()} | targets)
+        if not ids:
+            return
+        rows = self._cur.execute(
+            f"SELECT {COLUMNS}, embedding FROM memories "
+            "WHERE id IN (SELECT unnest(?::VARCHAR[])) AND superseded_at IS NULL",
+            [ids],
+        ).fetchall()
+        for found in rows:
+            row = Row.from_db(found, with_embedding=True)
+            self._current[row.id] = row
+            self._taken.add(row.id)
+            self._open[row.id] = {}
+        if not self._current:  # only new memories: nothing stored to reconcile
+            return
+        for src, dst in self._cur.execute(
+            "SELECT src, dst FROM edges WHERE src IN (SELECT unnest(?::VARCHAR[])) "
+            "AND src_kind = 'memory' AND type = 'mentions' AND valid_to IS NULL",
+            [sorted(self._current)],
+        ).fetchall():
+            self._open[src][dst] = -1
 
-def delete(cur: duckdb.DuckDBPyConnection, op: DeleteOp, tick: Tick) -> Row:
-    """Supersede the current version with a tombstone (a copy marked ``deleted``)."""
-    memory_id = memory_id_arg(op.memory_id)
-    old = current(cur, memory_id)
-    expected = op.expected_version
-    if expected is not None and (old.deleted or old.version != expected):
-        raise VersionConflictError(memory_id, expected, None if old.deleted else old.version)
-    if old.deleted:
-        raise MemoryNotFoundError(f"memory {short(memory_id)} is already deleted")
-    now = tick()
-    cur.execute(
-        "UPDATE memories SET superseded_at = ? WHERE id = ? AND version = ?",
-        [now, old.id, old.version],
-    )
-    tomb = dataclasses.replace(old, version=old.version + 1, recorded_at=now, deleted=True)
-    _insert(cur, tomb)
-    # A deleted memory mentions nothing from now on; edges(as_of=earlier) still shows them.
-    cur.execute(
-        "UPDATE edges SET valid_to = ? WHERE src = ? AND src_kind = 'memory' "
-        "AND type = 'mentions' AND valid_to IS NULL",
-        [now, memory_id],
-    )
-    _log(cur, memory_id, Operation.DELETE, old, None, op.info, now, tomb.version)
-    return tomb
+    def current(self, memory_id: str) -> Row:
+        """The current row of a memory (a tombstone if it is deleted)."""
+        row = self._current.get(memory_id)
+        if row is None:
+            raise MemoryNotFoundError(f"no memory with id {short(memory_id)}")
+        return row
 
+    def add(self, row: Row, info: ChangeInfo) -> Row:
+        """Version 1 of a checked new memory."""
+        if row.id in self._taken:
+            raise InvalidRecordError(f"id {short(row.id)} is already used by another memory")
+        now = self._tick()
+        row = dataclasses.replace(row, recorded_at=now)
+        self._taken.add(row.id)
+        self._open[row.id] = {}
+        self._write(row)
+        self._log(row.id, Operation.ADD, None, row, info, now)
+        return row
 
-def _insert(cur: duckdb.DuckDBPyConnection, row: Row) -> None:
-    cur.execute(
-        "INSERT INTO memories VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        row.params(),
-    )
-
-
-def _link_entities(cur: duckdb.DuckDBPyConnection, row: Row, now: datetime) -> None:
-    """Upsert the row's entities; open MENTIONS edges to new ones, close dropped ones."""
-    names: dict[str, str] = {}
-    for name in row.entities:
-        names.setdefault(normalize_entity(name), name)
-    if names:
-        cur.execute(
-            "INSERT INTO entities SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ? "
-            "ON CONFLICT (id) DO NOTHING",
-            [list(names), list(names.values()), now],
+    def update(self, op: UpdateOp) -> Row:
+        """Compare-and-set: version ``expected_version + 1``, keeping unset fields."""
+        old = self.current(memory_id_arg(op.memory_id))
+        if old.deleted or old.version != op.expected_version:
+            actual = None if old.deleted else old.version
+            raise VersionConflictError(op.memory_id, op.expected_version, actual)
+        now = self._tick()
+        new_from = to_utc(op.valid_from, "valid_from")
+        new_to = to_utc(op.valid_to, "valid_to")
+        row = Row(
+            id=old.id,
+            version=old.version + 1,
+            namespace=old.namespace,
+            tier=old.tier,
+            text=old.text if op.text is None else check_text(op.text),
+            author=old.author,
+            recorded_at=now,
+            superseded_at=None,
+            valid_from=old.valid_from if new_from is None else new_from,
+            valid_to=old.valid_to if new_to is None else new_to,
+            entities=old.entities
+            if op.entities is None
+            else check_strings(op.entities, "entities"),
+            provenance=(
+                old.provenance
+                if op.provenance is None
+                else check_strings(op.provenance, "provenance")
+            ),
+            metadata=old.metadata if op.metadata is None else check_metadata(op.metadata),
+            trust=old.trust if op.trust is None else check_float(op.trust, "trust", low=0, high=1),
+            utility=old.utility if op.utility is None else check_float(op.utility, "utility"),
+            deleted=False,
+            embedding=old.embedding if op.embedding is None else check_embedding(op.embedding),
         )
-    nodes = [entity_node_id(key) for key in names]
-    cur.execute(
-        "UPDATE edges SET valid_to = ? WHERE src = ? AND src_kind = 'memory' "
-        "AND type = 'mentions' AND valid_to IS NULL AND NOT list_contains(?::VARCHAR[], dst)",
-        [now, row.id, nodes],
-    )
-    cur.execute(
-        """
-        INSERT INTO edges
-        SELECT ?, 'memory', n, 'entity', 'mentions', 1.0, NULL, NULL, ?, ?
-        FROM unnest(?::VARCHAR[]) AS t(n)
-        WHERE n NOT IN (SELECT dst FROM edges WHERE src = ? AND type = 'mentions'
-                        AND valid_to IS NULL)
-        """,
-        [row.id, row.namespace, now, nodes, row.id],
-    )
+        check_interval(row.valid_from, row.valid_to)
+        old_to = old.valid_to
+        if op.close_validity and old_to is None:
+            old_to = now if new_from is None else new_from
+            if old.valid_from is not None and old_to < old.valid_from:
+                raise InvalidRecordError(
+                    f"valid_from {old_to.isoformat()} is before the current version's "
+                    f"valid_from {old.valid_from.isoformat()}, so its validity cannot end "
+                    "there; pass close_validity=False to correct the start instead"
+                )
+        self._supersede(old, now, old_to)
+        self._write(row)
+        self._log(row.id, Operation.UPDATE, old, row, op.info, now)
+        return row
+
+    def delete(self, op: DeleteOp) -> Row:
+        """Supersede the current version with a tombstone (a copy marked ``deleted``)."""
+        memory_id = memory_id_arg(op.memory_id)
+        old = self.current(memory_id)
+        expected = op.expected_version
+        if expected is not None and (old.deleted or old.version != expected):
+            raise VersionConflictError(memory_id, expected, None if old.deleted else old.version)
+        if old.deleted:
+            raise MemoryNotFoundError(f"memory {short(memory_id)} is already deleted")
+        now = self._tick()
+        self._supersede(old, now, old.valid_to)
+        tomb = dataclasses.replace(old, version=old.version + 1, recorded_at=now, deleted=True)
+        self._write(tomb)
+        self._log(memory_id, Operation.DELETE, old, None, op.info, now, tomb.version)
+        return tomb
+
+    def _supersede(self, old: Row, now: datetime, valid_to: datetime | None) -> None:
+        key = (old.id, old.version)
+        if key in self._new:  # written earlier in this batch: stamp before inserting
+            self._new[key] = dataclasses.replace(old, superseded_at=now, valid_to=valid_to)
+        else:
+            self._stamps[key] = (now, valid_to)
+
+    def _write(self, row: Row) -> None:
+        """Queue ``row`` as the memory's current version and sync its MENTIONS edges."""
+        self._new[(row.id, row.version)] = row
+        self._current[row.id] = row
+        now = row.recorded_at
+        wanted: dict[str, str] = {}
+        if not row.deleted:  # a deleted memory mentions nothing from now on
+            for name in row.entities:
+                key = normalize_entity(name)
+                wanted.setdefault(entity_node_id(key), name)
+                self._entities.setdefault(key, (name, now))
+        open_edges = self._open[row.id]
+        for dst in [d for d in open_edges if d not in wanted]:
+            index = open_edges.pop(dst)
+            if index < 0:
+                self._closed.append((row.id, dst, now))
+            else:
+                self._edges[index][7] = now
+        for dst in wanted:
+            if dst not in open_edges:
+                open_edges[dst] = len(self._edges)
+                self._edges.append(
+                    [
+                        row.id,
+                        "memory",
+                        dst,
+                        "entity",
+                        "mentions",
+                        1.0,
+                        None,
+                        None,
+                        row.namespace,
+                        now,
+                    ]
+                )
+
+    def _log(
+        self,
+        memory_id: str,
+        operation: Operation,
+        old: Row | None,
+        new: Row | None,
+        info: ChangeInfo,
+        at: datetime,
+        new_version: int | None = None,
+    ) -> None:
+        self._history.append(
+            (
+                uuid.uuid4().hex,
+                memory_id,
+                operation.value,
+                None if old is None else old.text,
+                None if new is None else new.text,
+                None if old is None else old.version,
+                new.version if new is not None else new_version,
+                info.actor,
+                at,
+                info.policy,
+                info.confidence,
+                info.reason,
+            )
+        )
+
+    def flush(self) -> None:
+        """Write the batch: one statement per table touched."""
+        if self._stamps:
+            keys = list(self._stamps)
+            stamps = pa.table(
+                {
+                    "id": [k[0] for k in keys],
+                    "version": pa.array([k[1] for k in keys], pa.int64()),
+                    "superseded_at": _naive_ts([self._stamps[k][0] for k in keys]),
+                    "valid_to": _naive_ts([self._stamps[k][1] for k in keys]),
+                }
+            )
+            self._run(
+                "UPDATE memories SET superseded_at = s.superseded_at, valid_to = s.valid_to "
+                "FROM {t} s WHERE memories.id = s.id AND memories.version = s.version",
+                stamps,
+            )
+        if self._new:
+            self._run(
+                "INSERT INTO memories SELECT * FROM {t}", _rows_table(list(self._new.values()))
+            )
+        if self._history:
+            names = [
+                "event_id",
+                "memory_id",
+                "operation",
+                "old_text",
+                "new_text",
+                "old_version",
+                "new_version",
+                "actor",
+                "at",
+                "policy",
+                "confidence",
+                "reason",
+            ]
+            types = [_STR, _STR, _STR, _STR, _STR, _INT, _INT, _STR, _TS, _STR, _FLOAT, _STR]
+            cols = list(zip(*self._history, strict=True))
+            table = pa.table(
+                [pa.array(c, t) for c, t in zip(cols, types, strict=True)], names=names
+            )
+            self._run("INSERT INTO history SELECT * FROM {t}", table)
+        if self._entities:
+            names_by_key = self._entities
+            table = pa.table(
+                {
+                    "id": list(names_by_key),
+                    "name": [name for name, _ in names_by_key.values()],
+                    "first_seen": _naive_ts([seen for _, seen in names_by_key.values()]),
+                }
+            )
+            self._run(
+                "INSERT INTO entities SELECT * FROM {t} WHERE id NOT IN (SELECT id FROM entities)",
+                table,
+            )
+        if self._closed:
+            table = pa.table(
+                {
+                    "src": [c[0] for c in self._closed],
+                    "dst": [c[1] for c in self._closed],
+                    "valid_to": _naive_ts([c[2] for c in self._closed]),
+                }
+            )
+            self._run(
+                "UPDATE edges SET valid_to = c.valid_to FROM {t} c WHERE edges.src = c.src "
+                "AND edges.dst = c.dst AND edges.src_kind = 'memory' "
+                "AND edges.type = 'mentions' AND edges.valid_to IS NULL",
+                table,
+            )
+        if self._edges:
+            cols = list(zip(*self._edges, strict=True))
+            types = [_STR, _STR, _STR, _STR, _STR, _FLOAT, _TS, _TS, _STR, _TS]
+            names = list(EDGE_NAMES)
+            table = pa.table(
+                [pa.array(c, t) for c, t in zip(cols, types, strict=True)], names=names
+            )
+            self._run("INSERT INTO edges SELECT * FROM {t}", table)
+
+    def _run(self, sql: str, table: pa.Table) -> None:
+        name = f"colony_batch_{uuid.uuid4().hex}"
+        self._cur.register(name, table)
+        try:
+            self._cur.execute(sql.format(t=name))
+        finally:
+            self._cur.unregister(name)
 
 
-def _log(
-    cur: duckdb.DuckDBPyConnection,
-    memory_id: str,
-    operation: Operation,
-    old: Row | None,
-    new: Row | None,
-    info: ChangeInfo,
-    at: datetime,
-    new_version: int | None = None,
-) -> None:
-    cur.execute(
-        "INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            uuid.uuid4().hex,
-            memory_id,
-            operation.value,
-            None if old is None else old.text,
-            None if new is None else new.text,
-            None if old is None else old.version,
-            new.version if new is not None else new_version,
-            info.actor,
-            at,
-            info.policy,
-            info.confidence,
-            info.reason,
-        ],
+_STR = pa.string()
+_INT = pa.int64()
+_FLOAT = pa.float64()
+_TS = pa.timestamp("us")
+EDGE_NAMES = (
+    "src",
+    "src_kind",
+    "dst",
+    "dst_kind",
+    "type",
+    "weight",
+    "valid_from",
+    "valid_to",
+    "namespace",
+    "created_at",
+)
+
+
+def _rows_table(rows: list[Row]) -> pa.Table:
+    """Rows as an Arrow table in ``memories`` column order (naive UTC times)."""
+    return pa.table(
+        {
+            "id": pa.array([r.id for r in rows], _STR),
+            "version": pa.array([r.version for r in rows], _INT),
+            "namespace": pa.array([r.namespace for r in rows], _STR),
+            "tier": pa.array([r.tier for r in rows], _STR),
+            "text": pa.array([r.text for r in rows], _STR),
+            "author": pa.array([r.author for r in rows], _STR),
+            "recorded_at": _naive_ts([r.recorded_at for r in rows]),
+            "superseded_at": _naive_ts([r.superseded_at for r in rows]),
+            "valid_from": _naive_ts([r.valid_from for r in rows]),
+            "valid_to": _naive_ts([r.valid_to for r in rows]),
+            "entities": pa.array([list(r.entities) for r in rows], pa.list_(_STR)),
+            "provenance": pa.array([list(r.provenance) for r in rows], pa.list_(_STR)),
+            "metadata": pa.array([r.metadata for r in rows], _STR),
+            "trust": pa.array([r.trust for r in rows], _FLOAT),
+            "utility": pa.array([r.utility for r in rows], _FLOAT),
+            "deleted": pa.array([r.deleted for r in rows], pa.bool_()),
+            "embedding": pa.array([r.embedding for r in rows], pa.list_(pa.float32())),
+        }
     )
