@@ -285,6 +285,39 @@ class StoreConformance:
         assert [r.version for r in out] == [1, 2, 1, 3] and out[3].deleted
         assert store.count() == 1
 
+    def test_batch_edges_follow_each_version(self, store: Any) -> None:
+        add(store, mem(id="old", entities=("Ana", "Bo")))
+        out = store.apply(
+            [
+                AddOp(mem(id="new", entities=("Ana", "Bo"))),
+                UpdateOp("new", 1, entities=("Bo", "Cy")),
+                UpdateOp("old", 1, entities=("Cy",)),
+                UpdateOp("old", 2, entities=("Dee",)),
+                DeleteOp("new", 2),
+            ]
+        )
+        t_add, t_upd, _, t_old2, t_del = (r.recorded_at for r in out)
+
+        def dsts(node: str, at: datetime | None = None) -> list[str]:
+            return sorted(e.dst for e in store.edges(nodes=[node], as_of=at))
+
+        assert dsts("new", t_add) == ["entity:ana", "entity:bo"]
+        assert dsts("new", t_upd) == ["entity:bo", "entity:cy"]
+        assert dsts("new", t_del) == []
+        assert dsts("old", t_old2) == ["entity:dee"]
+        assert dsts("old", t_add) == ["entity:ana", "entity:bo"]
+        assert [r.version for r in store.versions("new")] == [1, 2, 3]
+        assert [r.superseded_at for r in store.versions("new")] == [t_upd, t_del, None]
+        assert [h.operation for h in store.history("old")] == [
+            Operation.ADD,
+            Operation.UPDATE,
+            Operation.UPDATE,
+        ]
+
+    def test_import_of_an_empty_table_is_a_no_op(self, store: Any) -> None:
+        assert store.import_arrow(store.export_arrow()) == 0
+        assert store.count(Filter(include_superseded=True)) == 0
+
     @pytest.mark.parametrize(
         "failing",
         [
