@@ -427,11 +427,6 @@ class DuckDBStore:
         """Edges touching any of ``nodes`` (all when None), valid at ``as_of`` if given."""
         clauses: list[str] = ["TRUE"]
         params: list[object] = []
-        if nodes is not None:
-            clauses.append(
-                "(src IN (SELECT unnest(?::VARCHAR[])) OR dst IN (SELECT unnest(?::VARCHAR[])))"
-            )
-            params += [list(nodes), list(nodes)]
         if types is not None:
             clauses.append("list_contains(?::VARCHAR[], type)")
             params.append([_edge_type(t) for t in types])
@@ -442,12 +437,17 @@ class DuckDBStore:
                 "AND (valid_to IS NULL OR valid_to > ?)"
             )
             params += [at, at, at]
+        select = f"SELECT {_EDGE_COLUMNS}, created_at FROM edges WHERE {' AND '.join(clauses)}"
+        sql, args = select, params
+        if nodes is not None:
+            # Two index probes; an OR over src and dst would scan the whole table.
+            wanted = list(nodes)
+            inside = "IN (SELECT unnest(?::VARCHAR[]))"
+            sql = f"{select} AND src {inside} UNION ALL "
+            sql += f"{select} AND dst {inside} AND src NOT {inside}"
+            args = [*params, wanted, *params, wanted, wanted]
         with self._cursor() as cur:
-            rows = cur.execute(
-                f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {' AND '.join(clauses)} "
-                "ORDER BY created_at, src, dst",
-                params,
-            ).fetchall()
+            rows = cur.execute(f"{sql} ORDER BY created_at, src, dst", args).fetchall()
         return [
             Edge(
                 src=r[0],
