@@ -1,0 +1,139 @@
+"""Store throughput and latency on synthetic records with random unit vectors.
+
+``ingest_per_s``: records/s of one bulk Arrow import through the service (DuckDB insert,
+history rows, and the search indexes built). ``search_*``: one vector query through the
+service (ANN + filters + fetching the records). ``recall_vs_exact``: recall@10 against brute
+force. ``write_p95_ms``: one ``MemoryService.add`` including embedding the text.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from memory import SYSTEM, Embedder, HashEmbedder, MemoryService, default_embedder
+from memory.errors import InvalidInputError
+
+__all__ = ["run_store_bench", "summarize"]
+
+K = 10
+NAMESPACES = 16
+
+
+def _unit_vectors(rng: np.random.Generator, n: int, dim: int) -> npt.NDArray[np.float32]:
+    vectors = rng.standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def _table(vectors: npt.NDArray[np.float32], start: int) -> pa.Table:
+    n, dim = vectors.shape
+    idx = np.arange(start, start + n)
+    return pa.table(
+        {
+            "namespace": pa.array([f"team/bench/ns{i % NAMESPACES}" for i in idx], pa.string()),
+            "text": pa.array([f"synthetic memory {i} about topic {i % 997}" for i in idx]),
+            "embedding": pa.FixedSizeListArray.from_arrays(vectors.reshape(-1), dim).cast(
+                pa.list_(pa.float32())
+            ),
+        }
+    )
+
+
+def _exact_top_k(
+    matrix: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], k: int
+) -> list[set[int]]:
+    scores = np.zeros((len(queries), 0), np.float32)
+    ids = np.zeros((len(queries), 0), np.int64)
+    for lo in range(0, len(matrix), 200_000):
+        block = queries @ matrix[lo : lo + 200_000].T
+        top = np.argpartition(-block, k, axis=1)[:, :k]
+        scores = np.concatenate([scores, np.take_along_axis(block, top, 1)], axis=1)
+        ids = np.concatenate([ids, top + lo], axis=1)
+        keep = np.argsort(-scores, axis=1)[:, :k]
+        scores, ids = np.take_along_axis(scores, keep, 1), np.take_along_axis(ids, keep, 1)
+    return [set(row.tolist()) for row in ids]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 3)
+
+
+def run_store_bench(
+    *,
+    memories: int = 100_000,
+    dim: int = 384,
+    queries: int = 200,
+    writes: int = 200,
+    seed: int = 0,
+    embedder: str | Embedder | None = None,
+    chunk: int = 250_000,
+) -> dict[str, Any]:
+    """Run the benchmark in a temporary DuckDB file; returns the JSON-ready result."""
+    for name, value in (("memories", memories), ("queries", queries), ("writes", writes)):
+        if not isinstance(value, int) or value < 1:
+            raise InvalidInputError(f"--{name} must be a positive integer, got {value!r}")
+    if isinstance(embedder, str) and embedder == "hash":
+        emb: Embedder = HashEmbedder(dim=dim)
+    else:
+        emb = embedder if isinstance(embedder, Embedder) else default_embedder(embedder)
+    if emb.dim != dim:
+        raise InvalidInputError(
+            f"--dim {dim} does not match the embedder's dimension {emb.dim}; use --dim {emb.dim}"
+        )
+    rng = np.random.default_rng(seed)
+    matrix = _unit_vectors(rng, memories, dim)
+    with tempfile.TemporaryDirectory(prefix="colony-bench-") as tmp:
+        with MemoryService.open(Path(tmp) / "bench.duckdb", embedder=emb) as service:
+            started = time.perf_counter()
+            for lo in range(0, memories, chunk):
+                service.import_arrow(_table(matrix[lo : lo + chunk], lo), principal=SYSTEM)
+            ingest_s = time.perf_counter() - started
+
+            query_vectors = _unit_vectors(rng, queries, dim)
+            service.search_vector(query_vectors[0], principal=SYSTEM, k=K)  # warm-up
+            latencies, found = [], []
+            for q in query_vectors:
+                t0 = time.perf_counter()
+                hits = service.search_vector(q, principal=SYSTEM, k=K)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                found.append({int(h.record.text.split()[2]) for h in hits})
+            exact = _exact_top_k(matrix, query_vectors, K)
+            recall = float(np.mean([len(f & e) / K for f, e in zip(found, exact, strict=True)]))
+
+            service.add("warm-up write", principal=SYSTEM, namespace=("team", "bench", "w"))
+            write_ms = []
+            for i in range(writes):
+                t0 = time.perf_counter()
+                service.add(
+                    f"single write {i}: the quarterly report moved to room {i % 37}",
+                    principal=SYSTEM,
+                    namespace=("team", "bench", "w"),
+                )
+                write_ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "memories": memories,
+        "ingest_per_s": round(memories / ingest_s, 1),
+        "search_p50_ms": _percentile(latencies, 50),
+        "search_p95_ms": _percentile(latencies, 95),
+        "recall_vs_exact": round(recall, 4),
+        "write_p95_ms": _percentile(write_ms, 95),
+        "dim": dim,
+        "embedder": getattr(emb, "name", type(emb).__name__),
+    }
+
+
+def summarize(result: dict[str, Any]) -> str:
+    """One human line for stderr."""
+    return (
+        f"store: {result['memories']} memories, ingest {result['ingest_per_s']}/s, "
+        f"search p50 {result['search_p50_ms']} ms p95 {result['search_p95_ms']} ms "
+        f"(recall@{K} vs exact {result['recall_vs_exact']}), "
+        f"write p95 {result['write_p95_ms']} ms ({result['embedder']})"
+    )
