@@ -89,34 +89,36 @@ def run_store_bench(
         )
     rng = np.random.default_rng(seed)
     matrix = _unit_vectors(rng, memories, dim)
-    with tempfile.TemporaryDirectory(prefix="colony-bench-") as tmp:
-        with MemoryService.open(Path(tmp) / "bench.duckdb", embedder=emb) as service:
-            started = time.perf_counter()
-            for lo in range(0, memories, chunk):
-                service.import_arrow(_table(matrix[lo : lo + chunk], lo), principal=SYSTEM)
-            ingest_s = time.perf_counter() - started
+    with (
+        tempfile.TemporaryDirectory(prefix="colony-bench-") as tmp,
+        MemoryService.open(Path(tmp) / "bench.duckdb", embedder=emb) as service,
+    ):
+        started = time.perf_counter()
+        for lo in range(0, memories, chunk):
+            service.import_arrow(_table(matrix[lo : lo + chunk], lo), principal=SYSTEM)
+        ingest_s = time.perf_counter() - started
 
-            query_vectors = _unit_vectors(rng, queries, dim)
-            service.search_vector(query_vectors[0], principal=SYSTEM, k=K)  # warm-up
-            latencies, found = [], []
-            for q in query_vectors:
-                t0 = time.perf_counter()
-                hits = service.search_vector(q, principal=SYSTEM, k=K)
-                latencies.append((time.perf_counter() - t0) * 1000)
-                found.append({int(h.record.text.split()[2]) for h in hits})
-            exact = _exact_top_k(matrix, query_vectors, K)
-            recall = float(np.mean([len(f & e) / K for f, e in zip(found, exact, strict=True)]))
+        query_vectors = _unit_vectors(rng, queries, dim)
+        service.search_vector(query_vectors[0], principal=SYSTEM, k=K)  # warm-up
+        latencies, found = [], []
+        for q in query_vectors:
+            t0 = time.perf_counter()
+            hits = service.search_vector(q, principal=SYSTEM, k=K)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            found.append({int(h.record.text.split()[2]) for h in hits})
+        exact = _exact_top_k(matrix, query_vectors, K)
+        recall = float(np.mean([len(f & e) / K for f, e in zip(found, exact, strict=True)]))
 
-            service.add("warm-up write", principal=SYSTEM, namespace=("team", "bench", "w"))
-            write_ms = []
-            for i in range(writes):
-                t0 = time.perf_counter()
-                service.add(
-                    f"single write {i}: the quarterly report moved to room {i % 37}",
-                    principal=SYSTEM,
-                    namespace=("team", "bench", "w"),
-                )
-                write_ms.append((time.perf_counter() - t0) * 1000)
+        service.add("warm-up write", principal=SYSTEM, namespace=("team", "bench", "w"))
+        write_ms = []
+        for i in range(writes):
+            t0 = time.perf_counter()
+            service.add(
+                f"single write {i}: the quarterly report moved to room {i % 37}",
+                principal=SYSTEM,
+                namespace=("team", "bench", "w"),
+            )
+            write_ms.append((time.perf_counter() - t0) * 1000)
     return {
         "memories": memories,
         "ingest_per_s": round(memories / ingest_s, 1),

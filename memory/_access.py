@@ -108,7 +108,9 @@ class AccessRules:
         if principal.kind is PrincipalKind.ADMIN:
             return True
         if any(
-            has_prefix(namespace, g.prefix) and g.principal_id == principal.id and action in g.actions
+            has_prefix(namespace, g.prefix)
+            and g.principal_id == principal.id
+            and action in g.actions
             for g in self.grants
         ):
             return True

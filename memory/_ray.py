@@ -101,7 +101,5 @@ def start_memory_actor(
         options["name"] = name
     if resources:
         options["resources"] = resources
-    handle = actor_cls.options(**options).remote(  # type: ignore[attr-defined]
-        os.fspath(path), embedder, policy, rules, weights
-    )
+    handle = actor_cls.options(**options).remote(os.fspath(path), embedder, policy, rules, weights)
     return RemoteMemory(handle)

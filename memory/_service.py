@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -42,14 +42,13 @@ from memory._types import (
     MemoryPolicy,
     MemoryRecord,
     NewMemory,
-    NodeKind,
     Operation,
     ScoredMemory,
     Tier,
     UpdateOp,
     WriteOp,
 )
-from memory.errors import InvalidInputError, MemoryNotFoundError, VersionConflictError
+from memory.errors import InvalidInputError, MemoryNotFoundError
 
 __all__ = ["AppliedDecision", "MemoryService"]
 
@@ -232,7 +231,9 @@ class MemoryService:
         )
         return self.add_many([memory], principal=principal)[0]
 
-    def add_many(self, memories: Sequence[NewMemory], *, principal: Principal) -> list[MemoryRecord]:
+    def add_many(
+        self, memories: Sequence[NewMemory], *, principal: Principal
+    ) -> list[MemoryRecord]:
         """Store several memories in one transaction (embedded in one batch)."""
         for memory in memories:
             self.rules.check(principal, Action.WRITE, validate_namespace(memory.namespace))
@@ -244,7 +245,11 @@ class MemoryService:
         needs = [m.text for m in memories if m.embedding is None]
         vectors = iter(self.embedder.embed(needs)) if needs else iter(())
         ready = [
-            replace(m, author=principal.id, embedding=m.embedding if m.embedding is not None else next(vectors))
+            replace(
+                m,
+                author=principal.id,
+                embedding=m.embedding if m.embedding is not None else next(vectors),
+            )
             for m in memories
         ]
         info = ChangeInfo(actor=principal.id)
@@ -390,7 +395,9 @@ class MemoryService:
             target.id,
             target.version,
             text=text,
-            embedding=candidate.embedding if text == candidate.text else self.embedder.embed([text])[0],
+            embedding=candidate.embedding
+            if text == candidate.text
+            else self.embedder.embed([text])[0],
             entities=merged_ents,
             provenance=merged_prov,
             metadata={**target.metadata, **candidate.metadata},
@@ -423,8 +430,7 @@ class MemoryService:
             return self.store.get(decision.target)
         except MemoryNotFoundError:
             raise InvalidInputError(
-                f"policy returned {decision.operation.value} for unknown memory "
-                f"{decision.target!r}"
+                f"policy returned {decision.operation.value} for unknown memory {decision.target!r}"
             ) from None
 
     # -- reads -------------------------------------------------------------------------------
@@ -559,7 +565,9 @@ class MemoryService:
         search are exactly the rows stored. Missing embeddings are computed.
         """
         if not isinstance(table, pa.Table):
-            raise InvalidInputError(f"import_arrow needs a pyarrow.Table, got {type(table).__name__}")
+            raise InvalidInputError(
+                f"import_arrow needs a pyarrow.Table, got {type(table).__name__}"
+            )
         if "namespace" not in table.column_names:
             raise InvalidInputError("import table lacks the required column 'namespace'")
         for ns in pc.unique(table.column("namespace")).to_pylist():
@@ -573,7 +581,11 @@ class MemoryService:
         return count
 
     def export_parquet(
-        self, path: str | os.PathLike[str], *, principal: Principal, namespace_prefix: Namespace = ()
+        self,
+        path: str | os.PathLike[str],
+        *,
+        principal: Principal,
+        namespace_prefix: Namespace = (),
     ) -> int:
         """Write memories to a Parquet file; returns the row count."""
         table = self.export_arrow(principal=principal, namespace_prefix=namespace_prefix)
@@ -620,9 +632,10 @@ def _fill_import_defaults(table: pa.Table, author: str, now: datetime) -> pa.Tab
     for name in ("superseded_at", "valid_from"):
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(n, pa.timestamp("us", tz="UTC")))
-    for name in ("entities",):
+    for name in ("entities", "provenance"):
         if name not in table.column_names:
             table = table.append_column(name, pa.array([[]] * n, pa.list_(pa.string())))
+    fill("metadata", pa.array(["{}"] * n, pa.string()))
     if "embedding" not in table.column_names:
         table = table.append_column("embedding", pa.nulls(n, pa.list_(pa.float32())))
     return table

@@ -52,6 +52,13 @@ class MemoryStore(Protocol):
         """
         ...
 
+    def fetch(self, keys: Sequence[tuple[str, int]]) -> list[MemoryRecord]:
+        """The given ``(id, version)`` rows in the order asked (search hits).
+
+        Raises MemoryNotFoundError for a key that does not exist.
+        """
+        ...
+
     def versions(self, memory_id: str) -> list[MemoryRecord]:
         """Every version of a memory, oldest first (deleted memories included)."""
         ...

@@ -250,7 +250,10 @@ class Decision:
 class MemoryPolicy(Protocol):
     """Decides ADD / UPDATE / DELETE / NOOP for one candidate against its neighbours."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Recorded in the history of every change the policy makes."""
+        ...
 
     def decide(self, candidate: Candidate, neighbours: Sequence[ScoredMemory]) -> Decision:
         """Return the decision for ``candidate``; ``neighbours`` are best-first."""
@@ -261,8 +264,15 @@ class MemoryPolicy(Protocol):
 class Embedder(Protocol):
     """Turns texts into unit-norm float32 vectors of a fixed dimension."""
 
-    name: str
-    dim: int
+    @property
+    def name(self) -> str:
+        """Identifies the model (stored indexes are only valid for the same one)."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        """Length of every vector."""
+        ...
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Return an array of shape ``(len(texts), dim)``, rows L2-normalised."""

@@ -3,10 +3,10 @@
 Every error Colony raises derives from :class:`ColonyError`. The tree::
 
     ColonyError
-    ├── InvalidInputError (ValueError)       developer or caller passed a bad value
+    ├── InvalidInputError (ValueError)       a caller passed a bad value
     │   ├── InvalidNamespaceError            malformed namespace tuple
-    │   └── InvalidRecordError               text / metadata / embedding / time that cannot be stored
-    ├── MemoryNotFoundError (KeyError)       no memory with that id (or not visible as of that time)
+    │   └── InvalidRecordError               text, metadata, embedding or time not storable
+    ├── MemoryNotFoundError (KeyError)       no memory with that id (at that time)
     ├── VersionConflictError                 compare-and-set on version failed: reread and retry
     ├── AccessDeniedError (PermissionError)  the principal may not do that in that namespace
     └── StoreError                           the backing store cannot be used

@@ -58,7 +58,9 @@ def demo_conversation(start: datetime | None = None) -> Conversation:
     return Conversation(id="demo", speakers=("Ana", "Ben"), sessions=tuple(sessions))
 
 
-def run_demo(store: Path, *, embedder: str | None = None, echo: Callable[[str], None] = print) -> None:
+def run_demo(
+    store: Path, *, embedder: str | None = None, echo: Callable[[str], None] = print
+) -> None:
     """Ingest the demo conversation, query it, and show a memory's history."""
     conv = demo_conversation()
     if store.exists():
@@ -80,7 +82,11 @@ def run_demo(store: Path, *, embedder: str | None = None, echo: Callable[[str], 
                 if op == "UPDATE" and applied.record is not None and changed is None:
                     changed = applied.record.id
         echo("decisions: " + ", ".join(f"{op}={n}" for op, n in sorted(decisions.items())))
-        for question in ("Where does Ana live?", "Where did Ana live before?", "Where does Ana work?"):
+        for question in (
+            "Where does Ana live?",
+            "Where did Ana live before?",
+            "Where does Ana work?",
+        ):
             hits = service.search(question, principal=agent, namespace_prefix=TEAM_NAMESPACE, k=2)
             echo(f"Q: {question}")
             for hit in hits:

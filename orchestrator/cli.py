@@ -91,7 +91,9 @@ def _open_service(store: Path | None) -> Any:
 
     path = _store_path(store)
     if not path.exists():
-        raise typer.BadParameter(f"no memory store at {path}; run `colony demo` first", param_hint="--store")
+        raise typer.BadParameter(
+            f"no memory store at {path}; run `colony demo` first", param_hint="--store"
+        )
     return MemoryService.open(path)
 
 
@@ -110,7 +112,9 @@ def memory_search(
     from memory import SYSTEM
 
     with _open_service(store) as service:
-        for hit in service.search(query, principal=SYSTEM, namespace_prefix=_parse_ns(namespace), k=k):
+        for hit in service.search(
+            query, principal=SYSTEM, namespace_prefix=_parse_ns(namespace), k=k
+        ):
             r = hit.record
             typer.echo(f"{hit.score:.4f}  {r.id}@v{r.version}  {'/'.join(r.namespace)}  {r.text}")
 

@@ -35,7 +35,10 @@ def test_concurrent_writers_lose_no_update(local_ray: Any, tmp_path: Path) -> No
                     n = int(cur.text.split()[1])
                     try:
                         mem.update(
-                            memory_id, f"counter {n + 1}", principal=who, expected_version=cur.version
+                            memory_id,
+                            f"counter {n + 1}",
+                            principal=who,
+                            expected_version=cur.version,
                         )
                         break
                     except VersionConflictError:

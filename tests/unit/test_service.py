@@ -104,7 +104,10 @@ def test_concurrent_increments_lose_no_update(service: MemoryService) -> None:
                 n = int(current.text.split()[1])
                 try:
                     service.update(
-                        rec.id, f"counter {n + 1}", principal=writer, expected_version=current.version
+                        rec.id,
+                        f"counter {n + 1}",
+                        principal=writer,
+                        expected_version=current.version,
                     )
                     break
                 except VersionConflictError:
@@ -291,7 +294,8 @@ def test_unknown_ids(service: MemoryService) -> None:
 
 
 def test_remember_needs_a_policy() -> None:
-    with MemoryService.open(":memory:", embedder=HashEmbedder()) as svc, pytest.raises(
-        InvalidInputError, match="policy"
+    with (
+        MemoryService.open(":memory:", embedder=HashEmbedder()) as svc,
+        pytest.raises(InvalidInputError, match="policy"),
     ):
         svc.remember([Candidate(text="x", namespace=TEAM)], principal=writer)
