@@ -1,0 +1,144 @@
+"""Every Python snippet in the README runs; the CLI's commands answer --help and work."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import agents
+import memory
+import orchestrator
+import policies
+from orchestrator.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def python_snippets() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("snippet", python_snippets())
+def test_readme_python_snippets_run(
+    snippet: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLONY_EMBEDDER", "hash")
+    exec(compile(snippet, "README.md", "exec"), {})
+
+
+def test_readme_snippet_prints_what_it_says(tmp_path: Path) -> None:
+    snippet = python_snippets()[0]
+    env = {**os.environ, "COLONY_EMBEDDER": "hash"}
+    out = subprocess.run(
+        [sys.executable, "-c", snippet], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["Ana lives in Porto", "['ADD', 'UPDATE']"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["demo"],
+        ["bench"],
+        ["bench", "locomo"],
+        ["bench", "store"],
+        ["memory"],
+        ["memory", "search"],
+        ["memory", "namespaces"],
+        ["memory", "history"],
+        ["memory", "export"],
+        ["memory", "import"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_demo_then_inspect(tmp_path: Path) -> None:
+    store = tmp_path / "demo.duckdb"
+    result = runner.invoke(app, ["demo", "--store", str(store), "--embedder", "hash"])
+    assert result.exit_code == 0, result.output
+    assert "UPDATE" in result.output and "history of memory" in result.output
+    memory_id = re.search(r"colony memory history (\w+)", result.output)
+    assert memory_id is not None
+    env = {"COLONY_EMBEDDER": "hash"}
+    hist = runner.invoke(
+        app, ["memory", "history", memory_id.group(1), "--store", str(store)], env=env
+    )
+    assert hist.exit_code == 0 and "UPDATE" in hist.output and "policy=heuristic" in hist.output
+    found = runner.invoke(app, ["memory", "search", "Ana", "--store", str(store)], env=env)
+    assert found.exit_code == 0 and "Ana" in found.output
+    spaces = runner.invoke(app, ["memory", "namespaces", "--store", str(store)], env=env)
+    assert spaces.output.split() == ["team/demo"]
+    out = tmp_path / "dump.parquet"
+    assert (
+        runner.invoke(app, ["memory", "export", str(out), "--store", str(store)], env=env).exit_code
+        == 0
+    )
+    copy = tmp_path / "copy.duckdb"
+    imported = runner.invoke(app, ["memory", "import", str(out), "--store", str(copy)], env=env)
+    assert imported.exit_code == 0 and "imported" in imported.output
+
+
+def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["memory", "search", "x", "--store", str(tmp_path / "none.duckdb")])
+    assert result.exit_code != 0
+    assert "colony demo" in result.output
+
+
+def test_bench_store_small(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            "store",
+            "--memories",
+            "2000",
+            "--queries",
+            "20",
+            "--writes",
+            "10",
+            "--embedder",
+            "hash",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.splitlines()[0])
+    assert set(data) >= {
+        "memories",
+        "ingest_per_s",
+        "search_p50_ms",
+        "search_p95_ms",
+        "recall_vs_exact",
+        "write_p95_ms",
+    }
+    assert data["memories"] == 2000 and data["recall_vs_exact"] >= 0.99
+
+
+def test_bad_bench_arguments_are_clear() -> None:
+    result = runner.invoke(app, ["bench", "store", "--memories", "0", "--json"])
+    assert result.exit_code != 0
+    assert "--memories" in str(result.exception) or "--memories" in result.output
+
+
+@pytest.mark.parametrize("module", [memory, policies, agents, orchestrator])
+def test_public_names_are_exactly_all(module: object) -> None:
+    exported = set(getattr(module, "__all__", ()))
+    public = {name for name in vars(module) if not name.startswith("_")}
+    submodules = {name for name in public if type(vars(module)[name]).__name__ == "module"}
+    assert exported == public - submodules
