@@ -513,7 +513,7 @@ class DuckDBStore:
         with self._write_lock:
             now = self._tick()
             conformed = bulk.conform(table, actor=actor, now=now)
-            with self._transaction() as cur:
+            with bulk.single_threaded(self._conn), self._transaction() as cur:
                 count = bulk.insert(cur, conformed, actor=actor, now=now)
             # Imported rows may carry later times than our clock; stay strictly after them.
             for name in ("recorded_at", "superseded_at"):

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 from store_conformance import Backend, StoreConformance, mem
 
 from memory._duckdb import DuckDBStore, load_bundled_extension
 from memory._duckdb_schema import MIGRATIONS
 from memory._store import add
-from memory.errors import InvalidInputError, StoreCorruptError, StoreError
+from memory.errors import InvalidInputError, InvalidRecordError, StoreCorruptError, StoreError
 
 
 @pytest.fixture(params=["duckdb-memory", "duckdb-file"])
@@ -168,3 +169,13 @@ def test_repr_and_context_manager(tmp_path: Path) -> None:
         assert "r.duckdb" in repr(store)
     store2: Any = DuckDBStore.from_path(path)  # the file is free again after __exit__
     store2.close()
+
+
+def test_import_restores_the_thread_count_even_when_it_fails() -> None:
+    with DuckDBStore.from_path(":memory:") as store:
+        conn = store.connection
+        before = conn.execute("SELECT current_setting('threads')").fetchone()
+        store.import_arrow(pa.table({"namespace": ["a"], "text": ["t"]}))
+        with pytest.raises(InvalidRecordError):
+            store.import_arrow(pa.table({"namespace": ["a b"], "text": ["t"]}))
+        assert conn.execute("SELECT current_setting('threads')").fetchone() == before
