@@ -89,7 +89,7 @@ class _BinaryCodes:
 
     def estimate(self, query: FloatArray, n: int, query_bits: int) -> FloatArray:
         """Estimated q·(x - centre) for rows ``[0, n)``; larger means closer."""
-        rotated = query @ self.rotation
+        rotated = np.einsum("j,jk->k", query, self.rotation)  # no BLAS: see _scores
         lo, hi = float(rotated.min()), float(rotated.max())
         step = (hi - lo) / ((1 << query_bits) - 1) or 1.0
         levels = np.rint((rotated - lo) / step).astype(np.uint8)
@@ -494,14 +494,14 @@ class VectorIndex:
         if allowed is not None and n_allowed * 3 < n:
             # Few allowed rows: gathering them is cheaper than scoring every row.
             rows = np.flatnonzero(allowed)
-            return self._rank(rows[:, None], self._rows.gather(rows) @ qs.T, k)
+            return self._rank(rows[:, None], _scores(self._rows.gather(rows), qs), k)
         best_rows: list[RowArray] = []
         best_scores: list[FloatArray] = []
         step = max(1024, (1 << 24) // qs.shape[0])  # at most ~64 MB of scores at once
         for start, stop, view in self._rows.segments(0, n):
             for lo in range(0, stop - start, step):
                 hi = min(stop - start, lo + step)
-                scores = view[lo:hi] @ qs.T
+                scores = _scores(view[lo:hi], qs)
                 if allowed is not None:
                     scores[~allowed[start + lo : start + hi]] = -np.inf
                 kk = min(k, hi - lo)
@@ -549,7 +549,19 @@ class VectorIndex:
         rows.sort()  # ascending rows read the blocks in order
         if allowed is not None:
             rows = rows[allowed[rows]]
-        return self._rank(rows[:, None], (self._rows.gather(rows) @ q)[:, None], k)[0]
+        return self._rank(rows[:, None], _scores(self._rows.gather(rows), q[None, :]), k)[0]
+
+
+def _scores(rows: FloatArray, qs: FloatArray) -> FloatArray:
+    """``rows @ qs.T``, shape ``(len(rows), len(qs))``.
+
+    One query is memory-bound: numpy's own loop is as fast as BLAS and, unlike BLAS, wakes
+    no worker threads, whose spinning halves the speed of a shared two-core machine.
+    Several queries are compute-bound, where BLAS threads pay.
+    """
+    if qs.shape[0] == 1:
+        return np.einsum("ij,j->i", rows, qs[0])[:, None]
+    return rows @ qs.T
 
 
 def _row_norms(arr: FloatArray) -> FloatArray:
