@@ -276,20 +276,26 @@ class DuckDBStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    # Point reads filter on the id alone and pick versions in Python: DuckDB serves a bare
+    # ``id = ?`` / ``id IN (...)`` from the index (~2 ms on 1M rows), but any extra predicate
+    # makes it scan (~25 ms; a two-key join, ~600 ms).
+
     def get(self, memory_id: str, *, as_of: datetime | None = None) -> MemoryRecord:
         """The current version, or the one visible at system time ``as_of``."""
         memory_id = memory_id_arg(memory_id)
         at = to_utc(as_of, "as_of")
-        sql = f"SELECT {COLUMNS}, embedding FROM memories WHERE id = ? AND "
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {COLUMNS}, embedding FROM memories WHERE id = ?", [memory_id]
+            ).fetchall()
         if at is None:
-            found = self._one(sql + "superseded_at IS NULL", [memory_id])
+            found = [r for r in rows if r[7] is None]
         else:
-            cond = "recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)"
-            found = self._one(sql + cond, [memory_id, at, at])
+            found = [r for r in rows if r[6] <= at and (r[7] is None or r[7] > at)]
         when = "" if at is None else f" as of {at.isoformat()}Z"
-        if found is None:
+        if not found:
             raise MemoryNotFoundError(f"no memory with id {short(memory_id)}{when}")
-        row = Row.from_db(found, with_embedding=True)
+        row = Row.from_db(found[0], with_embedding=True)
         if row.deleted:
             raise MemoryNotFoundError(
                 f"memory {short(memory_id)} was deleted at {row.recorded_at.isoformat()}Z"
@@ -301,21 +307,19 @@ class DuckDBStore:
         """The given ``(id, version)`` rows, in the order asked (for search hits)."""
         if not keys:
             return []
-        ids = [key[0] for key in keys]
-        versions = [int(key[1]) for key in keys]
+        wanted = [(str(key[0]), int(key[1])) for key in keys]
         with self._cursor() as cur:
             rows = cur.execute(
-                f"SELECT {COLUMNS}, embedding FROM memories JOIN "
-                "(SELECT unnest(?::VARCHAR[]) AS k_id, unnest(?::BIGINT[]) AS k_version) "
-                "ON id = k_id AND version = k_version",
-                [ids, versions],
+                f"SELECT {COLUMNS}, embedding FROM memories "
+                "WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+                [sorted({key[0] for key in wanted})],
             ).fetchall()
-        found = {(r[0], int(r[1])): Row.from_db(r, with_embedding=True) for r in rows}
+        found = {(r[0], int(r[1])): r for r in rows}
         out = []
-        for key in zip(ids, versions, strict=True):
+        for key in wanted:
             if key not in found:
                 raise MemoryNotFoundError(f"no memory {short(key[0])} at version {key[1]}")
-            out.append(found[key].record())
+            out.append(Row.from_db(found[key], with_embedding=True).record())
         return out
 
     def versions(self, memory_id: str) -> list[MemoryRecord]:
