@@ -23,19 +23,21 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 def check_k(k: object) -> int:
+    """``k`` as an int, or :class:`InvalidInputError` unless it is a positive int."""
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise InvalidInputError(f"k must be a positive int, got {k!r}")
     return int(k)
 
 
 def check_key(key: object) -> str:
+    """``key`` unchanged, or :class:`InvalidInputError` unless it is a str."""
     if not isinstance(key, str):
         raise InvalidInputError(f"index keys must be str, got {key!r} of type {type(key).__name__}")
     return key
 
 
 def top_positions(scores: npt.NDArray[np.floating], k: int) -> npt.NDArray[np.intp]:
-    """Positions of the ``k`` largest finite scores, best first, ties by position."""
+    """Positions of the ``k`` largest finite scores, best first, equal scores by position."""
     n = scores.shape[0]
     part = np.argpartition(scores, n - k)[n - k :] if k < n else np.arange(n)
     part = part[np.isfinite(scores[part])]

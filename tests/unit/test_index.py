@@ -396,3 +396,20 @@ def test_approximate_path_with_odd_dimension() -> None:
     index.add([str(i) for i in range(len(data))], data)
     queries = _unit(20, 100, 17)
     assert np.mean([_recall(index.search(q, 10), _brute(data, q, 10)) for q in queries]) >= 0.95
+
+
+def test_compaction_across_storage_blocks_keeps_codes_in_step() -> None:
+    data = _unit(150_000, 64, 18)  # three storage blocks
+    index = VectorIndex(64, exact_threshold=20_000)
+    index.add([str(i) for i in range(len(data))], data)
+    queries = _unit(8, 64, 19)
+    index.search(queries[0], 10)  # codes exist before the compaction
+    gone = [str(i) for i in range(len(data)) if i % 5 in (0, 2, 3)]
+    assert index.remove(gone) == len(gone)
+    live = np.array([i for i in range(len(data)) if i % 5 in (1, 4)])
+    assert index.n_rows == len(index) == len(live)
+    exact = index.search_batch(queries, 10)  # many queries: exact over the compacted rows
+    assert [[int(k) for k, _ in h] for h in exact] == [_brute(data, q, 10, live) for q in queries]
+    approx = [_recall(index.search(q, 10), _brute(data, q, 10, live)) for q in queries]
+    assert np.mean(approx) >= 0.9
+    np.testing.assert_allclose(index.vector(str(live[-1])), data[live[-1]], atol=1e-6)
