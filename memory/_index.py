@@ -454,7 +454,7 @@ class VectorIndex:
         k = check_k(k)
         with self._lock:
             allowed, n_allowed = self._allowed(mask)
-            if n_allowed == 0:
+            if n_allowed == 0 or qs.shape[0] == 0:
                 return [[] for _ in range(qs.shape[0])]
             if n_allowed <= self.exact_threshold or qs.shape[0] >= self.batch_exact_min:
                 return self._exact(qs, k, allowed, n_allowed)

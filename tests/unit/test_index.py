@@ -252,6 +252,7 @@ def test_search_batch_equals_single_searches() -> None:
     index.add([str(i) for i in range(2000)], data)
     queries = _unit(7, 32, 3)
     batch = index.search_batch(queries, 5)
+    assert index.search_batch(np.empty((0, 32)), 5) == []
     for hits, q in zip(batch, queries, strict=True):
         single = index.search(q, 5)
         assert [k for k, _ in hits] == [k for k, _ in single]
