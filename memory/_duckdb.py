@@ -111,8 +111,10 @@ class DuckDBStore:
         """Apply pending schema migrations and check the schema (idempotent)."""
         with self._write_lock, self._cursor() as cur:
             migrate(cur, self._where, read_only=self._read_only)
+            # Resume the clock after every stored time, even if the wall clock went back.
             row = cur.execute(
-                "SELECT greatest(max(recorded_at), max(superseded_at)) FROM memories"
+                "SELECT greatest((SELECT max(greatest(recorded_at, superseded_at)) FROM memories),"
+                " (SELECT max(created_at) FROM edges), (SELECT max(created_at) FROM tasks))"
             ).fetchone()
             if row and row[0] is not None:
                 self._last = max(self._last, row[0])
