@@ -71,7 +71,9 @@ class MiniLMEmbedder:
     Args:
         device: torch device, ``"cpu"`` by default.
         batch_size: texts per forward pass.
-        num_threads: torch intra-op threads. torch applies it to the whole process.
+        num_threads: torch intra-op threads (None leaves torch's default, one per core).
+            torch applies it to the whole process. On a busy shared machine 1 is much
+            steadier: two threads that wait for each other's core can take 0.5 s a call.
         cache_size: how many recent texts keep their vectors (0 turns the cache off).
     """
 
