@@ -4,10 +4,15 @@ The retriever keeps derived, in-memory indexes over every stored version (the Du
 stay the source of truth): a BM25 index (built lazily, on the first text query), a vector
 index, an entity -> rows map for graph expansion, and numpy columns for vectorised filters.
 It is rebuilt from the store when a service opens and then follows every write.
+
+Queries are analysed first: a speaker the query names ("What did Caroline research?") is
+taken out of the words that are matched, because nearly every memory of a conversation
+mentions its speakers, and becomes a prior on who said the memory instead.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import defaultdict
@@ -53,15 +58,28 @@ def _ns_time(value: datetime | None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class RetrievalWeights:
-    """Weights of each retriever in reciprocal-rank fusion, and the validity factors."""
+    """Weights of each retriever in reciprocal-rank fusion, and the score factors.
+
+    Attributes:
+        bm25: Weight of the keyword ranking.
+        vector: Weight of the embedding ranking.
+        graph: Weight of the ranking by entities the query names (speakers excluded).
+        rrf_k: Reciprocal-rank constant; small values trust each ranking's top more.
+        candidates: Depth of each ranking before fusion.
+        superseded_factor: Factor for replaced versions under present-tense queries.
+        past_superseded_factor: Factor for replaced versions under queries about the past.
+        other_speaker_factor: Factor for memories not said by the one speaker a query
+            names; 1 turns speaker analysis off (names are then matched as words).
+    """
 
     bm25: float = 1.0
     vector: float = 1.0
-    graph: float = 0.5
-    rrf_k: float = 60.0
-    candidates: int = 100  # per retriever, before fusion
-    superseded_factor: float = 0.5  # for present-tense queries
-    past_superseded_factor: float = 1.0  # for queries about the past
+    graph: float = 0.25
+    rrf_k: float = 10.0
+    candidates: int = 100
+    superseded_factor: float = 0.5
+    past_superseded_factor: float = 1.0
+    other_speaker_factor: float = 0.5
 
 
 class _Columns:
@@ -141,6 +159,9 @@ class HybridRetriever:
         self._ns_names: list[Namespace] = []
         self._latest: dict[str, int] = {}  # memory id -> row of its newest version
         self._rows_by_id: dict[str, list[int]] = defaultdict(list)
+        # Lower-cased speaker of each row ("" when unknown) and how many rows each has.
+        self._speaker_of: list[str] = []
+        self._speakers: dict[str, int] = defaultdict(int)
 
     # -- keeping up with the store -------------------------------------------------------
 
@@ -157,7 +178,9 @@ class HybridRetriever:
         table = table.filter(pc.invert(tombstone))
         with self._lock:
             ns_strings = table.column("namespace").to_pylist()
-            ns_codes = np.fromiter((self._ns_code(s) for s in ns_strings), np.int32, len(ns_strings))
+            ns_codes = np.fromiter(
+                (self._ns_code(s) for s in ns_strings), np.int32, len(ns_strings)
+            )
             tier_codes = {tier.value: code for tier, code in _TIER_CODE.items()}
             tiers = np.fromiter((tier_codes[t] for t in table.column("tier").to_pylist()), np.int8)
             recorded = _micros(table.column("recorded_at"))
@@ -178,6 +201,8 @@ class HybridRetriever:
                 table.column("author").to_pylist(),
             )
             self._texts.extend(table.column("text").to_pylist())
+            for metadata in table.column("metadata").to_pylist():
+                self._add_speaker(_speaker_in(metadata))
             self._vectors.add([str(r) for r in rows], self._embeddings(table))
             versions = self._cols.version
             for row, memory_id in zip(rows, ids, strict=True):
@@ -251,12 +276,18 @@ class HybridRetriever:
             self._vectors.add([str(r) for r in rows], vectors)
             for row, record in zip(rows, fresh, strict=True):
                 self._texts.append(record.text)
+                self._add_speaker(_speaker_in(record.metadata))
                 self._latest[record.id] = row
                 self._rows_by_id[record.id].append(row)
                 for ent in record.entities:
                     self._entities[ent.lower()].append(row)
                 if self._bm25 is not None:
                     self._bm25.add(str(row), record.text)
+
+    def _add_speaker(self, speaker: str) -> None:
+        self._speaker_of.append(speaker)
+        if speaker:
+            self._speakers[speaker] += 1
 
     def _ns_code(self, joined: str) -> int:
         code = self._ns_codes.get(joined)
@@ -325,8 +356,9 @@ class HybridRetriever:
             mask = self.mask(flt, readable)
             if not mask.any():
                 return []
-            if query_vector is None and query:
-                query_vector = self.embedder.embed([query])[0]
+            words, named = self.analyse(query) if query else (query, frozenset[str]())
+            if query_vector is None and words:
+                query_vector = self.embedder.embed([words])[0]
             fused: dict[int, float] = defaultdict(float)
             components: dict[int, dict[str, float]] = defaultdict(dict)
             depth = max(w.candidates, k)
@@ -335,14 +367,20 @@ class HybridRetriever:
                     row = int(key)
                     fused[row] += w.vector / (w.rrf_k + rank)
                     components[row]["vector"] = float(sim)
-            if query:
+            if words:
                 bm25 = self._text_index()
-                hits = bm25.search(query, depth, allowed=lambda key: bool(mask[int(key)]))
+                hits = bm25.search(words, depth, allowed=lambda key: bool(mask[int(key)]))
                 for rank, (key, score) in enumerate(hits):
                     row = int(key)
                     fused[row] += w.bm25 / (w.rrf_k + rank)
                     components[row]["bm25"] = float(score)
-                self._expand_graph(query, mask, fused, components)
+                self._expand_graph(words, mask, fused, components)
+            if len(named) == 1 and w.other_speaker_factor != 1.0:
+                # Questions about someone are answered, nearly always, by what they said.
+                speaker_of = self._speaker_of
+                for row in fused:
+                    if speaker_of[row] not in named:
+                        fused[row] *= w.other_speaker_factor
             if query is not None and flt.as_of is None and flt.include_superseded:
                 factor = w.past_superseded_factor if is_past_query(query) else w.superseded_factor
                 for row in fused:
@@ -354,6 +392,35 @@ class HybridRetriever:
                 (cols.ids[row], int(cols.version[row]), score, components[row])
                 for row, score in best
             ]
+
+    def analyse(self, query: str) -> tuple[str, frozenset[str]]:
+        """The query's words to match, and the known speakers it names (lower-cased).
+
+        A speaker is named by any part of their name or by a capitalised short form of
+        three letters or more ("Mel" for "Melanie"). Named speakers leave the words to
+        match only when the speaker prior is on.
+        """
+        if not self._speakers:
+            return query, frozenset()
+        named: set[str] = set()
+        spans: list[tuple[int, int]] = []
+        for match in _NAME_WORD.finditer(query):
+            word = match["w"]
+            if not word[0].isupper():
+                continue  # "will", "may", "grace" in lower case are not names
+            lower = word.lower()
+            for speaker in self._speakers:
+                parts = speaker.split()
+                if lower in parts or (len(lower) >= 3 and any(p.startswith(lower) for p in parts)):
+                    named.add(speaker)
+                    spans.append(match.span())
+                    break
+        if not named or self.weights.other_speaker_factor == 1.0:
+            return query, frozenset(named)
+        words = query
+        for start, end in reversed(spans):
+            words = f"{words[:start]} {words[end:]}"
+        return " ".join(words.split()) or query, frozenset(named)
 
     def _text_index(self) -> BM25Index:
         if self._bm25 is None:
@@ -372,7 +439,12 @@ class HybridRetriever:
     ) -> None:
         """Boost rows that mention entities named in the query (one hop in the graph)."""
         lowered = query.lower()
-        named = [ent for ent in self._entities if len(ent) > 2 and _mentions(lowered, ent)]
+        # Speakers are in nearly every row: they are the speaker prior's business.
+        named = [
+            ent
+            for ent in self._entities
+            if len(ent) > 2 and ent not in self._speakers and _mentions(lowered, ent)
+        ]
         if not named:
             return
         counts: dict[int, int] = defaultdict(int)
@@ -385,6 +457,22 @@ class HybridRetriever:
         for rank, (row, hits) in enumerate(ranked[: w.candidates]):
             fused[row] += w.graph / (w.rrf_k + rank)
             components[row]["graph"] = float(hits)
+
+
+_NAME_WORD = re.compile(r"\b(?P<w>[^\W\d_]+)(?:'s|')?(?![\w'])")
+
+
+def _speaker_in(metadata: object) -> str:
+    """The lower-cased ``speaker`` of a record's metadata (a mapping or JSON text)."""
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return ""
+    if isinstance(metadata, dict):
+        speaker = metadata.get("speaker")
+        return speaker.lower() if isinstance(speaker, str) else ""
+    return ""
 
 
 def _mentions(text: str, entity: str) -> bool:
