@@ -13,11 +13,13 @@ from functools import lru_cache
 
 __all__ = [
     "content_words",
+    "is_reaction",
     "is_small_talk",
     "keyword_entities",
     "proper_nouns",
     "rewrite_person",
     "split_sentences",
+    "state_slots",
     "strip_interjections",
     "strip_vocatives",
 ]
@@ -237,6 +239,111 @@ def is_small_talk(sentence: str, names: Iterable[str] = ()) -> bool:
     """
     rest = _SMALL_TALK_PHRASES.sub(" ", _without_names(sentence, names))
     return all(w in FUNCTION_WORDS or w in SMALL_TALK for w in _tokens(rest))
+
+
+# Generic praise that says how something seems, not what happened.
+_EVALUATIVE = _words(
+    """gorgeous stunning beautiful lovely cute sweet adorable inspiring inspirational
+    breathtaking impressive incredible touching moving powerful rewarding special cool
+    fun lively real serious huge big blast vibe vibes beauty beautifully proud awesome
+    great amazing nice wonderful fantastic perfect epic rad sick dope stoked thrilled
+    excited exciting impressed kind bright brave strong talented love loving loved
+    like""".replace("\n", " ")
+)
+# How a reaction to the other speaker's news or photo usually opens.
+_REACTION_OPENERS = re.compile(
+    r"^(?:that|that's|thats|this|this's|it|it's|its|those|these|what\s+an?|such\s+an?|"
+    r"looks?|sounds?|seems?|must(?:'ve)?|love|loving|loved|glad|so\s+glad|so\s+proud|"
+    r"proud|keep\s+it\s+up|good\s+for|lucky|congrats|congratulations|wishing|enjoy|"
+    r"have\s+(?:a|fun)|hope\s+you|can't\s+wait|cannot\s+wait)\b",
+    re.I,
+)
+_FIRST_PERSON_WORDS = frozenset(
+    {
+        "i",
+        "i'm",
+        "i've",
+        "i'll",
+        "i'd",
+        "me",
+        "my",
+        "mine",
+        "myself",
+        "we",
+        "we're",
+        "we've",
+        "we'll",
+        "we'd",
+        "us",
+        "our",
+        "ours",
+    }
+)
+
+
+def is_reaction(sentence: str, names: Iterable[str] = ()) -> bool:
+    """True for a reaction to someone else's news: "That bowl is awesome!", "Looks fun!".
+
+    It opens like a reaction, says nothing about the speaker (no "I", "we"), names no one
+    and nothing dated or counted, and has at most two content words besides praise.
+    """
+    text = strip_interjections(sentence.strip())
+    if not _REACTION_OPENERS.match(text):
+        return False
+    words = re.findall(r"[a-z']+", text.lower())
+    if any(w in _FIRST_PERSON_WORDS for w in words) or any(c.isdigit() for c in text):
+        return False
+    # A capitalised word after the first is a name or a title: keep the sentence.
+    rest = _without_names(text, names)
+    if re.search(r"(?<!^)\b[A-Z][a-z]", rest.strip()):
+        return False
+    if not any(w in _EVALUATIVE or w in SMALL_TALK for w in words):
+        return False  # "These are for running." answers, it does not react
+    content = [w for w in content_words(text, names) if w not in _EVALUATIVE]
+    return len(content) <= 2
+
+
+# Facts that a newer statement replaces: where someone lives, works, studies, what they drive,
+# their pet and partner, their favourites. Each slot is a verb or noun that must follow its
+# subject closely ("I moved to", "my new job", "Ana works at"), so "nice job!" or "put in the
+# work" are not facts about anyone's job.
+_SLOT_TERMS: dict[str, str] = {
+    "residence": r"(?:(?:live[sd]?|living)\s+(?:in|at|near|with|on|by)|"
+    r"mov(?:e[sd]?|ing)\s+(?:to|from|into|in|back|away|out|here|there|abroad|house)|"
+    r"relocat\w*|(?:home|house|apartment|flat)\s+(?:is\s+)?in)\b",
+    "job": r"(?:works?|working|worked)\s+(?:as|at|for|in)\b|(?:job|career|employer|boss)\b|"
+    r"(?:got\s+)?(?:hired|promoted|fired|laid\s+off)",
+    "car": r"(?:car|truck|motorbike|drives?|driving)\b",
+    "pet": r"(?:pet|dog|cat|puppy|kitten|hamster|parrot)s?\b",
+    "partner": r"(?:partner|boyfriend|girlfriend|husband|wife|fianc[ée]e?)\b|"
+    r"(?:married|dating|engaged|divorced)\b",
+    "study": r"(?:stud(?:y|ies|ying)|major(?:ing)?\s+in|enrolled)\b|"
+    r"(?:school|college|university|degree)\b",
+    "favourite": r"favou?rite\b",
+}
+# Up to five words between subject and slot: "I have recently moved", "Ana no longer has
+# the red car".
+_GAP = r"(?:\s+[\w'-]+){0,5}?\s+"
+
+
+@lru_cache(maxsize=256)
+def _slot_patterns(subjects: tuple[str, ...]) -> dict[str, re.Pattern[str]]:
+    names = [re.escape(s) for s in subjects if s]
+    subject = "|".join([r"I", r"I'm", r"I've", r"we", r"we're", r"we've", r"my", r"our", *names])
+    return {
+        slot: re.compile(rf"\b(?:{subject})(?:'s)?{_GAP}(?:{terms})", re.I)
+        for slot, terms in _SLOT_TERMS.items()
+    }
+
+
+def state_slots(text: str, subjects: Iterable[str] = ()) -> frozenset[str]:
+    """Slots ("residence", "job", ...) that ``text`` states for its subject.
+
+    The subject is "I"/"we"/"my"/"our" or one of ``subjects`` (names), so the same test
+    works before and after first person is rewritten into names.
+    """
+    patterns = _slot_patterns(tuple(sorted(set(subjects))))
+    return frozenset(slot for slot, pattern in patterns.items() if pattern.search(text))
 
 
 def is_dependent(sentence: str) -> bool:

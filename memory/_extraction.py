@@ -13,18 +13,20 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from memory._conversation import Conversation, Session, Turn
 from memory._english import (
     content_words,
     is_dependent,
+    is_reaction,
     is_small_talk,
     keyword_entities,
     mid_sentence_capitalised,
     proper_nouns,
     rewrite_person,
     split_sentences,
+    state_slots,
     strip_interjections,
     strip_vocatives,
 )
@@ -141,20 +143,39 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class RuleExtractor:
-    """Rule-based extraction: one candidate per run of related sentences of a turn.
+    """Rule-based extraction: by default one candidate per turn that says something.
+
+    A turn's candidate keeps only its content sentences (greetings, thanks, reactions and
+    filler go), written with names instead of "I"/"you", absolute dates next to relative
+    ones, and the caption of a shared photo. A question that ends a turn is context for
+    the reply, so it travels with the reply's candidate (and its turn id with the
+    provenance) instead of becoming a memory of its own.
 
     Attributes:
-        drop_small_talk: Drop sentences that are only greetings, thanks or reactions.
+        unit: ``"turn"`` (one candidate per turn with content) or ``"sentence"`` (one per
+            run of related sentences, so long turns give several).
+        drop_small_talk: Drop sentences that are only greetings, thanks or filler.
+        drop_reactions: Drop reactions to the other speaker's news ("That bowl is
+            gorgeous!") that say nothing about anyone.
         resolve_dates: Write absolute dates next to relative ones and set ``time``.
         attribute_speakers: Rewrite "I", "my", "you", ... into names.
+        carry_questions: With ``unit="turn"``, fold a question that ends a turn into the
+            other speaker's reply.
         tier: Tier of the candidates.
     """
 
     name: str = "rule"
+    unit: Literal["turn", "sentence"] = "turn"
     drop_small_talk: bool = True
+    drop_reactions: bool = True
     resolve_dates: bool = True
     attribute_speakers: bool = True
+    carry_questions: bool = True
     tier: Tier = Tier.SEMANTIC
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("turn", "sentence"):
+            raise InvalidInputError(f"unit must be 'turn' or 'sentence', got {self.unit!r}")
 
     def extract(
         self, source: Source, speakers: Sequence[str] | None, namespace: Namespace
@@ -166,9 +187,139 @@ class RuleExtractor:
         # sentence start ("Paris was lovely").
         known = mid_sentence_capitalised(t.text for t in turns) | {n.lower() for n in names}
         out: list[Candidate] = []
+        asked: _Asked | None = None
         for turn in turns:
-            out.extend(self.extract_turn(turn, names, namespace, known_proper=known))
+            if self.unit == "sentence":
+                out.extend(self.extract_turn(turn, names, namespace, known_proper=known))
+                continue
+            context = asked if asked and _answers(turn, asked.turn) else None
+            if asked is not None and context is None:
+                out.append(self._question(asked, names, namespace, known))
+            found, asked = self._turn_candidate(turn, names, namespace, known, context)
+            if context is not None and not found:
+                # The reply said nothing on its own ("Yes!"): keep the question it answers.
+                out.append(self._question(context, names, namespace, known, reply=turn))
+            out.extend(found)
+        if asked is not None:
+            out.append(self._question(asked, names, namespace, known))
         return out
+
+    def _question(
+        self,
+        asked: _Asked,
+        speakers: Sequence[str],
+        namespace: Namespace,
+        known: set[str],
+        reply: Turn | None = None,
+    ) -> Candidate:
+        """A question that no reply took in, as a memory of its own."""
+        turn = asked.turn
+        others = [s for s in speakers if s != turn.speaker]
+        candidate = self._candidate(
+            turn, asked.raw, _addressee(turn.speaker, speakers), others, namespace, known
+        )
+        if reply is None:
+            return candidate
+        answer = " ".join(reply.text.translate(_QUOTES).split())
+        return _with_text(
+            candidate,
+            f"{candidate.text} {reply.speaker}: {answer}",
+            extra={"reply_turn": reply.dia_id},
+            provenance=(turn.dia_id, reply.dia_id),
+        )
+
+    def _turn_candidate(
+        self,
+        turn: Turn,
+        speakers: Sequence[str],
+        namespace: Namespace,
+        known: set[str],
+        context: _Asked | None,
+    ) -> tuple[list[Candidate], _Asked | None]:
+        """The candidates of one turn, and the question it leaves for the next turn.
+
+        Statements of a changeable state ("I moved to Porto") become candidates of their
+        own, so the memory policy can update them without touching the rest of the turn.
+        """
+        addressee = _addressee(turn.speaker, speakers)
+        others = [s for s in speakers if s != turn.speaker]
+        text = " ".join(turn.text.translate(_QUOTES).split())
+        statements, questions = self._content(text, [*speakers, turn.speaker])
+        # Interjections and vocatives open sentences anywhere in a turn, not only its start.
+        statements = [
+            strip_interjections(strip_vocatives(s, others), [*others, turn.speaker])
+            for s in statements
+        ]
+        asked = None
+        if self.carry_questions and questions:
+            raw = " ".join(questions)
+            asked = _Asked(turn, raw, self._render(turn, raw, addressee, others))
+        elif questions:
+            statements = [*statements, *questions]
+        slots = [state_slots(s) for s in statements]
+        states = [(s, found) for s, found in zip(statements, slots, strict=True) if found]
+        rest = [s for s, found in zip(statements, slots, strict=True) if not found]
+        if not rest and len(states) == 1:
+            rest, states = [states[0][0]], []  # a one-fact turn is its own state memory
+        if not rest and not states and not turn.caption:
+            return [], asked
+        known = known | _lower(speakers)
+        out: list[Candidate] = []
+        if rest or turn.caption:
+            body = " ".join(rest)
+            main = self._candidate(turn, body, addressee, others, namespace, known)
+            main = _with_text(main, main.text, extra={"slots": sorted(state_slots(body))})
+            if turn.caption:
+                shown = caption_sentence(turn.speaker, turn.caption.translate(_QUOTES))
+                main = _with_text(
+                    main,
+                    f"{main.text} {shown}".strip(),
+                    extra={"caption": turn.caption},
+                    entities=_unique([*main.entities, *proper_nouns(shown, known)]),
+                )
+            out.append(main)
+        for sentence, found in states:
+            state = self._candidate(turn, sentence, addressee, others, namespace, known)
+            out.append(_with_text(state, state.text, extra={"slots": sorted(found)}))
+        if context is not None:
+            first = out[0]
+            out[0] = _with_text(
+                first,
+                f"{context.text} {first.text}",
+                extra={"context_turn": context.turn.dia_id},
+                provenance=(turn.dia_id, context.turn.dia_id),
+            )
+        return out, asked
+
+    def _content(self, text: str, names: Sequence[str]) -> tuple[list[str], list[str]]:
+        """A turn's statements, and the questions that end it."""
+        sentences = split_sentences(text)
+        if self.drop_small_talk:
+            sentences = [s for s in sentences if not is_small_talk(s, names)]
+            # "Take a look at this." carries nothing once names and filler are gone.
+            sentences = [s for s in sentences if content_words(s, names) or _has_number(s)]
+        if self.drop_reactions:
+            sentences = [s for s in sentences if not is_reaction(s, names)]
+        statements: list[str] = []
+        questions: list[str] = []
+        for sentence in sentences:
+            if sentence.rstrip().endswith("?"):
+                questions.append(sentence)
+            else:
+                # A statement after a question answers it or moves on: the question stays.
+                statements.extend(questions)
+                questions = []
+                statements.append(sentence)
+        return statements, questions
+
+    def _render(self, turn: Turn, text: str, addressee: str | None, others: Sequence[str]) -> str:
+        """One piece of a turn as it is stored: interjections gone, names, the speaker."""
+        text = strip_interjections(strip_vocatives(text, others), [*others, turn.speaker])
+        if self.attribute_speakers and text:
+            text = rewrite_person(text, turn.speaker, addressee)
+        if text and not text.startswith(turn.speaker):
+            text = f"{turn.speaker}: {text}"
+        return text
 
     def extract_turn(
         self,
@@ -178,7 +329,7 @@ class RuleExtractor:
         *,
         known_proper: Iterable[str] = (),
     ) -> list[Candidate]:
-        """Return the candidates of one turn (zero when it is only small talk)."""
+        """Return the sentence-unit candidates of one turn (zero when it is only small talk)."""
         addressee = _addressee(turn.speaker, speakers)
         others = [s for s in speakers if s != turn.speaker]
         known = set(known_proper) | {s.lower() for s in speakers}
@@ -281,18 +432,47 @@ class RuleExtractor:
         )
 
 
-def _with_text(candidate: Candidate, text: str, *, extra: Mapping[str, Any]) -> Candidate:
+def _with_text(
+    candidate: Candidate,
+    text: str,
+    *,
+    extra: Mapping[str, Any],
+    entities: tuple[str, ...] | None = None,
+    provenance: tuple[str, ...] | None = None,
+) -> Candidate:
     return Candidate(
         text=text,
         namespace=candidate.namespace,
         tier=candidate.tier,
         speaker=candidate.speaker,
         time=candidate.time,
-        entities=candidate.entities,
-        provenance=candidate.provenance,
+        entities=candidate.entities if entities is None else entities,
+        provenance=candidate.provenance if provenance is None else provenance,
         metadata={**candidate.metadata, **extra},
         embedding=candidate.embedding,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A question that ended a turn, rendered, waiting for the reply."""
+
+    turn: Turn
+    raw: str
+    text: str
+
+
+def _answers(turn: Turn, asked: Turn) -> bool:
+    # The next turn of the same session by someone else is the reply.
+    return turn.session == asked.session and turn.speaker != asked.speaker
+
+
+def _has_number(text: str) -> bool:
+    return any(ch.isdigit() for ch in text)
+
+
+def _lower(names: Iterable[str]) -> set[str]:
+    return {n.lower() for n in names}
 
 
 # ---------------------------------------------------------------------------------------
