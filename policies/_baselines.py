@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memory import Candidate, Decision, Operation, ScoredMemory
+from memory._english import state_slots
 
 __all__ = ["AddAllPolicy", "HeuristicPolicy"]
 
@@ -36,23 +37,40 @@ _RETRACTION = re.compile(
     r"\b(no longer|not any ?more|anymore|stopped|quit|gave up|broke up|sold|left|ended)\b",
     re.IGNORECASE,
 )
-# Slots whose value a newer statement replaces (moves, jobs, cars, pets, partners...).
-_SLOTS: dict[str, re.Pattern[str]] = {
-    "residence": re.compile(r"\b(live[sd]?|living|moved|moving|relocat\w*|home in|based in)\b", re.I),
-    "job": re.compile(r"\b(works?|working|worked|job|employ\w*|hired|career|position)\b", re.I),
-    "car": re.compile(r"\b(car|drives?|driving|vehicle|truck|bike)\b", re.I),
-    "pet": re.compile(r"\b(pet|dog|cat|puppy|kitten|hamster|parrot)\b", re.I),
-    "partner": re.compile(
-        r"\b(partner|boyfriend|girlfriend|husband|wife|married|dating|engaged)\b", re.I
-    ),
-    "study": re.compile(r"\b(stud(?:y|ies|ying)|school|college|university|degree|major)\b", re.I),
-    "favourite": re.compile(r"\bfavou?rite\b", re.I),
-}
 
 
-def slots_of(text: str) -> frozenset[str]:
-    """The update-prone slots a text talks about."""
-    return frozenset(name for name, pattern in _SLOTS.items() if pattern.search(text))
+# "another cat", "a second job", "also a dog": a value added next to the old one, not over it.
+_ADDITIVE = re.compile(r"\b(another|also|as well|second|one more|too)\b", re.IGNORECASE)
+
+
+def slots_of(text: str, subjects: Sequence[str] = ()) -> frozenset[str]:
+    """The update-prone slots (residence, job, car, pet, partner...) ``text`` states.
+
+    A slot counts only next to its subject ("I moved", "Ana works at", "my new car"), so
+    "nice job!" states nothing about anyone's job.
+    """
+    return state_slots(text, subjects)
+
+
+def _statement(candidate: Candidate) -> str:
+    # The extractor keeps what was said apart from context it adds (a question asked).
+    original = candidate.metadata.get("original")
+    return original if isinstance(original, str) and original.strip() else candidate.text
+
+
+def _candidate_slots(candidate: Candidate) -> frozenset[str]:
+    given = candidate.metadata.get("slots")
+    if isinstance(given, list | tuple):
+        return frozenset(str(slot) for slot in given)
+    subject = _subject(candidate)
+    return slots_of(_statement(candidate), [subject] if subject else [])
+
+
+def _record_slots(hit: ScoredMemory, subject: str | None) -> frozenset[str]:
+    given = hit.record.metadata.get("slots") if hit.record.metadata else None
+    if isinstance(given, list | tuple):
+        return frozenset(str(slot) for slot in given)
+    return slots_of(hit.record.text, [subject] if subject else [])
 
 
 def _subject(candidate: Candidate) -> str | None:
@@ -64,10 +82,12 @@ class HeuristicPolicy:
     """Similarity/slot rules in the shape of Mem0's 2025 pipeline.
 
     - near-duplicates of an existing memory are NOOP;
-    - a retraction ("no longer", "sold", "quit") of a similar memory about the same subject
-      DELETEs it;
-    - a statement about the same subject and slot (residence, job, car, pet, partner...)
-      with a new value UPDATEs the memory;
+    - a retraction ("no longer", "sold", "quit") of a state (residence, job, car, pet,
+      partner...) DELETEs a similar memory of the same subject stating that state;
+    - a statement of the same subject and state with a new value UPDATEs the memory;
+    - memories that state no such slot (a turn's narrative) are never UPDATEd or DELETEd,
+      so one changed fact never wipes the rest of what was said, and a value added next
+      to the old one ("another cat") is ADDed;
     - hypothetical or denied statements never change existing memories: they are ADDed as
       their own memories (their wording keeps the modality) and never UPDATE/DELETE;
     - anything else is ADDed.
@@ -93,32 +113,39 @@ class HeuristicPolicy:
         if _is_question(candidate):
             # A question asserts nothing, so it never changes what is known.
             return Decision(Operation.ADD, text=text, confidence=0.7, reason="question")
-        if _HYPOTHETICAL.search(text) or _DENIAL.search(text):
+        said = _statement(candidate)
+        if _HYPOTHETICAL.search(said) or _DENIAL.search(said):
             return Decision(Operation.ADD, text=text, confidence=0.6, reason="modal or denied")
+        slots = _candidate_slots(candidate)
+        if not slots:
+            return Decision(Operation.ADD, text=text, confidence=0.8, reason="new information")
         subject = _subject(candidate)
-        same_subject = [
-            (hit, sim) for hit, sim in scored if subject is None or _mentions(hit, subject)
+        same_state = [
+            (hit, sim, shared)
+            for hit, sim in scored
+            if (subject is None or _mentions(hit, subject))
+            and (shared := slots & _record_slots(hit, subject))
         ]
-        if _RETRACTION.search(text):
-            for hit, sim in same_subject:
+        if _RETRACTION.search(said):
+            for hit, sim, shared in same_state:
                 if sim >= self.retraction_similarity:
                     return Decision(
                         Operation.DELETE,
                         target=hit.record.id,
                         confidence=sim,
-                        reason="retraction of a similar memory",
+                        reason=f"retraction of {sorted(shared)}",
                     )
-        slots = slots_of(text)
-        if slots:
-            for hit, sim in same_subject:
-                if sim >= self.slot_similarity and slots & slots_of(hit.record.text):
-                    return Decision(
-                        Operation.UPDATE,
-                        target=hit.record.id,
-                        text=text,
-                        confidence=sim,
-                        reason=f"same subject and slot {sorted(slots & slots_of(hit.record.text))}",
-                    )
+        if _ADDITIVE.search(said):
+            return Decision(Operation.ADD, text=text, confidence=0.7, reason="added value")
+        for hit, sim, shared in same_state:
+            if sim >= self.slot_similarity:
+                return Decision(
+                    Operation.UPDATE,
+                    target=hit.record.id,
+                    text=text,
+                    confidence=sim,
+                    reason=f"same subject and slot {sorted(shared)}",
+                )
         return Decision(Operation.ADD, text=text, confidence=0.8, reason="new information")
 
 

@@ -45,13 +45,23 @@ def test_add_all_always_adds() -> None:
         ("Ana moved to Porto", [hit("Ana lives in Lisbon", 0.7)], Operation.UPDATE),
         ("Ana works at a bakery now", [hit("Ana works at the bank", 0.72)], Operation.UPDATE),
         ("Ana no longer has the red car", [hit("Ana has a red car", 0.8)], Operation.DELETE),
-        ("If Ana moved to Porto she would be happy", [hit("Ana lives in Lisbon", 0.7)], Operation.ADD),
-        ("Ana never moved to Porto, that is a rumour", [hit("Ana lives in Lisbon", 0.7)], Operation.ADD),
+        (
+            "If Ana moved to Porto she would be happy",
+            [hit("Ana lives in Lisbon", 0.7)],
+            Operation.ADD,
+        ),
+        (
+            "Ana never moved to Porto, that is a rumour",
+            [hit("Ana lives in Lisbon", 0.7)],
+            Operation.ADD,
+        ),
         ("Ana likes jazz", [hit("Ana lives in Lisbon", 0.4)], Operation.ADD),
         ("   ", [], Operation.NOOP),
     ],
 )
-def test_heuristic_decisions(text: str, neighbours: list[ScoredMemory], expected: Operation) -> None:
+def test_heuristic_decisions(
+    text: str, neighbours: list[ScoredMemory], expected: Operation
+) -> None:
     decision = HeuristicPolicy().decide(cand(text), neighbours)
     assert decision.operation is expected, decision
     if expected in (Operation.UPDATE, Operation.DELETE):
@@ -71,3 +81,38 @@ def test_registry() -> None:
     assert make_policy("heuristic").name == "heuristic"
     with pytest.raises(InvalidInputError, match="'nope'"):
         make_policy("nope")
+
+
+def test_heuristic_slots_need_their_subject() -> None:
+    # "nice job" states nothing about anyone's job
+    decision = HeuristicPolicy().decide(
+        cand("Ben: Nice job on the painting!", speaker="Ben"),
+        [hit("Ben works at the bank", 0.8, speaker="Ben")],
+    )
+    assert decision.operation is Operation.ADD
+
+
+def test_heuristic_never_rewrites_a_turn_narrative() -> None:
+    narrative = hit("Ana: The parade was fun. Ana lives in Lisbon.", 0.8)
+    narrative.record.metadata["slots"] = []  # the extractor marks narrative memories
+    decision = HeuristicPolicy().decide(cand("Ana moved to Porto"), [narrative])
+    assert decision.operation is Operation.ADD
+
+
+def test_heuristic_reads_the_statement_not_the_question_before_it() -> None:
+    candidate = Candidate(
+        text="Ben: Does Ana still live in Lisbon? Ana is learning the cello.",
+        namespace=NS,
+        speaker="Ana",
+        entities=("Ana",),
+        metadata={"original": "I'm learning the cello."},
+    )
+    decision = HeuristicPolicy().decide(candidate, [hit("Ana lives in Lisbon", 0.7)])
+    assert decision.operation is Operation.ADD
+
+
+def test_heuristic_adds_a_second_value_next_to_the_first() -> None:
+    decision = HeuristicPolicy().decide(
+        cand("Ana got another cat named Bailey"), [hit("Ana has a cat", 0.8)]
+    )
+    assert decision.operation is Operation.ADD and decision.reason == "added value"
