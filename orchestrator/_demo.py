@@ -27,13 +27,14 @@ _SCRIPT: list[list[tuple[str, str]]] = [
     [
         ("Ana", "Hi Ben! Long time no see."),
         ("Ben", "Hey Ana! How have you been?"),
-        ("Ana", "Great. I live in Lisbon now and I work at a bakery near the river."),
+        ("Ana", "Great. I live in Lisbon now."),
+        ("Ana", "I work at a bakery near the river."),
         ("Ben", "Nice! I adopted a dog last week, his name is Pixel."),
     ],
     [
         ("Ana", "Big news: I moved to Porto two weeks ago."),
-        ("Ben", "Wow, congratulations! Do you still work at the bakery?"),
-        ("Ana", "No, I work at a design studio now."),
+        ("Ben", "Wow, congratulations!"),
+        ("Ana", "I work at a design studio now, I left the bakery."),
         ("Ben", "If I moved to Porto I would miss the beach."),
     ],
     [

@@ -142,3 +142,27 @@ def test_public_names_are_exactly_all(module: object) -> None:
     public = {name for name in vars(module) if not name.startswith("_")}
     submodules = {name for name in public if type(vars(module)[name]).__name__ == "module"}
     assert exported == public - submodules
+
+
+def test_corrupt_store_is_a_clean_cli_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.duckdb"
+    bad.write_bytes(b"not a database")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from orchestrator.cli import main; main()",
+            "memory",
+            "search",
+            "x",
+            "--store",
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLONY_EMBEDDER": "hash"},
+    )
+    assert out.returncode == 2
+    assert out.stderr.startswith("colony: error:") and str(bad) in out.stderr
+    assert "Traceback" not in out.stderr
+    assert bad.read_bytes() == b"not a database"  # nothing overwritten
