@@ -35,10 +35,14 @@ from policies import make_policy
 __all__ = ["BASELINES", "pack_within_budget", "run_locomo", "summarize"]
 
 # Plain retrieval over raw turns: the same fusion as ours (RRF constant, depth), nothing
-# that knows about the memory (no entity graph, no speaker analysis of the query).
+# that knows about the memory (no entity graph, no speaker or date analysis of the query).
 BASELINES: dict[str, RetrievalWeights] = {
-    "bm25-turns": RetrievalWeights(bm25=1.0, vector=0.0, graph=0.0, other_speaker_factor=1.0),
-    "hybrid-turns": RetrievalWeights(bm25=1.0, vector=1.0, graph=0.0, other_speaker_factor=1.0),
+    "bm25-turns": RetrievalWeights(
+        bm25=1.0, vector=0.0, graph=0.0, other_speaker_factor=1.0, date_factor=1.0
+    ),
+    "hybrid-turns": RetrievalWeights(
+        bm25=1.0, vector=1.0, graph=0.0, other_speaker_factor=1.0, date_factor=1.0
+    ),
 }
 EXCLUDED_CATEGORIES = frozenset({"5"})
 SEARCH_DEPTH = 200

@@ -16,9 +16,10 @@ import json
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,7 @@ import pyarrow.compute as pc
 from memory._bm25 import BM25Index
 from memory._index import VectorIndex
 from memory._namespace import Namespace, join_namespace
+from memory._temporal import Period, named_periods
 from memory._types import Embedder, Filter, MemoryRecord, Tier
 
 __all__ = ["HybridRetriever", "RetrievalWeights", "is_past_query"]
@@ -70,6 +72,8 @@ class RetrievalWeights:
         past_superseded_factor: Factor for replaced versions under queries about the past.
         other_speaker_factor: Factor for memories not said by the one speaker a query
             names; 1 turns speaker analysis off (names are then matched as words).
+        date_factor: Factor for memories dated outside the calendar period a query names
+            ("in June", "on 13 October 2023"), by event or by session date; 1 turns it off.
     """
 
     bm25: float = 1.0
@@ -80,6 +84,7 @@ class RetrievalWeights:
     superseded_factor: float = 0.5
     past_superseded_factor: float = 1.0
     other_speaker_factor: float = 0.5
+    date_factor: float = 0.5
 
 
 class _Columns:
@@ -161,6 +166,8 @@ class HybridRetriever:
         self._rows_by_id: dict[str, list[int]] = defaultdict(list)
         # Lower-cased speaker of each row ("" when unknown) and how many rows each has.
         self._speaker_of: list[str] = []
+        # Day (ordinal) of each row's session when its metadata says it, else 0.
+        self._session_day: list[int] = []
         self._speakers: dict[str, int] = defaultdict(int)
 
     # -- keeping up with the store -------------------------------------------------------
@@ -202,7 +209,7 @@ class HybridRetriever:
             )
             self._texts.extend(table.column("text").to_pylist())
             for metadata in table.column("metadata").to_pylist():
-                self._add_speaker(_speaker_in(metadata))
+                self._add_row_facts(_parse_metadata(metadata))
             self._vectors.add([str(r) for r in rows], self._embeddings(table))
             versions = self._cols.version
             for row, memory_id in zip(rows, ids, strict=True):
@@ -276,7 +283,7 @@ class HybridRetriever:
             self._vectors.add([str(r) for r in rows], vectors)
             for row, record in zip(rows, fresh, strict=True):
                 self._texts.append(record.text)
-                self._add_speaker(_speaker_in(record.metadata))
+                self._add_row_facts(record.metadata)
                 self._latest[record.id] = row
                 self._rows_by_id[record.id].append(row)
                 for ent in record.entities:
@@ -284,7 +291,10 @@ class HybridRetriever:
                 if self._bm25 is not None:
                     self._bm25.add(str(row), record.text)
 
-    def _add_speaker(self, speaker: str) -> None:
+    def _add_row_facts(self, metadata: Mapping[str, Any]) -> None:
+        speaker = metadata.get("speaker")
+        speaker = speaker.lower() if isinstance(speaker, str) else ""
+        self._session_day.append(_day_ordinal(metadata.get("session_date")))
         self._speaker_of.append(speaker)
         if speaker:
             self._speakers[speaker] += 1
@@ -381,6 +391,10 @@ class HybridRetriever:
                 for row in fused:
                     if speaker_of[row] not in named:
                         fused[row] *= w.other_speaker_factor
+            if query and w.date_factor != 1.0 and (periods := named_periods(query)):
+                for row in fused:
+                    if not self._in_periods(row, periods):
+                        fused[row] *= w.date_factor
             if query is not None and flt.as_of is None and flt.include_superseded:
                 factor = w.past_superseded_factor if is_past_query(query) else w.superseded_factor
                 for row in fused:
@@ -393,16 +407,27 @@ class HybridRetriever:
                 for row, score in best
             ]
 
+    def _in_periods(self, row: int, periods: Sequence[Period]) -> bool:
+        """Whether a row's event day or session day falls in one of ``periods``."""
+        days = [date.fromordinal(self._session_day[row])] if self._session_day[row] else []
+        event = int(self._cols.time[row])
+        if event != _NEVER:
+            days.append(datetime.fromtimestamp(event / 1_000_000, UTC).date())
+        return any(period.contains(day) for period in periods for day in days)
+
     def analyse(self, query: str) -> tuple[str, frozenset[str]]:
-        """The query's words to match, and the known speakers it names (lower-cased).
+        """The query's words to match, and the known speakers it is about (lower-cased).
 
         A speaker is named by any part of their name or by a capitalised short form of
-        three letters or more ("Mel" for "Melanie"). Named speakers leave the words to
-        match only when the speaker prior is on.
+        three letters or more ("Mel" for "Melanie"). When several are named, the query is
+        about those not named as owners: "What did Mel think of Caroline's plan?" is
+        about Mel. Named speakers leave the words to match only when the speaker prior
+        is on.
         """
         if not self._speakers:
             return query, frozenset()
         named: set[str] = set()
+        owners: set[str] = set()
         spans: list[tuple[int, int]] = []
         for match in _NAME_WORD.finditer(query):
             word = match["w"]
@@ -412,9 +437,11 @@ class HybridRetriever:
             for speaker in self._speakers:
                 parts = speaker.split()
                 if lower in parts or (len(lower) >= 3 and any(p.startswith(lower) for p in parts)):
-                    named.add(speaker)
+                    owned = match[0] != word  # "Caroline's", "James'"
+                    (owners if owned else named).add(speaker)
                     spans.append(match.span())
                     break
+        named = named or owners
         if not named or self.weights.other_speaker_factor == 1.0:
             return query, frozenset(named)
         words = query
@@ -462,17 +489,23 @@ class HybridRetriever:
 _NAME_WORD = re.compile(r"\b(?P<w>[^\W\d_]+)(?:'s|')?(?![\w'])")
 
 
-def _speaker_in(metadata: object) -> str:
-    """The lower-cased ``speaker`` of a record's metadata (a mapping or JSON text)."""
+def _parse_metadata(metadata: object) -> Mapping[str, Any]:
+    """A record's metadata as a mapping (export tables carry it as JSON text)."""
     if isinstance(metadata, str):
         try:
             metadata = json.loads(metadata)
         except ValueError:
-            return ""
-    if isinstance(metadata, dict):
-        speaker = metadata.get("speaker")
-        return speaker.lower() if isinstance(speaker, str) else ""
-    return ""
+            return {}
+    return metadata if isinstance(metadata, Mapping) else {}
+
+
+def _day_ordinal(value: object) -> int:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10]).toordinal()
+        except ValueError:
+            return 0
+    return 0
 
 
 def _mentions(text: str, entity: str) -> bool:

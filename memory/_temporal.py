@@ -19,12 +19,14 @@ from memory.errors import InvalidInputError
 
 __all__ = [
     "DateMention",
+    "Period",
     "Tense",
     "annotate_dates",
     "detect_tense",
     "find_dates",
     "format_day",
     "format_month",
+    "named_periods",
     "parse_datetime",
 ]
 
@@ -637,3 +639,86 @@ def annotate_dates(text: str, mentions: Sequence[DateMention]) -> str:
             end = mention.end + (2 if text[mention.end : mention.end + 2] == "'s" else 0)
             text = f"{text[:end]} ({mention.label}){text[end:]}"
     return text
+
+
+# ---------------------------------------------------------------------------------------
+# Calendar constraints in questions
+# ---------------------------------------------------------------------------------------
+
+_SEASON_MONTHS = {
+    "spring": frozenset({3, 4, 5}),
+    "summer": frozenset({6, 7, 8}),
+    "fall": frozenset({9, 10, 11}),
+    "autumn": frozenset({9, 10, 11}),
+    "winter": frozenset({12, 1, 2}),
+}
+_ORDINAL = r"(?:st|nd|rd|th)?"
+_PERIOD_PATTERNS = (
+    re.compile(rf"\b(?P<m>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}}){_ORDINAL},?\s+(?P<y>\d{{4}})\b"),
+    re.compile(
+        rf"\b(?P<d>\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?(?P<m>{_MONTH_RE})\.?,?\s+(?P<y>\d{{4}})\b"
+    ),
+    # "May I ask": the modal, not the month.
+    re.compile(
+        rf"\b(?P<m>{_MONTH_FULL_RE})(?:,?\s+(?P<y>\d{{4}}))?\b"
+        r"(?!\s+(?:I|we|you|he|she|they|it)\b)"
+    ),
+    # "fall" and "spring" are verbs too: a season needs a preposition or a year with it.
+    re.compile(
+        r"\b(?:(?i:in|during|for|over|this|last|next|the)\s+)+(?P<s>(?i:spring|summer|fall|"
+        r"autumn|winter))(?:\s+(?:of\s+)?(?P<y>\d{4}))?\b"
+    ),
+    re.compile(r"\b(?P<s>(?i:spring|summer|fall|autumn|winter))\s+(?:of\s+)?(?P<y>\d{4})\b"),
+    re.compile(r"\b(?i:in|during|throughout|since)\s+(?P<y>(?:19|20)\d\d)\b"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A calendar constraint named in a text: "in June", "summer 2023", "on 13 October 2023".
+
+    Attributes:
+        year: The year, or ``None`` for any year.
+        months: The months (1-12) it covers; empty for the whole year.
+        day: The day of the month, or ``None``.
+    """
+
+    year: int | None
+    months: frozenset[int]
+    day: int | None = None
+
+    def contains(self, day: date, *, slack_days: int = 3) -> bool:
+        """True when ``day`` falls in the period (a named day allows ``slack_days``)."""
+        if self.day is not None and self.year is not None and self.months:
+            target = _safe_date(self.year, min(self.months), self.day)
+            if target is not None:
+                return abs((day - target).days) <= slack_days
+        # A winter that starts in December runs into the next year.
+        year = day.year - 1 if 12 in self.months and day.month in (1, 2) else day.year
+        if self.year is not None and year != self.year:
+            return False
+        return not self.months or day.month in self.months
+
+
+def named_periods(text: str) -> list[Period]:
+    """Calendar periods a question names, longest expressions first, without overlaps.
+
+    Only absolute expressions count ("in June", "summer 2023", "October 13, 2023"):
+    relative ones ("last year") have no reference date in a question.
+    """
+    found: list[tuple[int, int, Period]] = []
+    for pattern in _PERIOD_PATTERNS:
+        for match in pattern.finditer(text):
+            if any(start < match.end() and match.start() < end for start, end, _ in found):
+                continue
+            groups = match.groupdict()
+            year = int(groups["y"]) if groups.get("y") else None
+            if groups.get("s"):
+                months = _SEASON_MONTHS[groups["s"].lower()]
+            elif groups.get("m"):
+                months = frozenset({_MONTHS[groups["m"].lower().rstrip(".")]})
+            else:
+                months = frozenset()
+            day = int(groups["d"]) if groups.get("d") else None
+            found.append((match.start(), match.end(), Period(year, months, day)))
+    return [period for _, _, period in sorted(found, key=lambda item: item[0])]

@@ -1,12 +1,14 @@
-"""HybridRetriever query analysis: speakers named in a query become a prior, not words."""
+"""HybridRetriever query analysis: speakers and dates named in a query become priors."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import pytest
 
 from memory import SYSTEM, HashEmbedder, MemoryService, RetrievalWeights
+from memory._temporal import Period, named_periods
 
 NS = ("team", "chat")
 
@@ -63,3 +65,47 @@ def test_speakers_survive_a_reopen(tmp_path: object) -> None:
         svc.add("Ana: I ran.", principal=SYSTEM, namespace=NS, metadata={"speaker": "Ana"})
     with MemoryService.open(path, embedder=HashEmbedder()) as svc:
         assert svc._retriever.analyse("Did Ana run?")[1] == frozenset({"ana"})
+
+
+def test_the_owner_named_in_a_query_is_not_its_subject(service: MemoryService) -> None:
+    analyse = service._retriever.analyse
+    assert analyse("What did Melanie think of Caroline's plan?")[1] == frozenset({"melanie"})
+    assert analyse("What do Caroline's kids like?")[1] == frozenset({"caroline"})
+
+
+def test_a_named_month_prefers_memories_of_that_month() -> None:
+    with _service() as svc:
+        for month in (6, 7):
+            when = datetime(2023, month, 10, tzinfo=UTC)
+            svc.add(
+                f"Melanie: We went camping with the kids ({month}).",
+                principal=SYSTEM,
+                namespace=NS,
+                valid_from=when,
+                metadata={"speaker": "Melanie", "session_date": when.date().isoformat()},
+            )
+        for month, name in ((6, "June"), (7, "July")):
+            top = _texts(svc, f"When did Melanie go camping in {name}?")[0]
+            assert f"({month})" in top
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("When did she go camping in June?", [Period(None, frozenset({6}))]),
+        ("What happened on October 13, 2023?", [Period(2023, frozenset({10}), 13)]),
+        ("What did they paint in July 2023?", [Period(2023, frozenset({7}))]),
+        ("Where did they go during the summer?", [Period(None, frozenset({6, 7, 8}))]),
+        ("How often did she swim in 2023?", [Period(2023, frozenset())]),
+        ("May I ask? Did she fall down?", []),
+    ],
+)
+def test_named_periods(text: str, expected: list[Period]) -> None:
+    assert named_periods(text) == expected
+
+
+def test_period_contains() -> None:
+    day = Period(2023, frozenset({10}), 13)
+    assert day.contains(date(2023, 10, 15)) and not day.contains(date(2023, 10, 20))
+    winter = Period(2022, frozenset({12, 1, 2}))
+    assert winter.contains(date(2023, 1, 5)) and not winter.contains(date(2022, 1, 5))
