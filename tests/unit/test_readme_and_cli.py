@@ -70,12 +70,13 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 def test_demo_then_inspect(tmp_path: Path) -> None:
     store = tmp_path / "demo.duckdb"
-    result = runner.invoke(app, ["demo", "--store", str(store), "--embedder", "hash"])
+    # The real offline model: the demo's updates depend on semantic similarity.
+    result = runner.invoke(app, ["demo", "--store", str(store)])
     assert result.exit_code == 0, result.output
     assert "UPDATE" in result.output and "history of memory" in result.output
     memory_id = re.search(r"colony memory history (\w+)", result.output)
     assert memory_id is not None
-    env = {"COLONY_EMBEDDER": "hash"}
+    env = {"COLONY_EMBEDDER": "minilm"}
     hist = runner.invoke(
         app, ["memory", "history", memory_id.group(1), "--store", str(store)], env=env
     )
