@@ -288,8 +288,8 @@ def is_reaction(sentence: str, names: Iterable[str] = ()) -> bool:
     and nothing dated or counted, and has at most two content words besides praise.
     """
     text = strip_interjections(sentence.strip())
-    if not _REACTION_OPENERS.match(text):
-        return False
+    if text.endswith("?") or not _REACTION_OPENERS.match(text):
+        return False  # "Love the necklace, any special meaning to it?" asks for a fact
     words = re.findall(r"[a-z']+", text.lower())
     if any(w in _FIRST_PERSON_WORDS for w in words) or any(c.isdigit() for c in text):
         return False

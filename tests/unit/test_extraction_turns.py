@@ -134,3 +134,7 @@ def test_reactions(sentence: str, expected: bool) -> None:
 )
 def test_state_slots(text: str, slots: set[str]) -> None:
     assert state_slots(text, ["Ana"]) == slots
+
+
+def test_a_question_is_never_a_reaction() -> None:
+    assert not is_reaction("Love the necklace, any special meaning to it?", PAIR)
