@@ -8,17 +8,23 @@ while ``get(as_of=earlier)`` and ``versions`` still see every version.
 
 All times are stored as naive UTC ``TIMESTAMP`` (never ``TIMESTAMPTZ``, whose casts depend on
 the session time zone) and returned tz-aware in UTC.
+
+The tables have no indexes (:mod:`memory._duckdb_schema` says why): point reads resolve ids
+to rowids through in-memory maps (:mod:`memory._duckdb_rowids`) that the store, the only
+writer of its file, builds at open and extends after every commit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -39,9 +45,10 @@ from memory._checks import (
     to_utc,
 )
 from memory._duckdb_graph import graph_tables
+from memory._duckdb_rowids import Appended, RowidMaps
 from memory._duckdb_schema import ARROW_SCHEMA, connect, load_bundled_extension, migrate
 from memory._duckdb_sql import filter_sql
-from memory._duckdb_write import COLUMNS, Row, memory_id_arg
+from memory._duckdb_write import COLUMNS, Row, memory_id_arg, rows_at
 from memory._namespace import Namespace, join_namespace, split_namespace, validate_namespace
 from memory._types import (
     AddOp,
@@ -66,13 +73,20 @@ __all__ = [
 
 _EVERYTHING = Filter()
 _EDGE_COLUMNS = "src, dst, type, src_kind, dst_kind, weight, valid_from, valid_to, namespace"
+_HISTORY_COLUMNS = (
+    "event_id, memory_id, operation, old_text, new_text, old_version, new_version, actor, "
+    '"at", policy, confidence, reason'
+)
+_T = TypeVar("_T")
+_log = logging.getLogger(__name__)
 
 
 class DuckDBStore:
     """A :class:`~memory._store.MemoryStore` in one DuckDB database (a file or ``:memory:``).
 
     Safe to share between threads of one process: writes are serialised by a lock and every
-    call runs on its own cursor. Only one process may hold a file for writing.
+    call runs on its own cursor. Only one process may hold a file for writing, and the store
+    must be the only writer of its tables (its rowid maps see only its own writes).
 
     Args:
         conn: An open connection. Call :meth:`setup` before use (``from_path`` does).
@@ -87,6 +101,9 @@ class DuckDBStore:
         self._write_lock = threading.RLock()
         self._last = datetime.min
         self._closed = False
+        self._rows: RowidMaps | None = None  # built by setup(); see _maps
+        # Odd while a commit is entering the rowid maps; see _read.
+        self._generation = 0
 
     @classmethod
     def from_path(cls, path: str | os.PathLike[str], *, read_only: bool = False) -> DuckDBStore:
@@ -108,9 +125,10 @@ class DuckDBStore:
         return store
 
     def setup(self) -> None:
-        """Apply pending schema migrations and check the schema (idempotent)."""
+        """Apply pending schema migrations, check the schema and map rowids (idempotent)."""
         with self._write_lock, self._cursor() as cur:
             migrate(cur, self._where, read_only=self._read_only)
+            self._rows = RowidMaps.load(cur)
             # Resume the clock after every stored time, even if the wall clock went back.
             row = cur.execute(
                 "SELECT greatest((SELECT max(greatest(recorded_at, superseded_at)) FROM memories),"
@@ -137,7 +155,10 @@ class DuckDBStore:
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
-        """The underlying connection, for derived indexes (full-text, vector) and analysis."""
+        """The underlying connection, for derived indexes (full-text, vector) and analysis.
+
+        Never write to the store's tables through it: the rowid maps would miss the rows.
+        """
         return self._conn
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -152,20 +173,71 @@ class DuckDBStore:
         finally:
             cur.close()
 
+    def _maps(self, cur: duckdb.DuckDBPyConnection) -> RowidMaps:
+        rows = self._rows
+        if rows is None:  # setup() not run, or maps dropped after a failed update
+            with self._write_lock:
+                if self._rows is None:
+                    self._rows = RowidMaps.load(cur)
+                rows = self._rows
+        return rows
+
+    def _read(self, read: Callable[[duckdb.DuckDBPyConnection, RowidMaps], _T]) -> _T:
+        """Run ``read``, which finds rows through the rowid maps, on a fresh cursor.
+
+        A commit landing between its map lookups and its queries could pair old rowids with
+        new rows (and miss an update's new version). A commit keeps the generation odd until
+        the maps have its rows, so a read that overlapped one is redone under the write lock.
+        """
+        with self._cursor() as cur:
+            seen = self._generation
+            if seen % 2 == 0:
+                out = read(cur, self._maps(cur))
+                if self._generation == seen:
+                    return out
+            with self._write_lock:
+                return read(cur, self._maps(cur))
+
     @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A write transaction under the write lock; any error rolls all of it back."""
+    def _transaction(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, Appended]]:
+        """A write transaction under the write lock; any error rolls all of it back.
+
+        The caller lists the rows it appends in the yielded :class:`Appended`; they enter the
+        rowid maps once committed (nothing to undo on a rollback).
+        """
         with self._write_lock, self._cursor() as cur:
+            rows = self._maps(cur)
+            appended = Appended()
             cur.begin()
             try:
-                yield cur
+                try:
+                    yield cur, appended
+                except BaseException:
+                    cur.rollback()
+                    raise
+                self._commit(cur, rows, appended)
+            except duckdb.Error as exc:
+                hint = " (the store was opened read-only)" if self._read_only else ""
+                raise StoreError(f"write to {self._where!r} failed{hint}: {exc}") from exc
+
+    def _commit(self, cur: duckdb.DuckDBPyConnection, rows: RowidMaps, appended: Appended) -> None:
+        """Commit, then map the appended rows while the generation is odd."""
+        self._generation += 1
+        try:
+            try:
                 cur.commit()
-            except BaseException as exc:
-                cur.rollback()
-                if isinstance(exc, duckdb.Error):
-                    hint = " (the store was opened read-only)" if self._read_only else ""
-                    raise StoreError(f"write to {self._where!r} failed{hint}: {exc}") from exc
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):  # usually already rolled back
+                    cur.rollback()
                 raise
+            try:
+                rows.record(cur, appended)
+            except Exception:
+                # The write stands; maps that missed it are dropped and rebuilt on next use.
+                _log.warning("rebuilding the rowid maps of %r", self._where, exc_info=True)
+                self._rows = None
+        finally:
+            self._generation += 1
 
     def _tick(self) -> datetime:
         """A naive-UTC "now", strictly after every earlier one, so as_of reads are exact."""
@@ -187,8 +259,8 @@ class DuckDBStore:
         if not ops:
             return []
         out: list[MemoryRecord] = []
-        with self._transaction() as cur:
-            batch = write.Batch(cur, self._tick)
+        with self._transaction() as (cur, appended):
+            batch = write.Batch(cur, self._tick, self._maps(cur))
             batch.prefetch(ops, adds)
             for op in ops:
                 if isinstance(op, AddOp):
@@ -198,7 +270,7 @@ class DuckDBStore:
                 else:
                     row = batch.delete(op)
                 out.append(row.record())
-            batch.flush()
+            batch.flush(appended)
         return out
 
     def add_edges(self, edges: Iterable[Edge]) -> int:
@@ -239,7 +311,7 @@ class DuckDBStore:
                 "namespace": pa.array([row[8] for row in rows], pa.string()),
             }
         )
-        with self._transaction() as cur:
+        with self._transaction() as (cur, appended):
             now = self._tick()
             cur.register("colony_new_edges", table)
             cur.execute(
@@ -248,6 +320,7 @@ class DuckDBStore:
                 [now],
             )
             cur.unregister("colony_new_edges")
+            appended.edges.extend((str(row[0]), str(row[2])) for row in rows)
         return len(rows)
 
     def add_task(
@@ -268,7 +341,7 @@ class DuckDBStore:
             check_text(text),
             check_metadata(metadata or {}),
         ]
-        with self._transaction() as cur:
+        with self._transaction() as (cur, _):
             if cur.execute("SELECT 1 FROM tasks WHERE id = ?", [node]).fetchone():
                 raise InvalidRecordError(f"task id {short(node)} is already used")
             cur.execute(
@@ -278,18 +351,20 @@ class DuckDBStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    # Point reads filter on the id alone and pick versions in Python: DuckDB serves a bare
-    # ``id = ?`` / ``id IN (...)`` from the index (~2 ms on 1M rows), but any extra predicate
-    # makes it scan (~25 ms; a two-key join, ~600 ms).
+    # Point reads fetch every version of the ids by rowid (see _duckdb_rowids) and pick in
+    # Python; a scan by id took ~20 ms on a million rows.
+
+    def _versions_of(self, ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Every stored version of ``ids`` (``COLUMNS`` and embedding), in no order."""
+        wanted = set(ids)
+        rows = self._read(lambda cur, maps: rows_at(cur, maps.memories(wanted)))
+        return [r for r in rows if r[0] in wanted]  # drop keys that only share a hash
 
     def get(self, memory_id: str, *, as_of: datetime | None = None) -> MemoryRecord:
         """The current version, or the one visible at system time ``as_of``."""
         memory_id = memory_id_arg(memory_id)
         at = to_utc(as_of, "as_of")
-        with self._cursor() as cur:
-            rows = cur.execute(
-                f"SELECT {COLUMNS}, embedding FROM memories WHERE id = ?", [memory_id]
-            ).fetchall()
+        rows = self._versions_of([memory_id])
         if at is None:
             found = [r for r in rows if r[7] is None]
         else:
@@ -310,12 +385,7 @@ class DuckDBStore:
         if not keys:
             return []
         wanted = [(str(key[0]), int(key[1])) for key in keys]
-        with self._cursor() as cur:
-            rows = cur.execute(
-                f"SELECT {COLUMNS}, embedding FROM memories "
-                "WHERE id IN (SELECT unnest(?::VARCHAR[]))",
-                [sorted({key[0] for key in wanted})],
-            ).fetchall()
+        rows = self._versions_of(sorted({key[0] for key in wanted}))
         found = {(r[0], int(r[1])): r for r in rows}
         out = []
         for key in wanted:
@@ -327,11 +397,7 @@ class DuckDBStore:
     def versions(self, memory_id: str) -> list[MemoryRecord]:
         """Every version, oldest first; a deleted memory ends with its tombstone."""
         memory_id = memory_id_arg(memory_id)
-        with self._cursor() as cur:
-            rows = cur.execute(
-                f"SELECT {COLUMNS}, embedding FROM memories WHERE id = ? ORDER BY version",
-                [memory_id],
-            ).fetchall()
+        rows = sorted(self._versions_of([memory_id]), key=lambda r: int(r[1]))
         if not rows:
             raise MemoryNotFoundError(f"no memory with id {short(memory_id)}")
         return [Row.from_db(r, with_embedding=True).record() for r in rows]
@@ -339,13 +405,16 @@ class DuckDBStore:
     def history(self, memory_id: str) -> list[HistoryEntry]:
         """The change log of a memory, oldest first."""
         memory_id = memory_id_arg(memory_id)
-        with self._cursor() as cur:
-            rows = cur.execute(
-                "SELECT event_id, memory_id, operation, old_text, new_text, old_version, "
-                'new_version, actor, "at", policy, confidence, reason FROM history '
-                'WHERE memory_id = ? ORDER BY "at", new_version',
-                [memory_id],
-            ).fetchall()
+        sql = (
+            f"SELECT {_HISTORY_COLUMNS} FROM history WHERE rowid = ANY(?::BIGINT[]) "
+            'ORDER BY "at", new_version'
+        )
+
+        def read(cur: duckdb.DuckDBPyConnection, maps: RowidMaps) -> list[tuple[Any, ...]]:
+            rowids = maps.history([memory_id])
+            return cur.execute(sql, [rowids]).fetchall() if rowids else []
+
+        rows = [r for r in self._read(read) if r[1] == memory_id]
         if not rows:
             raise MemoryNotFoundError(f"no memory with id {short(memory_id)}")
         return [
@@ -443,17 +512,24 @@ class DuckDBStore:
                 "AND (valid_to IS NULL OR valid_to > ?)"
             )
             params += [at, at, at]
-        select = f"SELECT {_EDGE_COLUMNS}, created_at FROM edges WHERE {' AND '.join(clauses)}"
-        sql, args = select, params
-        if nodes is not None:
-            # Two index probes; an OR over src and dst would scan the whole table.
-            wanted = list(nodes)
-            inside = "IN (SELECT unnest(?::VARCHAR[]))"
-            sql = f"{select} AND src {inside} UNION ALL "
-            sql += f"{select} AND dst {inside} AND src NOT {inside}"
-            args = [*params, wanted, *params, wanted, wanted]
-        with self._cursor() as cur:
-            rows = cur.execute(f"{sql} ORDER BY created_at, src, dst", args).fetchall()
+        wanted = None if nodes is None else set(_node_ids(nodes))
+        if wanted is not None:
+            clauses.append("rowid = ANY(?::BIGINT[])")
+        sql = (
+            f"SELECT {_EDGE_COLUMNS}, created_at FROM edges WHERE {' AND '.join(clauses)} "
+            "ORDER BY created_at, src, dst"
+        )
+
+        def read(cur: duckdb.DuckDBPyConnection, maps: RowidMaps) -> list[tuple[Any, ...]]:
+            if wanted is None:
+                return cur.execute(sql, params).fetchall()
+            rowids = maps.edges(sorted(wanted))
+            if not rowids:
+                return []
+            found = cur.execute(sql, [*params, rowids]).fetchall()
+            return [r for r in found if r[0] in wanted or r[1] in wanted]
+
+        rows = self._read(read)
         return [
             Edge(
                 src=r[0],
@@ -486,11 +562,20 @@ class DuckDBStore:
         prefix = validate_namespace(namespace_prefix, allow_empty=True)
         at = to_utc(as_of, "as_of")
         kinds = None if types is None else [_edge_type(t) for t in types]
+        nodes = None if nodes is None else _node_ids(nodes)
         now = max(datetime.now(UTC).replace(tzinfo=None), self._last)
-        with self._cursor() as cur:
-            return graph_tables(
-                cur, prefix=prefix, as_of=at, now=now, types=kinds, nodes=nodes, within=within
+        return self._read(
+            lambda cur, maps: graph_tables(
+                cur,
+                maps,
+                prefix=prefix,
+                as_of=at,
+                now=now,
+                types=kinds,
+                nodes=nodes,
+                within=within,
             )
+        )
 
     def _one(self, sql: str, params: list[object]) -> tuple[Any, ...] | None:
         with self._cursor() as cur:
@@ -519,8 +604,9 @@ class DuckDBStore:
         with self._write_lock:
             now = self._tick()
             conformed = bulk.conform(table, actor=actor, now=now)
-            with bulk.single_threaded(self._conn), self._transaction() as cur:
+            with bulk.single_threaded(self._conn), self._transaction() as (cur, appended):
                 count = bulk.insert(cur, conformed, actor=actor, now=now)
+                appended.read_back = True  # edges come from a join: read the new rows' order
             # Imported rows may carry later times than our clock; stay strictly after them.
             for name in ("recorded_at", "superseded_at"):
                 latest = pc.max(conformed.column(name)).as_py()
@@ -541,6 +627,15 @@ class DuckDBStore:
         except (OSError, pa.ArrowInvalid) as exc:
             raise InvalidInputError(f"cannot read Parquet file {os.fspath(path)!r}: {exc}") from exc
         return self.import_arrow(table, actor=actor)
+
+
+def _node_ids(nodes: object) -> list[str]:
+    if isinstance(nodes, str) or not isinstance(nodes, Iterable):
+        raise InvalidInputError(f"nodes must be a sequence of node ids, got {short(nodes)}")
+    found = list(nodes)
+    if not all(isinstance(node, str) for node in found):
+        raise InvalidInputError(f"node ids must be str, got {short(found)}")
+    return found
 
 
 def _edge_type(value: object) -> str:
