@@ -2,6 +2,14 @@
 
 The migrations are append-only: a released step is never edited, a change is a new step.
 ``colony_migrations`` records which steps a file has, so reopening never re-runs one.
+
+The large tables (memories, history, edges) have no index and no key. In DuckDB 1.5 an ART
+index on a bulk-loaded ``memories`` made every small write append ~2.4 MB to the WAL, so a
+checkpoint fired every few writes (duckdb/duckdb#24848), and every checkpoint re-serialised
+each changed index (a history or edges index added ~1 s per checkpoint on a million rows).
+The store checks uniqueness itself, as the file's only writer, and reads points through its
+in-memory id -> rowid map (:mod:`memory._duckdb_rowids`). The small entities and tasks
+tables keep their primary keys: those cost no WAL and little checkpoint time.
 """
 
 from __future__ import annotations
@@ -39,15 +47,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             deleted BOOLEAN NOT NULL,
             -- Embeddings are noise to a float codec: analysing them doubled bulk-load time
             -- and saved nothing, so they are stored as they are.
-            embedding FLOAT[] USING COMPRESSION uncompressed,
-            PRIMARY KEY (id, version)
+            embedding FLOAT[] USING COMPRESSION uncompressed
         )
         """,
-        # Point reads (get, fetch, CAS on the current row) look up by id alone: 12 ms -> 2 ms
-        # on a million rows. No namespace index: DuckDB's ART serves only very selective
-        # equality lookups, never prefixes, so it sped up no read and slowed bulk loads;
-        # namespace and current-row scans use zone maps. (DuckDB has no partial indexes.)
-        "CREATE INDEX memories_id ON memories (id)",
         """
         CREATE TABLE history (
             event_id VARCHAR NOT NULL,
@@ -64,7 +66,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             reason VARCHAR
         )
         """,
-        "CREATE INDEX history_memory ON history (memory_id)",
         """
         CREATE TABLE entities (
             id VARCHAR PRIMARY KEY,
@@ -86,8 +87,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_at TIMESTAMP NOT NULL
         )
         """,
-        "CREATE INDEX edges_src ON edges (src)",
-        "CREATE INDEX edges_dst ON edges (dst)",
         """
         CREATE TABLE tasks (
             id VARCHAR PRIMARY KEY,
