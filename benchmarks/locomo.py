@@ -21,6 +21,7 @@ from memory import (
     Conversation,
     Embedder,
     MemoryService,
+    MiniLMEmbedder,
     RetrievalWeights,
     RuleExtractor,
     ScoredMemory,
@@ -106,7 +107,7 @@ def run_locomo(
     if not isinstance(budget_words, int) or budget_words <= 0:
         raise InvalidInputError(f"--budget-words must be a positive integer, got {budget_words!r}")
     conversations = load_locomo(paths)
-    emb = embedder if isinstance(embedder, Embedder) else default_embedder(embedder)
+    emb = _bench_embedder(embedder)
     weights = BASELINES[baseline] if baseline else RetrievalWeights()
     extractor = RuleExtractor()
     per_category: dict[str, list[float]] = defaultdict(list)
@@ -160,6 +161,17 @@ def run_locomo(
         "per_conversation": per_conv,
         "search_p95_ms": round(_p95(search_ms), 2),
     }
+
+
+def _bench_embedder(choice: str | Embedder | None) -> Embedder:
+    if isinstance(choice, Embedder):
+        return choice
+    emb = default_embedder(choice)
+    if isinstance(emb, MiniLMEmbedder) and emb.num_threads is None:
+        # Questions are embedded one at a time; on a busy two-core machine a second torch
+        # thread mostly waits (p95 of one query: ~500 ms with two threads, ~10 ms with one).
+        emb = MiniLMEmbedder(num_threads=1)
+    return emb
 
 
 def _pct(values: Sequence[float]) -> float:
