@@ -45,7 +45,7 @@ from memory._checks import (
     to_utc,
 )
 from memory._duckdb_graph import graph_tables
-from memory._duckdb_rowids import Appended, RowidMaps
+from memory._duckdb_rowids import Appended, RowidMaps, at_rowids
 from memory._duckdb_schema import ARROW_SCHEMA, connect, load_bundled_extension, migrate
 from memory._duckdb_sql import filter_sql
 from memory._duckdb_write import COLUMNS, Row, memory_id_arg, rows_at
@@ -405,14 +405,14 @@ class DuckDBStore:
     def history(self, memory_id: str) -> list[HistoryEntry]:
         """The change log of a memory, oldest first."""
         memory_id = memory_id_arg(memory_id)
-        sql = (
-            f"SELECT {_HISTORY_COLUMNS} FROM history WHERE rowid = ANY(?::BIGINT[]) "
-            'ORDER BY "at", new_version'
-        )
 
         def read(cur: duckdb.DuckDBPyConnection, maps: RowidMaps) -> list[tuple[Any, ...]]:
             rowids = maps.history([memory_id])
-            return cur.execute(sql, [rowids]).fetchall() if rowids else []
+            if not rowids:
+                return []
+            where, params = at_rowids(rowids)
+            sql = f'SELECT {_HISTORY_COLUMNS} FROM history WHERE {where} ORDER BY "at", new_version'
+            return cur.execute(sql, params).fetchall()
 
         rows = [r for r in self._read(read) if r[1] == memory_id]
         if not rows:
@@ -513,20 +513,17 @@ class DuckDBStore:
             )
             params += [at, at, at]
         wanted = None if nodes is None else set(_node_ids(nodes))
-        if wanted is not None:
-            clauses.append("rowid = ANY(?::BIGINT[])")
-        sql = (
-            f"SELECT {_EDGE_COLUMNS}, created_at FROM edges WHERE {' AND '.join(clauses)} "
-            "ORDER BY created_at, src, dst"
-        )
+        select = f"SELECT {_EDGE_COLUMNS}, created_at FROM edges WHERE {' AND '.join(clauses)}"
+        order = " ORDER BY created_at, src, dst"
 
         def read(cur: duckdb.DuckDBPyConnection, maps: RowidMaps) -> list[tuple[Any, ...]]:
             if wanted is None:
-                return cur.execute(sql, params).fetchall()
+                return cur.execute(select + order, params).fetchall()
             rowids = maps.edges(sorted(wanted))
             if not rowids:
                 return []
-            found = cur.execute(sql, [*params, rowids]).fetchall()
+            where, at = at_rowids(rowids)
+            found = cur.execute(f"{select} AND {where}{order}", [*params, *at]).fetchall()
             return [r for r in found if r[0] in wanted or r[1] in wanted]
 
         rows = self._read(read)

@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from memory._duckdb_rowids import RowidMaps
+from memory._duckdb_rowids import RowidMaps, at_rowids
 from memory._duckdb_sql import prefix_sql, visible_sql
 from memory._namespace import Namespace, join_namespace
 
@@ -32,7 +32,6 @@ EDGE_COLUMNS = (
     "src, src_kind, dst, dst_kind, type, weight, valid_from, valid_to, namespace, created_at"
 )
 _IN = "IN (SELECT unnest(?::VARCHAR[]))"
-_AT = "rowid = ANY(?::BIGINT[])"
 _NODE_SCHEMA = pa.schema(
     [
         ("id", pa.string()),
@@ -79,8 +78,9 @@ def _candidate_edges(
     # The rowid read is a bare semi-join, the rest is filtered here (it also drops rows whose
     # key only shares a hash with a wanted one).
     keys = pa.array(wanted, pa.string())
-    rowids = maps.edges(wanted, dst=not within)
-    found = cur.execute(f"SELECT {EDGE_COLUMNS} FROM edges WHERE {_AT}", [rowids])
+    # Rowid -1 selects nothing yet still returns the table's typed columns.
+    where, params = at_rowids(maps.edges(wanted, dst=not within) or [-1])
+    found = cur.execute(f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where}", params)
     found = found.to_arrow_table()
     from_wanted = pc.is_in(found["src"], value_set=keys)
     to_wanted = pc.is_in(found["dst"], value_set=keys)
@@ -194,10 +194,11 @@ def _visible_memories(
     as_of: datetime | None,
 ) -> pa.Table:
     """The visible rows among ``ids``: every version read by rowid, filtered here."""
+    where, params = at_rowids(maps.memories(ids) or [-1])
     rows = cur.execute(
         "SELECT id, tier, text, namespace, recorded_at, superseded_at, deleted FROM memories "
-        f"WHERE {_AT}",
-        [maps.memories(ids)],
+        f"WHERE {where}",
+        params,
     ).to_arrow_table()
     live = pc.and_(
         pc.is_in(rows["id"], value_set=pa.array(ids, pa.string())), pc.invert(rows["deleted"])

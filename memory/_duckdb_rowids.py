@@ -36,6 +36,17 @@ _MASK = 2**64 - 1
 COMPACT_AT = 65_536
 
 
+def at_rowids(rowids: Sequence[int]) -> tuple[str, list[object]]:
+    """A condition selecting the rows at ``rowids``, and its parameter.
+
+    ``rowid = ANY(?)`` becomes a semi-join whose rowids are pushed into the scan as a filter;
+    one rowid is a plain ``rowid = ?`` table filter (~1 ms less on a million rows).
+    """
+    if len(rowids) == 1:
+        return "rowid = ?", [rowids[0]]
+    return "rowid = ANY(?::BIGINT[])", [list(rowids)]
+
+
 def key_hash(key: str) -> int:
     """The 64-bit hash of one key, equal to :func:`hash_keys` on the same string."""
     data = key.encode()

@@ -34,7 +34,7 @@ from memory._checks import (
     short,
     to_utc,
 )
-from memory._duckdb_rowids import Appended, RowidMaps
+from memory._duckdb_rowids import Appended, RowidMaps, at_rowids
 from memory._namespace import join_namespace, split_namespace, validate_namespace
 from memory._types import (
     AddOp,
@@ -141,14 +141,15 @@ def rows_at(
 ) -> list[tuple[Any, ...]]:
     """The ``memories`` rows at ``rowids`` as ``COLUMNS`` plus embedding (rowid first if asked).
 
-    ``rowid = ANY(?)`` becomes a semi-join whose rowids are pushed into the scan, which then
-    decodes one vector per rowid (~1 ms on a million rows, embeddings included).
+    DuckDB decodes the whole 2048-row vector around each rowid, every column of it: ~0.75 ms
+    a rowid on a million rows once cached, ~2 ms before.
     """
     if not rowids:
         return []
     first = "rowid, " if with_rowid else ""
-    sql = f"SELECT {first}{COLUMNS}, embedding FROM memories WHERE rowid = ANY(?::BIGINT[])"
-    return cur.execute(sql, [list(rowids)]).fetchall()
+    where, params = at_rowids(rowids)
+    sql = f"SELECT {first}{COLUMNS}, embedding FROM memories WHERE {where}"
+    return cur.execute(sql, params).fetchall()
 
 
 def check_op(op: object) -> None:
@@ -264,10 +265,9 @@ class Batch:
         rowids = self._rows.edges(sorted(self._current), dst=False)
         if not rowids:  # only new memories, or none that mentions anything
             return
+        where, params = at_rowids(rowids)
         edges = self._cur.execute(
-            "SELECT rowid, src, dst, src_kind, type, valid_to FROM edges "
-            "WHERE rowid = ANY(?::BIGINT[])",
-            [rowids],
+            f"SELECT rowid, src, dst, src_kind, type, valid_to FROM edges WHERE {where}", params
         ).fetchall()
         for rowid, src, dst, src_kind, kind, valid_to in edges:
             if src not in self._current:  # another key with the same hash
