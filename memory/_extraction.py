@@ -1,9 +1,11 @@
 """Turning conversation turns into candidate memories.
 
-:class:`RuleExtractor` needs no model: it splits each turn into sentences, drops small talk,
-rewrites "I"/"you" into the speakers' names, resolves relative dates against the session
-date, and spots entities. :class:`LLMExtractor` asks an injected model for the same facts.
-Both return :class:`~memory._types.Candidate` objects whose provenance is the turn ids.
+:class:`RuleExtractor` needs no model: it keeps a turn's content sentences (no greetings,
+filler or reactions), joins a question to the reply it gets, rewrites "I"/"you" into the
+speakers' names, resolves relative dates against the session date, and spots entities; by
+default each turn that says something gives one dense memory, so a conversation gives fewer
+memories than turns. :class:`LLMExtractor` asks an injected model for facts instead. Both
+return :class:`~memory._types.Candidate` objects whose provenance is the turn ids.
 """
 
 from __future__ import annotations
@@ -212,7 +214,7 @@ class RuleExtractor:
         known: set[str],
         reply: Turn | None = None,
     ) -> Candidate:
-        """A question that no reply took in, as a memory of its own."""
+        """A question no reply took in, as a memory of its own (with a bare reply, if any)."""
         turn = asked.turn
         others = [s for s in speakers if s != turn.speaker]
         candidate = self._candidate(
