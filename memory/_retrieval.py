@@ -387,9 +387,11 @@ class HybridRetriever:
                 self._expand_graph(words, mask, fused, components)
             if len(named) == 1 and w.other_speaker_factor != 1.0:
                 # Questions about someone are answered, nearly always, by what they said.
+                # Memories with no known speaker (facts from documents, tools) may be about
+                # anyone: only someone else's words are held back.
                 speaker_of = self._speaker_of
                 for row in fused:
-                    if speaker_of[row] not in named:
+                    if speaker_of[row] and speaker_of[row] not in named:
                         fused[row] *= w.other_speaker_factor
             if query and w.date_factor != 1.0 and (periods := named_periods(query)):
                 for row in fused:

@@ -109,3 +109,13 @@ def test_period_contains() -> None:
     assert day.contains(date(2023, 10, 15)) and not day.contains(date(2023, 10, 20))
     winter = Period(2022, frozenset({12, 1, 2}))
     assert winter.contains(date(2023, 1, 5)) and not winter.contains(date(2022, 1, 5))
+
+
+def test_memories_without_a_speaker_are_not_held_back() -> None:
+    with _service() as svc:
+        svc.add(
+            "Ben: I painted a boat.", principal=SYSTEM, namespace=NS, metadata={"speaker": "Ben"}
+        )
+        svc.add("Ana painted a boat in 2020.", principal=SYSTEM, namespace=NS)
+        svc.add("Ana: I ran.", principal=SYSTEM, namespace=NS, metadata={"speaker": "Ana"})
+        assert _texts(svc, "What did Ana paint?")[0] == "Ana painted a boat in 2020."
