@@ -164,11 +164,13 @@ class HybridRetriever:
         self._ns_names: list[Namespace] = []
         self._latest: dict[str, int] = {}  # memory id -> row of its newest version
         self._rows_by_id: dict[str, list[int]] = defaultdict(list)
-        # Lower-cased speaker of each row ("" when unknown) and how many rows each has.
+        # Lower-cased speaker of each row ("" when unknown), and as a code into _speakers
+        # (0 for unknown) so the speakers under a filter are one bincount away.
         self._speaker_of: list[str] = []
+        self._speaker_code = np.zeros(1024, np.int32)
+        self._speakers: dict[str, int] = {"": 0}
         # Day (ordinal) of each row's session when its metadata says it, else 0.
         self._session_day: list[int] = []
-        self._speakers: dict[str, int] = defaultdict(int)
 
     # -- keeping up with the store -------------------------------------------------------
 
@@ -295,9 +297,11 @@ class HybridRetriever:
         speaker = metadata.get("speaker")
         speaker = speaker.lower() if isinstance(speaker, str) else ""
         self._session_day.append(_day_ordinal(metadata.get("session_date")))
+        row = len(self._speaker_of)
         self._speaker_of.append(speaker)
-        if speaker:
-            self._speakers[speaker] += 1
+        if row >= len(self._speaker_code):
+            self._speaker_code = np.resize(self._speaker_code, 2 * row)
+        self._speaker_code[row] = self._speakers.setdefault(speaker, len(self._speakers))
 
     def _ns_code(self, joined: str) -> int:
         code = self._ns_codes.get(joined)
@@ -366,7 +370,11 @@ class HybridRetriever:
             mask = self.mask(flt, readable)
             if not mask.any():
                 return []
-            words, named = self.analyse(query) if query else (query, frozenset[str]())
+            words, named = (
+                self.analyse(query, self._speakers_under(mask))
+                if query
+                else (query, frozenset[str]())
+            )
             if query_vector is None and words:
                 query_vector = self.embedder.embed([words])[0]
             fused: dict[int, float] = defaultdict(float)
@@ -417,7 +425,16 @@ class HybridRetriever:
             days.append(datetime.fromtimestamp(event / 1_000_000, UTC).date())
         return any(period.contains(day) for period in periods for day in days)
 
-    def analyse(self, query: str) -> tuple[str, frozenset[str]]:
+    def _speakers_under(self, mask: npt.NDArray[np.bool_]) -> list[str]:
+        """Known speakers of the rows a search may return."""
+        codes = self._speaker_code[: len(mask)][mask]
+        present = np.flatnonzero(np.bincount(codes, minlength=len(self._speakers)))
+        names = list(self._speakers)
+        return [names[code] for code in present if code]
+
+    def analyse(
+        self, query: str, speakers: Iterable[str] | None = None
+    ) -> tuple[str, frozenset[str]]:
         """The query's words to match, and the known speakers it is about (lower-cased).
 
         A speaker is named by any part of their name or by a capitalised short form of
@@ -425,8 +442,13 @@ class HybridRetriever:
         about those not named as owners: "What did Mel think of Caroline's plan?" is
         about Mel. Named speakers leave the words to match only when the speaker prior
         is on.
+
+        Args:
+            query: The query as asked.
+            speakers: Lower-cased speakers to look for; all known ones by default.
         """
-        if not self._speakers:
+        known = [s for s in self._speakers if s] if speakers is None else list(speakers)
+        if not known:
             return query, frozenset()
         named: set[str] = set()
         owners: set[str] = set()
@@ -436,7 +458,7 @@ class HybridRetriever:
             if not word[0].isupper():
                 continue  # "will", "may", "grace" in lower case are not names
             lower = word.lower()
-            for speaker in self._speakers:
+            for speaker in known:
                 parts = speaker.split()
                 if lower in parts or (len(lower) >= 3 and any(p.startswith(lower) for p in parts)):
                     owned = match[0] != word  # "Caroline's", "James'"

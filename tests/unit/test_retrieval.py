@@ -119,3 +119,16 @@ def test_memories_without_a_speaker_are_not_held_back() -> None:
         svc.add("Ana painted a boat in 2020.", principal=SYSTEM, namespace=NS)
         svc.add("Ana: I ran.", principal=SYSTEM, namespace=NS, metadata={"speaker": "Ana"})
         assert _texts(svc, "What did Ana paint?")[0] == "Ana painted a boat in 2020."
+
+
+def test_only_speakers_under_the_filter_are_analysed() -> None:
+    with _service() as svc:
+        svc.add(
+            "Ana: I ran.", principal=SYSTEM, namespace=("chat", "a"), metadata={"speaker": "Ana"}
+        )
+        svc.add("Notes: Ana painted a boat.", principal=SYSTEM, namespace=("docs", "b"))
+        svc.add("Notes: Ben painted a car.", principal=SYSTEM, namespace=("docs", "b"))
+        hits = svc.search("What did Ana paint?", principal=SYSTEM, namespace_prefix=("docs",))
+        # In ("docs",) nobody speaks, so "Ana" stays a word to match.
+        assert hits[0].record.text == "Notes: Ana painted a boat."
+        assert "bm25" in hits[0].components
