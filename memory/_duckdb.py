@@ -517,8 +517,7 @@ class DuckDBStore:
         order = " ORDER BY created_at, src, dst"
 
         def read(cur: duckdb.DuckDBPyConnection, maps: RowidMaps) -> list[tuple[Any, ...]]:
-            if wanted is None:
-                return cur.execute(select + order, params).fetchall()
+            assert wanted is not None
             rowids = maps.edges(sorted(wanted))
             if not rowids:
                 return []
@@ -526,7 +525,11 @@ class DuckDBStore:
             found = cur.execute(f"{select} AND {where}{order}", [*params, *at]).fetchall()
             return [r for r in found if r[0] in wanted or r[1] in wanted]
 
-        rows = self._read(read)
+        if wanted is None:  # a scan: no rowid lookups to keep in step with commits
+            with self._cursor() as cur:
+                rows = cur.execute(select + order, params).fetchall()
+        else:
+            rows = self._read(read)
         return [
             Edge(
                 src=r[0],
@@ -561,18 +564,16 @@ class DuckDBStore:
         kinds = None if types is None else [_edge_type(t) for t in types]
         nodes = None if nodes is None else _node_ids(nodes)
         now = max(datetime.now(UTC).replace(tzinfo=None), self._last)
-        return self._read(
-            lambda cur, maps: graph_tables(
-                cur,
-                maps,
-                prefix=prefix,
-                as_of=at,
-                now=now,
-                types=kinds,
-                nodes=nodes,
-                within=within,
+
+        def read(cur: duckdb.DuckDBPyConnection, maps: RowidMaps) -> tuple[pa.Table, pa.Table]:
+            return graph_tables(
+                cur, maps, prefix=prefix, as_of=at, now=now, types=kinds, nodes=nodes, within=within
             )
-        )
+
+        if nodes is None:  # the whole graph is scanned; the maps are not used
+            with self._cursor() as cur:
+                return read(cur, self._maps(cur))
+        return self._read(read)
 
     def _one(self, sql: str, params: list[object]) -> tuple[Any, ...] | None:
         with self._cursor() as cur:
