@@ -236,6 +236,20 @@ def test_every_read_is_right_when_all_keys_share_one_hash(
         assert again.get("c").text == "c" and again.versions("b")[-1].deleted
 
 
+def test_maps_that_miss_a_commit_are_rebuilt(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: RowidMaps, cur: Any, appended: Any) -> None:
+        raise MemoryError("simulated")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RowidMaps, "record", broken)
+        rec = add(store, mem("committed anyway", entities=("Ana",)))  # the write stands
+    assert store._rows is None and "rebuilding the rowid maps" in caplog.text
+    assert store.get(rec.id) == rec and store.history(rec.id)[0].new_version == 1
+    assert_maps_agree(store)
+
+
 def test_edges_refuse_node_ids_that_are_not_str(store: DuckDBStore) -> None:
     with pytest.raises(InvalidInputError, match="node"):
         store.edges(nodes=[1])  # type: ignore[list-item]
