@@ -33,7 +33,7 @@ from memory._duckdb import DuckDBStore
 from memory.errors import InvalidInputError
 from policies import make_policy
 
-__all__ = ["BASELINES", "pack_within_budget", "run_locomo", "summarize"]
+__all__ = ["BASELINES", "bench_embedder", "pack_within_budget", "run_locomo", "summarize"]
 
 # Plain retrieval over raw turns: the same fusion as ours (RRF constant, depth), nothing
 # that knows about the memory (no entity graph, no speaker or date analysis of the query).
@@ -98,8 +98,14 @@ def run_locomo(
     policy: str = "heuristic",
     baseline: str | None = None,
     embedder: str | Embedder | None = None,
+    extractor: RuleExtractor | None = None,
+    weights: RetrievalWeights | None = None,
 ) -> dict[str, Any]:
-    """Run the benchmark; returns the JSON-ready result."""
+    """Run the benchmark; returns the JSON-ready result.
+
+    ``extractor`` and ``weights`` replace the defaults of our system (for ablations);
+    a baseline always uses its own weights and the raw turns.
+    """
     if baseline is not None and baseline not in BASELINES:
         raise InvalidInputError(
             f"unknown baseline {baseline!r}; choose one of {', '.join(sorted(BASELINES))}"
@@ -107,9 +113,9 @@ def run_locomo(
     if not isinstance(budget_words, int) or budget_words <= 0:
         raise InvalidInputError(f"--budget-words must be a positive integer, got {budget_words!r}")
     conversations = load_locomo(paths)
-    emb = _bench_embedder(embedder)
-    weights = BASELINES[baseline] if baseline else RetrievalWeights()
-    extractor = RuleExtractor()
+    emb = bench_embedder(embedder)
+    weights = BASELINES[baseline] if baseline else (weights or RetrievalWeights())
+    extractor = extractor or RuleExtractor()
     per_category: dict[str, list[float]] = defaultdict(list)
     per_conv: dict[str, float] = {}
     items = turns = 0
@@ -163,7 +169,8 @@ def run_locomo(
     }
 
 
-def _bench_embedder(choice: str | Embedder | None) -> Embedder:
+def bench_embedder(choice: str | Embedder | None) -> Embedder:
+    """The embedder a benchmark run uses: ``choice``, or the default one set up for it."""
     if isinstance(choice, Embedder):
         return choice
     emb = default_embedder(choice)

@@ -1,0 +1,113 @@
+"""The LoCoMo evidence-recall harness and its ablations, on a small generated conversation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.locomo import BASELINES, pack_within_budget, run_locomo
+from benchmarks.locomo_ablation import Ablation, markdown, run_ablations
+from memory import RetrievalWeights
+from memory.errors import InvalidInputError
+
+TURNS = [
+    ("Ana", "Hi Ben! Long time no see."),
+    ("Ben", "Hey Ana! Good to see you! How have you been?"),
+    ("Ana", "I adopted a puppy named Pixel last week. What have you been up to?"),
+    ("Ben", "I started a pottery class on Tuesday. I made a blue bowl."),
+    ("Ana", "That bowl is gorgeous! Where do you take the class?"),
+    ("Ben", "At the community center downtown."),
+    ("Ana", "Thanks, bye!"),
+]
+QUESTIONS = [
+    ("What is the name of Ana's puppy?", ["D1:3"], 4),
+    ("Where does Ben take his pottery class?", ["D1:5", "D1:6"], 1),
+    ("When did Ben start a pottery class?", ["D1:4"], 2),
+    ("What is Ana's cat called?", [], 5),
+]
+
+
+def _conversation(tmp_path: Path) -> Path:
+    data: dict[str, Any] = {
+        "speaker_a": "Ana",
+        "speaker_b": "Ben",
+        "session_1_date_time": "1:56 pm on 8 May, 2023",
+        "session_1": [
+            {"speaker": speaker, "dia_id": f"D1:{i}", "text": text}
+            for i, (speaker, text) in enumerate(TURNS, start=1)
+        ],
+        "qa": [
+            {"question": q, "answer": "x", "evidence": ev, "category": cat}
+            for q, ev, cat in QUESTIONS
+        ],
+    }
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_ours_stores_fewer_items_than_turns_and_keeps_the_json_keys(tmp_path: Path) -> None:
+    result = run_locomo([_conversation(tmp_path)], embedder="hash")
+    assert set(result) == {
+        "questions",
+        "recall",
+        "items_stored",
+        "raw_turns",
+        "ingest_s",
+        "policy",
+        "budget_words",
+        "per_conversation",
+        "search_p95_ms",
+    }
+    assert result["questions"] == 3  # category 5 and evidence-free questions are left out
+    assert result["items_stored"] < result["raw_turns"] == len(TURNS)
+    assert result["recall"]["overall"] == 100.0  # everything fits in 300 words
+
+
+@pytest.mark.parametrize("baseline", sorted(BASELINES))
+def test_baselines_store_every_raw_turn(tmp_path: Path, baseline: str) -> None:
+    result = run_locomo([_conversation(tmp_path)], embedder="hash", baseline=baseline)
+    assert result["items_stored"] == result["raw_turns"] == len(TURNS)
+    assert result["policy"] == baseline
+
+
+def test_baselines_use_nothing_of_the_memory() -> None:
+    plain = RetrievalWeights()
+    for weights in BASELINES.values():
+        assert weights.graph == 0.0
+        assert weights.other_speaker_factor == weights.date_factor == 1.0
+        assert weights.rrf_k == plain.rrf_k  # the same fusion as ours
+
+
+def test_a_small_budget_packs_fewer_memories(tmp_path: Path) -> None:
+    small = run_locomo([_conversation(tmp_path)], embedder="hash", budget_words=12)
+    assert small["recall"]["overall"] < 100.0
+    with pytest.raises(InvalidInputError, match="budget"):
+        run_locomo([_conversation(tmp_path)], embedder="hash", budget_words=0)
+    with pytest.raises(InvalidInputError, match="unknown baseline"):
+        run_locomo([_conversation(tmp_path)], embedder="hash", baseline="oracle")
+
+
+def test_pack_within_budget_skips_what_does_not_fit() -> None:
+    class _Hit:
+        def __init__(self, words: int) -> None:
+            self.record = type("R", (), {"text": " ".join(["w"] * words)})()
+
+    hits = [_Hit(8), _Hit(5), _Hit(2), _Hit(1)]
+    packed = pack_within_budget(hits, 10)  # type: ignore[arg-type]
+    assert [len(h.record.text.split()) for h in packed] == [8, 2]
+
+
+def test_ablations_report_a_delta_per_variant(tmp_path: Path) -> None:
+    rows = run_ablations(
+        [str(_conversation(tmp_path))],
+        embedder="hash",
+        ablations=[Ablation("full system"), Ablation("sentences", extractor={"unit": "sentence"})],
+    )
+    assert [row["name"] for row in rows] == ["full system", "sentences"]
+    table = markdown(rows)
+    assert table.splitlines()[0].startswith("| variant | overall | delta |")
+    assert "| full system | 100.00 | +0.00 |" in table
