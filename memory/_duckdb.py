@@ -48,7 +48,7 @@ from memory._duckdb_graph import graph_tables
 from memory._duckdb_rowids import Appended, RowidMaps, at_rowids
 from memory._duckdb_schema import ARROW_SCHEMA, connect, load_bundled_extension, migrate
 from memory._duckdb_sql import filter_sql
-from memory._duckdb_write import COLUMNS, Row, memory_id_arg, rows_at
+from memory._duckdb_write import COLUMNS, Row, find_rows, memory_id_arg, rows_at
 from memory._namespace import Namespace, join_namespace, split_namespace, validate_namespace
 from memory._types import (
     AddOp,
@@ -351,8 +351,9 @@ class DuckDBStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    # Point reads fetch every version of the ids by rowid (see _duckdb_rowids) and pick in
-    # Python; a scan by id took ~20 ms on a million rows.
+    # Point reads go by rowid (see _duckdb_rowids; a scan by id took ~20 ms on a million
+    # rows): the wanted version's row when its rowid can be guessed (find_rows), else every
+    # version of the id, picked in Python.
 
     def _versions_of(self, ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """Every stored version of ``ids`` (``COLUMNS`` and embedding), in no order."""
@@ -364,10 +365,12 @@ class DuckDBStore:
         """The current version, or the one visible at system time ``as_of``."""
         memory_id = memory_id_arg(memory_id)
         at = to_utc(as_of, "as_of")
-        rows = self._versions_of([memory_id])
         if at is None:
-            found = [r for r in rows if r[7] is None]
+            want = (memory_id, None)
+            hits, _ = self._read(lambda cur, maps: find_rows(cur, maps, [want]))
+            found = [hits[want][1]] if want in hits else []
         else:
+            rows = self._versions_of([memory_id])
             found = [r for r in rows if r[6] <= at and (r[7] is None or r[7] > at)]
         when = "" if at is None else f" as of {at.isoformat()}Z"
         if not found:
@@ -384,14 +387,13 @@ class DuckDBStore:
         """The given ``(id, version)`` rows, in the order asked (for search hits)."""
         if not keys:
             return []
-        wanted = [(str(key[0]), int(key[1])) for key in keys]
-        rows = self._versions_of(sorted({key[0] for key in wanted}))
-        found = {(r[0], int(r[1])): r for r in rows}
+        wanted: list[tuple[str, int | None]] = [(str(key[0]), int(key[1])) for key in keys]
+        found, _ = self._read(lambda cur, maps: find_rows(cur, maps, set(wanted)))
         out = []
         for key in wanted:
             if key not in found:
                 raise MemoryNotFoundError(f"no memory {short(key[0])} at version {key[1]}")
-            out.append(Row.from_db(found[key], with_embedding=True).record())
+            out.append(Row.from_db(found[key][1], with_embedding=True).record())
         return out
 
     def versions(self, memory_id: str) -> list[MemoryRecord]:

@@ -115,21 +115,26 @@ class KeyRowids:
 
     def find(self, keys: Iterable[str]) -> list[int]:
         """Rowids of the rows that may hold any of ``keys``, ascending."""
-        hashes = [key_hash(key) for key in keys]
-        if not hashes:
-            return []
-        sorted_hashes, sorted_rowids = self._sorted
-        wanted = np.asarray(hashes, np.uint64)
-        starts = np.searchsorted(sorted_hashes, wanted, side="left")
-        ends = np.searchsorted(sorted_hashes, wanted, side="right")
         found: set[int] = set()
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            if end > start:
-                found.update(sorted_rowids[start:end].tolist())
-        recent = self._recent
-        for h in hashes:
-            found.update(recent.get(h, ()))
+        for rowids in self.find_each(keys).values():
+            found.update(rowids)
         return sorted(found)
+
+    def find_each(self, keys: Iterable[str]) -> dict[str, list[int]]:
+        """Each key's rowids (a superset: rows of keys sharing its hash too), ascending."""
+        wanted = {key: key_hash(key) for key in keys}
+        if not wanted:
+            return {}
+        sorted_hashes, sorted_rowids = self._sorted
+        hashes = np.fromiter(wanted.values(), np.uint64, len(wanted))
+        starts = np.searchsorted(sorted_hashes, hashes, side="left").tolist()
+        ends = np.searchsorted(sorted_hashes, hashes, side="right").tolist()
+        recent = self._recent
+        out: dict[str, list[int]] = {}
+        for (key, h), start, end in zip(wanted.items(), starts, ends, strict=True):
+            rowids = sorted_rowids[start:end].tolist() if end > start else []
+            out[key] = sorted(rowids + recent.get(h, []))
+        return out
 
     def add(self, keys: Sequence[str], first: int) -> None:
         """Record rows ``first, first + 1, ...`` holding ``keys``."""
@@ -220,6 +225,10 @@ class RowidMaps:
     def memories(self, ids: Iterable[str]) -> list[int]:
         """Rowids of every version of these memory ids (and of hash-sharing keys)."""
         return self._maps[("memories", "id")].find(ids)
+
+    def memories_each(self, ids: Iterable[str]) -> dict[str, list[int]]:
+        """:meth:`memories` per id: its rows in rowid (so normally version) order."""
+        return self._maps[("memories", "id")].find_each(ids)
 
     def history(self, ids: Iterable[str]) -> list[int]:
         """Rowids of the history rows of these memory ids (a superset)."""

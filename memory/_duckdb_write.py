@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -151,6 +151,64 @@ def rows_at(
     return cur.execute(sql, params).fetchall()
 
 
+Want = tuple[str, int | None]
+"""A memory id and a version of it; version None is the current one."""
+
+
+def find_rows(
+    cur: duckdb.DuckDBPyConnection, maps: RowidMaps, wants: Collection[Want]
+) -> tuple[dict[Want, tuple[int, tuple[Any, ...]]], set[str]]:
+    """The stored ``(rowid, row)`` of each wanted version, and the wanted ids stored at all.
+
+    Rows are ``COLUMNS`` plus embedding. Versions are appended in order, so an id's k-th
+    rowid normally holds version k and its last one the current version: only those rows
+    are read, one DuckDB vector each. All the rows of an id are read only when that guess
+    misses (versions imported out of order, or another key sharing the hash).
+    """
+    by_id = maps.memories_each({want[0] for want in wants})
+    guesses = {want: _guess(by_id[want[0]], want[1]) for want in wants}
+    rows = _rows_by_rowid(cur, {r for r in guesses.values() if r is not None})
+    found: dict[Want, tuple[int, tuple[Any, ...]]] = {}
+    missed: list[Want] = []
+    for want, rowid in guesses.items():
+        row = None if rowid is None else rows.get(rowid)
+        if rowid is not None and row is not None and _is(row, want):
+            found[want] = (rowid, row)
+        elif by_id[want[0]]:
+            missed.append(want)
+    if missed:
+        rest = {r for want in missed for r in by_id[want[0]]} - rows.keys()
+        rows.update(_rows_by_rowid(cur, rest))
+        for want in missed:
+            for rowid in by_id[want[0]]:
+                row = rows.get(rowid)
+                if row is not None and _is(row, want):
+                    found[want] = (rowid, row)
+    # Every stored id had a row read: its guess, or all its rows after a miss.
+    stored = {row[0] for row in rows.values()} & by_id.keys()
+    return found, stored
+
+
+def _guess(rowids: list[int], version: int | None) -> int | None:
+    if not rowids:
+        return None
+    if version is None:
+        return rowids[-1]
+    return rowids[version - 1] if 1 <= version <= len(rowids) else None
+
+
+def _is(row: tuple[Any, ...], want: Want) -> bool:
+    if row[0] != want[0]:
+        return False
+    return row[7] is None if want[1] is None else int(row[1]) == want[1]  # 7: superseded_at
+
+
+def _rows_by_rowid(
+    cur: duckdb.DuckDBPyConnection, rowids: Collection[int]
+) -> dict[int, tuple[Any, ...]]:
+    return {int(r[0]): r[1:] for r in rows_at(cur, sorted(rowids), with_rowid=True)}
+
+
 def check_op(op: object) -> None:
     """Refuse anything but a write op with a well-formed ChangeInfo."""
     if not isinstance(op, AddOp | UpdateOp | DeleteOp):
@@ -251,16 +309,13 @@ class Batch:
             if isinstance(op, UpdateOp | DeleteOp) and isinstance(op.memory_id, str)
         }
         ids = {row.id for row in adds.values()} | targets
-        # Rows are later stamped by rowid: an UPDATE keyed on (id, version) scans the table.
-        for found in rows_at(self._cur, self._rows.memories(ids), with_rowid=True):
-            if found[1] not in ids:  # another key with the same hash
-                continue
-            self._taken.add(found[1])
-            if found[8] is None:  # superseded_at: the current row
-                row = Row.from_db(found[1:], with_embedding=True)
-                self._current[row.id] = row
-                self._rowids[(row.id, row.version)] = int(found[0])
-                self._open[row.id] = {}
+        found, self._taken = find_rows(self._cur, self._rows, [(i, None) for i in ids])
+        for rowid, values in found.values():
+            row = Row.from_db(values, with_embedding=True)
+            self._current[row.id] = row
+            # Rows are later stamped by rowid: an UPDATE keyed on (id, version) scans.
+            self._rowids[(row.id, row.version)] = rowid
+            self._open[row.id] = {}
         rowids = self._rows.edges(sorted(self._current), dst=False)
         if not rowids:  # only new memories, or none that mentions anything
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from store_conformance import mem
 
 from memory import _duckdb_rowids as rowid_maps
+from memory import _duckdb_write as write
 from memory._duckdb import DuckDBStore
 from memory._duckdb_rowids import KeyRowids, RowidMaps, hash_keys, key_hash
 from memory._graph import k_hop
@@ -234,6 +236,49 @@ def test_every_read_is_right_when_all_keys_share_one_hash(
         assert b.id == "b"
     with DuckDBStore.from_path(tmp_path / "h.duckdb") as again:
         assert again.get("c").text == "c" and again.versions("b")[-1].deleted
+
+
+def test_point_reads_guess_the_rowid_and_fall_back_when_it_misses(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rec = add(store, mem("v1"))
+    for version in range(1, 5):
+        update(store, UpdateOp(rec.id, version, text=f"v{version + 1}"))
+    asked: list[list[int]] = []
+    real = write.rows_at
+
+    def spy(cur: Any, rowids: Any, **kw: Any) -> Any:
+        asked.append(list(rowids))
+        return real(cur, rowids, **kw)
+
+    monkeypatch.setattr(write, "rows_at", spy)
+    assert store.get(rec.id).text == "v5" and len(asked) == 1 and len(asked[0]) == 1
+    asked.clear()
+    assert [r.text for r in store.fetch([(rec.id, 3), (rec.id, 1)])] == ["v3", "v1"]
+    assert len(asked) == 1 and len(asked[0]) == 2  # one row per key, not five
+    # Versions imported out of order: rowid order is no longer version order.
+    t0 = datetime(2024, 1, 1)
+    times = [t0 + timedelta(days=d) for d in range(3)]
+    store.import_arrow(
+        pa.table(
+            {
+                "id": ["x", "x", "x"],
+                "version": [3, 1, 2],
+                "namespace": ["team/a"] * 3,
+                "text": ["x3", "x1", "x2"],
+                "recorded_at": [times[2], times[0], times[1]],
+                "superseded_at": pa.array([None, times[1], times[2]], pa.timestamp("us")),
+            }
+        )
+    )
+    asked.clear()
+    assert store.get("x").text == "x3" and len(asked) == 2  # the guess, then every row
+    assert [r.text for r in store.fetch([("x", 1), ("x", 3)])] == ["x1", "x3"]
+    assert update(store, UpdateOp("x", 3, text="x4")).version == 4
+    assert [r.text for r in store.versions("x")] == ["x1", "x2", "x3", "x4"]
+    with pytest.raises(MemoryNotFoundError):
+        store.fetch([("x", 5)])
+    assert_maps_agree(store)
 
 
 def test_maps_that_miss_a_commit_are_rebuilt(
