@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memory import Candidate, Decision, Operation, ScoredMemory
+
+# The extractor and this policy must agree on what a state statement is; memory/ does not
+# export the helper yet, so it is imported from its module.
 from memory._english import state_slots
 
 __all__ = ["AddAllPolicy", "HeuristicPolicy"]
@@ -37,8 +40,6 @@ _RETRACTION = re.compile(
     r"\b(no longer|not any ?more|anymore|stopped|quit|gave up|broke up|sold|left|ended)\b",
     re.IGNORECASE,
 )
-
-
 # "another cat", "a second job", "also a dog": a value added next to the old one, not over it.
 _ADDITIVE = re.compile(r"\b(another|also|as well|second|one more|too)\b", re.IGNORECASE)
 
