@@ -383,17 +383,21 @@ class DuckDBStore:
             )
         return row.record()
 
-    def fetch(self, keys: Sequence[tuple[str, int]]) -> list[MemoryRecord]:
+    def fetch(
+        self, keys: Sequence[tuple[str, int]], *, with_embeddings: bool = True
+    ) -> list[MemoryRecord]:
         """The given ``(id, version)`` rows, in the order asked (for search hits)."""
         if not keys:
             return []
         wanted: list[tuple[str, int | None]] = [(str(key[0]), int(key[1])) for key in keys]
-        found, _ = self._read(lambda cur, maps: find_rows(cur, maps, set(wanted)))
+        found, _ = self._read(
+            lambda cur, maps: find_rows(cur, maps, set(wanted), with_embedding=with_embeddings)
+        )
         out = []
         for key in wanted:
             if key not in found:
                 raise MemoryNotFoundError(f"no memory {short(key[0])} at version {key[1]}")
-            out.append(Row.from_db(found[key][1], with_embedding=True).record())
+            out.append(Row.from_db(found[key][1], with_embedding=with_embeddings).record())
         return out
 
     def versions(self, memory_id: str) -> list[MemoryRecord]:

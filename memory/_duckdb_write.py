@@ -137,17 +137,24 @@ class Row:
 
 
 def rows_at(
-    cur: duckdb.DuckDBPyConnection, rowids: Sequence[int], *, with_rowid: bool = False
+    cur: duckdb.DuckDBPyConnection,
+    rowids: Sequence[int],
+    *,
+    with_rowid: bool = False,
+    with_embedding: bool = True,
 ) -> list[tuple[Any, ...]]:
     """The ``memories`` rows at ``rowids`` as ``COLUMNS`` plus embedding (rowid first if asked).
 
-    See :mod:`memory._duckdb_rowids` for what a read by rowid costs.
+    Without the embedding its place holds NULL: a read by rowid decodes the whole block of
+    every column it selects, and the embedding is three quarters of that cost. See
+    :mod:`memory._duckdb_rowids` for what a read by rowid costs.
     """
     if not rowids:
         return []
     first = "rowid, " if with_rowid else ""
+    embedding = "embedding" if with_embedding else "NULL AS embedding"
     where, params = at_rowids(rowids)
-    sql = f"SELECT {first}{COLUMNS}, embedding FROM memories WHERE {where}"
+    sql = f"SELECT {first}{COLUMNS}, {embedding} FROM memories WHERE {where}"
     return cur.execute(sql, params).fetchall()
 
 
@@ -156,7 +163,11 @@ Want = tuple[str, int | None]
 
 
 def find_rows(
-    cur: duckdb.DuckDBPyConnection, maps: RowidMaps, wants: Collection[Want]
+    cur: duckdb.DuckDBPyConnection,
+    maps: RowidMaps,
+    wants: Collection[Want],
+    *,
+    with_embedding: bool = True,
 ) -> tuple[dict[Want, tuple[int, tuple[Any, ...]]], set[str]]:
     """The stored ``(rowid, row)`` of each wanted version, and the wanted ids stored at all.
 
@@ -167,7 +178,9 @@ def find_rows(
     """
     by_id = maps.memories_each({want[0] for want in wants})
     guesses = {want: _guess(by_id[want[0]], want[1]) for want in wants}
-    rows = _rows_by_rowid(cur, {r for r in guesses.values() if r is not None})
+    rows = _rows_by_rowid(
+        cur, {r for r in guesses.values() if r is not None}, with_embedding=with_embedding
+    )
     found: dict[Want, tuple[int, tuple[Any, ...]]] = {}
     missed: list[Want] = []
     for want, rowid in guesses.items():
@@ -178,7 +191,7 @@ def find_rows(
             missed.append(want)
     if missed:
         rest = {r for want in missed for r in by_id[want[0]]} - rows.keys()
-        rows.update(_rows_by_rowid(cur, rest))
+        rows.update(_rows_by_rowid(cur, rest, with_embedding=with_embedding))
         for want in missed:
             for rowid in by_id[want[0]]:
                 row = rows.get(rowid)
@@ -204,9 +217,10 @@ def _is(row: tuple[Any, ...], want: Want) -> bool:
 
 
 def _rows_by_rowid(
-    cur: duckdb.DuckDBPyConnection, rowids: Collection[int]
+    cur: duckdb.DuckDBPyConnection, rowids: Collection[int], *, with_embedding: bool = True
 ) -> dict[int, tuple[Any, ...]]:
-    return {int(r[0]): r[1:] for r in rows_at(cur, sorted(rowids), with_rowid=True)}
+    rows = rows_at(cur, sorted(rowids), with_rowid=True, with_embedding=with_embedding)
+    return {int(r[0]): r[1:] for r in rows}
 
 
 def check_op(op: object) -> None:

@@ -525,7 +525,10 @@ class MemoryService:
         rows = self._retriever.search(
             query, flt, k=fetch_k, readable=readable, query_vector=query_vector
         )
-        records = self.store.fetch([(memory_id, version) for memory_id, version, _, _ in rows])
+        # Hits carry no embeddings: nothing downstream reads them, and they dominate the read.
+        records = self.store.fetch(
+            [(memory_id, version) for memory_id, version, _, _ in rows], with_embeddings=False
+        )
         hits = []
         for (_, _, score, components), record in zip(rows, records, strict=True):
             if all(record.metadata.get(key) == value for key, value in flt.metadata.items()):

@@ -52,9 +52,12 @@ class MemoryStore(Protocol):
         """
         ...
 
-    def fetch(self, keys: Sequence[tuple[str, int]]) -> list[MemoryRecord]:
+    def fetch(
+        self, keys: Sequence[tuple[str, int]], *, with_embeddings: bool = True
+    ) -> list[MemoryRecord]:
         """The given ``(id, version)`` rows in the order asked (search hits).
 
+        ``with_embeddings=False`` leaves ``embedding`` None, which is much cheaper to read.
         Raises MemoryNotFoundError for a key that does not exist.
         """
         ...

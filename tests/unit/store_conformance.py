@@ -169,6 +169,12 @@ class StoreConformance:
         with pytest.raises(MemoryNotFoundError):
             store.fetch([(a.id, 9)])
 
+    def test_fetch_without_embeddings(self, store: Any) -> None:
+        a = add(store, mem("a", embedding=np.ones(3)))
+        full, bare = store.fetch([(a.id, 1)])[0], store.fetch([(a.id, 1)], with_embeddings=False)[0]
+        assert full.embedding is not None and bare.embedding is None
+        assert bare == full  # embeddings are not part of a record's equality
+
     # -- update ----------------------------------------------------------------------------
 
     def test_update_writes_next_version_and_keeps_the_old(self, store: Any) -> None:
