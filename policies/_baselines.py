@@ -127,7 +127,10 @@ class HeuristicPolicy:
             if (subject is None or _mentions(hit, subject))
             and (shared := slots & _record_slots(hit, subject))
         ]
-        if _RETRACTION.search(said):
+        if _RETRACTION.search(said) and not _states_new_value(said, subject):
+            # A pure retraction ("I sold my car") ends the fact. One that also states the new
+            # value ("I work at a studio now, I left the bakery") is an UPDATE below, so the
+            # new value is not lost.
             for hit, sim, shared in same_state:
                 if sim >= self.retraction_similarity:
                     return Decision(
@@ -148,6 +151,19 @@ class HeuristicPolicy:
                     reason=f"same subject and slot {sorted(shared)}",
                 )
         return Decision(Operation.ADD, text=text, confidence=0.8, reason="new information")
+
+
+_CLAUSE = re.compile(r"[,;]|\bbut\b|\band\b", re.IGNORECASE)
+
+
+def _states_new_value(said: str, subject: str | None) -> bool:
+    """True when a clause without a retraction cue still states a changeable fact."""
+    subjects = (subject,) if subject else ()
+    return any(
+        slots_of(clause, subjects)
+        for clause in _CLAUSE.split(said)
+        if clause.strip() and not _RETRACTION.search(clause)
+    )
 
 
 def _is_question(candidate: Candidate) -> bool:

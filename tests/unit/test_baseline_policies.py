@@ -45,6 +45,17 @@ def test_add_all_always_adds() -> None:
         ("Ana moved to Porto", [hit("Ana lives in Lisbon", 0.7)], Operation.UPDATE),
         ("Ana works at a bakery now", [hit("Ana works at the bank", 0.72)], Operation.UPDATE),
         ("Ana no longer has the red car", [hit("Ana has a red car", 0.8)], Operation.DELETE),
+        ("Ana sold Ana's car", [hit("Ana has a red car", 0.7)], Operation.DELETE),
+        (
+            "Ana works at a design studio now, Ana left the bakery",
+            [hit("Ana works at a bakery", 0.7)],
+            Operation.UPDATE,
+        ),
+        (
+            "Ana sold the car and Ana drives a bike now",
+            [hit("Ana drives a red car", 0.7)],
+            Operation.UPDATE,
+        ),
         (
             "If Ana moved to Porto she would be happy",
             [hit("Ana lives in Lisbon", 0.7)],
