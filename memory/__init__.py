@@ -10,6 +10,7 @@ from memory._conversation import Conversation, Question, Session, Turn
 from memory._duckdb import DuckDBStore
 from memory._duckdb_schema import ARROW_SCHEMA, load_bundled_extension
 from memory._embedding import HashEmbedder, MiniLMEmbedder, default_embedder
+from memory._english import state_slots
 from memory._extraction import (
     DEFAULT_PROMPT,
     Extractor,
@@ -102,6 +103,7 @@ __all__ = [
     "load_locomo",
     "normalize_evidence",
     "start_memory_actor",
+    "state_slots",
     "validate_namespace",
     "write_locomo",
 ]

@@ -6,11 +6,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from memory import Candidate, Decision, Operation, ScoredMemory
-
 # The extractor and this policy must agree on what a state statement is; memory/ does not
 # export the helper yet, so it is imported from its module.
-from memory._english import state_slots
+from memory import Candidate, Decision, Operation, ScoredMemory, state_slots
 
 __all__ = ["AddAllPolicy", "HeuristicPolicy"]
 
