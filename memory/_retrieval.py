@@ -379,7 +379,9 @@ class HybridRetriever:
                 query_vector = self.embedder.embed([words])[0]
             fused: dict[int, float] = defaultdict(float)
             components: dict[int, dict[str, float]] = defaultdict(dict)
-            depth = max(w.candidates, k)
+            # Fusion needs each retriever's deeper list; a vector-only query has nothing to
+            # fuse, and the ANN's exact re-ranking grows with the depth asked.
+            depth = max(w.candidates, k) if query else k
             if query_vector is not None:
                 for rank, (key, sim) in enumerate(self._vectors.search(query_vector, depth, mask)):
                     row = int(key)
