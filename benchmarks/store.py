@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from benchmarks.vector_index import exact_top_k, random_unit_vectors
 from memory import SYSTEM, Embedder, HashEmbedder, MemoryService, default_embedder
 from memory.errors import InvalidInputError
 
@@ -24,12 +25,6 @@ __all__ = ["run_store_bench", "summarize"]
 
 K = 10
 NAMESPACES = 16
-
-
-def _unit_vectors(rng: np.random.Generator, n: int, dim: int) -> npt.NDArray[np.float32]:
-    vectors = rng.standard_normal((n, dim), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors
 
 
 def _table(vectors: npt.NDArray[np.float32], start: int) -> pa.Table:
@@ -44,21 +39,6 @@ def _table(vectors: npt.NDArray[np.float32], start: int) -> pa.Table:
             ),
         }
     )
-
-
-def _exact_top_k(
-    matrix: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], k: int
-) -> list[set[int]]:
-    scores = np.zeros((len(queries), 0), np.float32)
-    ids = np.zeros((len(queries), 0), np.int64)
-    for lo in range(0, len(matrix), 200_000):
-        block = queries @ matrix[lo : lo + 200_000].T
-        top = np.argpartition(-block, k, axis=1)[:, :k]
-        scores = np.concatenate([scores, np.take_along_axis(block, top, 1)], axis=1)
-        ids = np.concatenate([ids, top + lo], axis=1)
-        keep = np.argsort(-scores, axis=1)[:, :k]
-        scores, ids = np.take_along_axis(scores, keep, 1), np.take_along_axis(ids, keep, 1)
-    return [set(row.tolist()) for row in ids]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -87,8 +67,7 @@ def run_store_bench(
         raise InvalidInputError(
             f"--dim {dim} does not match the embedder's dimension {emb.dim}; use --dim {emb.dim}"
         )
-    rng = np.random.default_rng(seed)
-    matrix = _unit_vectors(rng, memories, dim)
+    matrix = random_unit_vectors(memories, dim, seed)
     with (
         tempfile.TemporaryDirectory(prefix="colony-bench-") as tmp,
         MemoryService.open(Path(tmp) / "bench.duckdb", embedder=emb) as service,
@@ -98,7 +77,7 @@ def run_store_bench(
             service.import_arrow(_table(matrix[lo : lo + chunk], lo), principal=SYSTEM)
         ingest_s = time.perf_counter() - started
 
-        query_vectors = _unit_vectors(rng, queries, dim)
+        query_vectors = random_unit_vectors(queries, dim, seed + 1)
         service.search_vector(query_vectors[0], principal=SYSTEM, k=K)  # warm-up
         latencies, found = [], []
         for q in query_vectors:
@@ -106,7 +85,7 @@ def run_store_bench(
             hits = service.search_vector(q, principal=SYSTEM, k=K)
             latencies.append((time.perf_counter() - t0) * 1000)
             found.append({int(h.record.text.split()[2]) for h in hits})
-        exact = _exact_top_k(matrix, query_vectors, K)
+        exact = [set(row.tolist()) for row in exact_top_k(matrix, query_vectors, K)]
         recall = float(np.mean([len(f & e) / K for f, e in zip(found, exact, strict=True)]))
 
         service.add("warm-up write", principal=SYSTEM, namespace=("team", "bench", "w"))
