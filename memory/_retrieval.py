@@ -310,6 +310,12 @@ class HybridRetriever:
             self._ns_names.append(tuple(joined.split("/")))
         return code
 
+    def namespace_of(self, memory_id: str) -> Namespace | None:
+        """The namespace of an indexed memory (deleted ones included), None if unknown."""
+        with self._lock:
+            row = self._latest.get(memory_id)
+            return None if row is None else self._ns_names[int(self._cols.ns[row])]
+
     def namespaces(self) -> list[Namespace]:
         """Every namespace that holds an indexed version."""
         with self._lock:

@@ -271,8 +271,7 @@ class MemoryService:
 
         Raises VersionConflictError otherwise: reread and retry.
         """
-        current = self.store.get(memory_id)
-        self.rules.check(principal, Action.WRITE, current.namespace)
+        self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
         embedding = None if text is None else self.embedder.embed([text])[0]
         op = UpdateOp(
             memory_id,
@@ -295,10 +294,16 @@ class MemoryService:
         info: ChangeInfo | None = None,
     ) -> MemoryRecord:
         """Soft-delete a memory: it disappears from current reads; history stays."""
-        current = self.store.get(memory_id)
-        self.rules.check(principal, Action.WRITE, current.namespace)
+        self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
         op = DeleteOp(memory_id, expected_version, info or ChangeInfo(actor=principal.id))
         return self._commit([op])[0]
+
+    def _namespace_of(self, memory_id: str) -> Namespace:
+        """A memory's namespace for access checks, from the index (no store read)."""
+        namespace = self._retriever.namespace_of(memory_id)
+        if namespace is None:
+            return self.store.get(memory_id).namespace  # raises MemoryNotFoundError
+        return namespace
 
     def add_edges(self, edges: Sequence[Edge], *, principal: Principal) -> int:
         """Add graph edges; the principal must be able to write each edge's namespace."""
