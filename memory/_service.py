@@ -36,7 +36,6 @@ from memory._types import (
     Decision,
     DeleteOp,
     Edge,
-    EdgeType,
     Filter,
     HistoryEntry,
     MemoryPolicy,
@@ -409,19 +408,9 @@ class MemoryService:
             valid_from=valid_from,
             info=info,
         )
-        record = self._commit([update])[0]
-        self.store.add_edges(
-            [
-                Edge(
-                    src=record.id,
-                    dst=target.id,
-                    type=EdgeType.SUPERSEDES,
-                    valid_from=candidate.time,
-                    namespace=record.namespace,
-                )
-            ]
-        )
-        return record
+        # Versions of one memory are linked by versions() and history(); a `supersedes`
+        # edge is for a memory that replaces a different one.
+        return self._commit([update])[0]
 
     def _target(self, decision: Decision, near: Sequence[ScoredMemory]) -> MemoryRecord:
         for hit in near:
