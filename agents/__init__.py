@@ -1,1 +1,29 @@
-"""Colony package (being built)."""
+"""Colony agents: model clients, tools and private working memory.
+
+The chat model is injected: :class:`ScriptedModel` for tests and offline runs,
+:class:`OpenAIChatModel` for any OpenAI-compatible endpoint. Errors live in :mod:`agents.errors`.
+"""
+
+from agents._messages import ChatResponse, Message, Role, ToolCall, Usage
+from agents._models import ChatModel, ChatRequest, ScriptedModel, ScriptStep
+from agents._openai import OpenAIChatModel
+from agents._tools import ToolSpec, tool
+from agents._working_memory import WorkingItem, WorkingMemory, count_words
+
+__all__ = [
+    "ChatModel",
+    "ChatRequest",
+    "ChatResponse",
+    "Message",
+    "OpenAIChatModel",
+    "Role",
+    "ScriptStep",
+    "ScriptedModel",
+    "ToolCall",
+    "ToolSpec",
+    "Usage",
+    "WorkingItem",
+    "WorkingMemory",
+    "count_words",
+    "tool",
+]
