@@ -1,9 +1,13 @@
 """Colony agents: model clients, tools and private working memory.
 
 The chat model is injected: :class:`ScriptedModel` for tests and offline runs,
-:class:`OpenAIChatModel` for any OpenAI-compatible endpoint. Errors live in :mod:`agents.errors`.
+:class:`OpenAIChatModel` for any OpenAI-compatible endpoint. An :class:`Agent` is
+run by an :class:`AgentHost`, which owns its working memory and its tool loop. Errors live
+in :mod:`agents.errors`.
 """
 
+from agents._agent import Agent
+from agents._host import AgentHost, AgentResult
 from agents._messages import ChatResponse, Message, Role, ToolCall, Usage
 from agents._models import ChatModel, ChatRequest, ScriptedModel, ScriptStep
 from agents._openai import OpenAIChatModel
@@ -11,6 +15,9 @@ from agents._tools import ToolSpec, tool
 from agents._working_memory import WorkingItem, WorkingMemory, count_words
 
 __all__ = [
+    "Agent",
+    "AgentHost",
+    "AgentResult",
     "ChatModel",
     "ChatRequest",
     "ChatResponse",

@@ -6,6 +6,7 @@ model endpoint, and messages meant for the model (bad tool arguments it can corr
 
     ColonyError
     ├── InvalidInputError (ValueError)        a caller passed a bad value
+    │   ├── AgentDefinitionError              an Agent was given a bad field value
     │   ├── ToolDefinitionError               a function cannot be described as a tool
     │   └── ToolArgumentError                 a tool got arguments that do not fit its hints
     ├── ScriptExhaustedError                  a ScriptedModel was asked more than its script holds
@@ -22,6 +23,7 @@ from __future__ import annotations
 from memory.errors import ColonyError, InvalidInputError
 
 __all__ = [
+    "AgentDefinitionError",
     "ModelConfigError",
     "ModelError",
     "ModelHTTPError",
@@ -30,6 +32,10 @@ __all__ = [
     "ToolArgumentError",
     "ToolDefinitionError",
 ]
+
+
+class AgentDefinitionError(InvalidInputError):
+    """An :class:`~agents.Agent` field has a bad value; the message names the field."""
 
 
 class ToolDefinitionError(InvalidInputError):

@@ -1,0 +1,115 @@
+"""The definition of one agent: its instructions, model, tools and memory scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agents._models import ChatModel
+from agents._tools import ToolSpec
+from agents.errors import AgentDefinitionError
+from memory import Namespace, validate_namespace
+from memory.errors import InvalidNamespaceError
+
+__all__ = ["Agent"]
+
+# MemoryService.search accepts k up to this many hits.
+_MAX_MEMORY_K = 1000
+
+
+def _positive_int(field_name: str, value: object, *, upper: int | None = None) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise AgentDefinitionError(f"Agent.{field_name} must be an int >= 1, got {value!r}")
+    if upper is not None and value > upper:
+        raise AgentDefinitionError(f"Agent.{field_name} must be <= {upper}, got {value!r}")
+
+
+def _namespace(field_name: str, value: object) -> Namespace:
+    try:
+        return validate_namespace(value)
+    except InvalidNamespaceError as exc:
+        raise AgentDefinitionError(f"Agent.{field_name}: {exc}") from exc
+
+
+def _tool(value: ToolSpec | Callable[..., Any]) -> ToolSpec:
+    if isinstance(value, ToolSpec):
+        return value
+    if callable(value):
+        return ToolSpec.from_function(value)
+    raise AgentDefinitionError(
+        f"Agent.tools entries must be ToolSpec objects or plain functions, got {value!r}"
+    )
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One agent: what it is told, which model answers it, and what it may use.
+
+    Attributes:
+        name: A namespace label (letters, digits, ``_ - . : @``); with the team it names the
+            agent's memory principal and its private namespace ``("agent", team, name)``.
+        instructions: The system message.
+        model: The injected chat model.
+        tools: Tools the model may call; plain functions are converted with
+            :meth:`ToolSpec.from_function`.
+        reads: Shared-memory namespaces searched for every task.
+        writes: Namespace the final answer is stored in (interaction tier), if any.
+        working_budget_tokens: Size of the private working memory.
+        max_steps: Most model requests in one run.
+        memory_k: Hits taken from each namespace in ``reads``.
+
+    Raises:
+        AgentDefinitionError: A field has a bad value (the message names it).
+        ToolDefinitionError: A function in ``tools`` cannot be described as a tool.
+    """
+
+    name: str
+    instructions: str
+    model: ChatModel
+    tools: tuple[ToolSpec, ...] = ()
+    reads: tuple[Namespace, ...] = ()
+    writes: Namespace | None = None
+    working_budget_tokens: int = 2000
+    max_steps: int = 8
+    memory_k: int = 5
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise AgentDefinitionError(f"Agent.name must be a str, got {self.name!r}")
+        _namespace("name", (self.name,))
+        if not isinstance(self.instructions, str):
+            raise AgentDefinitionError(
+                f"Agent.instructions must be a str, got {type(self.instructions).__name__}"
+            )
+        if not isinstance(self.model, ChatModel):
+            raise AgentDefinitionError(
+                f"Agent.model must have a chat(messages, tools) method, got {self.model!r}"
+            )
+        if isinstance(self.tools, str | ToolSpec) or callable(self.tools):
+            raise AgentDefinitionError(
+                f"Agent.tools must be a sequence of tools, got {self.tools!r}; wrap it in a tuple"
+            )
+        tools = tuple(_tool(t) for t in self.tools)
+        names = [t.name for t in tools]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise AgentDefinitionError(
+                f"Agent.tools has several tools named {duplicates}; give each a distinct name"
+            )
+        if isinstance(self.reads, str) or (
+            self.reads and all(isinstance(label, str) for label in self.reads)
+        ):
+            raise AgentDefinitionError(
+                f"Agent.reads must be a sequence of namespaces, got {self.reads!r}; "
+                "write reads=(('team', 'x'),) for a single namespace"
+            )
+        reads = tuple(_namespace("reads", ns) for ns in self.reads)
+        writes = None if self.writes is None else _namespace("writes", self.writes)
+        _positive_int("working_budget_tokens", self.working_budget_tokens)
+        _positive_int("max_steps", self.max_steps)
+        _positive_int("memory_k", self.memory_k, upper=_MAX_MEMORY_K)
+        # Lists are accepted for convenience; tuples keep the record immutable.
+        object.__setattr__(self, "tools", tools)
+        object.__setattr__(self, "reads", reads)
+        object.__setattr__(self, "writes", writes)

@@ -1,0 +1,245 @@
+"""Runs one agent's tool loop over its private working memory and the shared memory.
+
+:class:`AgentHost` is a plain class; the runtime wraps it as a Ray actor at the edge.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agents._agent import Agent
+from agents._messages import Message, ToolCall, Usage
+from agents._tools import ToolSpec
+from agents._working_memory import WorkingItem, WorkingMemory, count_words
+from agents.errors import ToolArgumentError
+from memory import Action, MemoryService, Namespace, Principal, ScoredMemory, Tier
+from memory.errors import InvalidInputError
+
+__all__ = ["AgentHost", "AgentResult"]
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """What one :meth:`AgentHost.run` produced.
+
+    Attributes:
+        output: The model's last answer (its last message's text when ``max_steps`` stopped it).
+        status: ``done`` when the model answered without tool calls, ``max_steps`` otherwise.
+        steps: Model requests made.
+        tool_calls: Tool calls executed.
+        usage: Tokens summed over every request.
+        memories_used: Ids of the shared memories put in the prompt, in prompt order.
+        messages: The whole conversation, system message first.
+    """
+
+    output: str
+    status: Literal["done", "max_steps"]
+    steps: int
+    tool_calls: int
+    usage: Usage
+    memories_used: tuple[str, ...]
+    messages: tuple[Message, ...]
+
+
+def _render_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+class AgentHost:
+    """Hosts one :class:`Agent` for one team: its working memory and its tool loop.
+
+    The host owns a private :class:`WorkingMemory` that persists across runs; items it evicts
+    are spilled to the interaction tier of the agent's private namespace
+    ``("agent", team, name)`` when a memory service is given. One owner; not thread-safe.
+    """
+
+    def __init__(self, agent: Agent, *, team: str, memory: MemoryService | None = None) -> None:
+        """Create the host.
+
+        Args:
+            agent: The agent to run.
+            team: The team the agent acts for (a namespace label).
+            memory: Shared memory; without it ``agent.reads`` and ``agent.writes`` must be empty.
+
+        Raises:
+            InvalidInputError: ``agent`` is not an Agent, ``team`` is not a label, or the agent
+                reads or writes shared memory but no memory service was given.
+            AccessDeniedError: The agent may not read a namespace in ``agent.reads`` (such as
+                another agent's private namespace) or write ``agent.writes``.
+        """
+        if not isinstance(agent, Agent):
+            raise InvalidInputError(f"AgentHost needs an Agent, got {agent!r}")
+        if not isinstance(team, str):
+            raise InvalidInputError(f"team must be a str, got {team!r}")
+        self.agent = agent
+        self.team = team
+        self.principal = Principal.agent(team, agent.name)
+        self.memory = memory
+        if memory is None and (agent.reads or agent.writes is not None):
+            raise InvalidInputError(
+                f"agent {agent.name!r} reads {list(agent.reads)} and writes {agent.writes!r} "
+                "but no memory service was given; pass memory=MemoryService.open(...)"
+            )
+        if memory is not None:
+            # Fail before any run: search would silently skip an unreadable namespace.
+            for namespace in agent.reads:
+                memory.rules.check(self.principal, Action.READ, namespace)
+            if agent.writes is not None:
+                memory.rules.check(self.principal, Action.WRITE, agent.writes)
+        self._working = WorkingMemory(agent.working_budget_tokens)
+        self._tools: dict[str, ToolSpec] = {t.name: t for t in agent.tools}
+
+    @property
+    def private_namespace(self) -> Namespace:
+        """Where evicted working-memory items are spilled."""
+        return self.principal.private_namespace()
+
+    def working_items(self) -> tuple[WorkingItem, ...]:
+        """The working memory's items, oldest first."""
+        return self._working.items()
+
+    def run(self, task: str, state: Mapping[str, Any] | None = None) -> AgentResult:
+        """Answer ``task``, calling tools until the model answers or ``max_steps`` is reached.
+
+        Args:
+            task: What the agent should do (non-empty).
+            state: Optional JSON-like state shown to the model with the task.
+
+        Raises:
+            InvalidInputError: ``task`` is empty or not a str, or ``state`` is not a mapping.
+        """
+        if not isinstance(task, str) or not task.strip():
+            raise InvalidInputError(f"task must be a non-empty str, got {task!r}")
+        if state is not None and not isinstance(state, Mapping):
+            raise InvalidInputError(f"state must be a mapping or None, got {state!r}")
+        hits = self._recall(task)
+        memories_used = tuple(dict.fromkeys(h.record.id for h in hits))
+        messages = self._prompt(task, state, hits)
+        self._observe(f"task: {task}", kind="task", importance=0.6)
+
+        usage = Usage()
+        steps = 0
+        executed = 0
+        status: Literal["done", "max_steps"] = "max_steps"
+        output = ""
+        tools = tuple(self._tools.values())
+        while steps < self.agent.max_steps:
+            response = self.agent.model.chat(messages, tools)
+            steps += 1
+            usage = usage + response.usage
+            reply = response.message
+            messages.append(reply)
+            output = reply.content
+            if not reply.tool_calls:
+                status = "done"
+                break
+            if steps == self.agent.max_steps:
+                break  # the model could never read these results; do not run them
+            for call in reply.tool_calls:
+                content = self._call_tool(call)
+                executed += 1
+                messages.append(Message("tool", content, tool_call_id=call.id, name=call.name))
+                self._observe(f"{call.name}: {content}", kind="tool_result", importance=0.5)
+
+        if status == "done" and output.strip():
+            self._observe(f"answer: {output}", kind="answer", importance=0.7)
+            if self.memory is not None and self.agent.writes is not None:
+                self.memory.add(
+                    output,
+                    principal=self.principal,
+                    namespace=self.agent.writes,
+                    tier=Tier.INTERACTION,
+                    provenance=memories_used,
+                    metadata={"agent": self.agent.name, "task": task},
+                )
+        return AgentResult(
+            output=output,
+            status=status,
+            steps=steps,
+            tool_calls=executed,
+            usage=usage,
+            memories_used=memories_used,
+            messages=tuple(messages),
+        )
+
+    def _recall(self, task: str) -> list[ScoredMemory]:
+        if self.memory is None:
+            return []
+        hits: list[ScoredMemory] = []
+        for namespace in self.agent.reads:
+            hits.extend(
+                self.memory.search(
+                    task,
+                    principal=self.principal,
+                    namespace_prefix=namespace,
+                    k=self.agent.memory_k,
+                )
+            )
+        return hits
+
+    def _prompt(
+        self, task: str, state: Mapping[str, Any] | None, hits: list[ScoredMemory]
+    ) -> list[Message]:
+        messages = [Message("system", self.agent.instructions)]
+        items = self._working.items()
+        if items:
+            lines = "\n".join(f"- ({i.kind}) {i.text}" for i in items)
+            messages.append(Message("system", f"Working memory:\n{lines}"))
+        if hits:
+            seen: set[str] = set()
+            lines_out: list[str] = []
+            for hit in hits:
+                if hit.record.id not in seen:
+                    seen.add(hit.record.id)
+                    lines_out.append(f"- [{hit.record.id}] {hit.record.text}")
+            messages.append(Message("system", "Shared memory:\n" + "\n".join(lines_out)))
+        user = task
+        if state:
+            user = f"{task}\n\nState:\n{_render_value(dict(state))}"
+        messages.append(Message("user", user))
+        return messages
+
+    def _call_tool(self, call: ToolCall) -> str:
+        spec = self._tools.get(call.name)
+        if spec is None:
+            return (
+                f"error: there is no tool named {call.name!r}; "
+                f"available tools: {sorted(self._tools)}"
+            )
+        try:
+            return _render_value(spec.call(call.arguments))
+        except ToolArgumentError as exc:
+            return f"error: {exc}. Fix the arguments and call the tool again."
+        except Exception as exc:  # a failing tool is reported to the model, which may recover
+            return f"error: tool {call.name!r} raised {type(exc).__name__}: {exc}"
+
+    def _observe(self, text: str, *, kind: str, importance: float) -> None:
+        if count_words(text) > self._working.budget_tokens:
+            # Too big for working memory at all: it goes straight to the interaction tier.
+            self._spill((WorkingItem(text, importance, kind, count_words(text), -1),))
+            return
+        self._spill(self._working.add(text, importance=importance, kind=kind))
+
+    def _spill(self, items: tuple[WorkingItem, ...]) -> None:
+        if self.memory is None or not items:
+            return
+        for item in items:
+            self.memory.add(
+                item.text,
+                principal=self.principal,
+                namespace=self.private_namespace,
+                tier=Tier.INTERACTION,
+                metadata={
+                    "source": "working_memory",
+                    "kind": item.kind,
+                    "importance": item.importance,
+                },
+            )
