@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,6 +33,8 @@ class AgentResult:
         usage: Tokens summed over every request.
         memories_used: Ids of the shared memories put in the prompt, in prompt order.
         messages: The whole conversation, system message first.
+        handoff: The agent the model handed the task to (see ``handoffs`` of
+            :meth:`AgentHost.run`), or None.
     """
 
     output: str
@@ -42,6 +44,23 @@ class AgentResult:
     usage: Usage
     memories_used: tuple[str, ...]
     messages: tuple[Message, ...]
+    handoff: str | None = None
+
+
+HANDOFF_PREFIX = "transfer_to_"
+
+
+def handoff_tool(agent: str) -> ToolSpec:
+    """The tool a model calls to hand the task to ``agent`` (the host intercepts it)."""
+    return ToolSpec(
+        name=f"{HANDOFF_PREFIX}{agent}",
+        description=f"Hand the task over to agent {agent!r}; they continue from here.",
+        parameters={
+            "type": "object",
+            "properties": {"note": {"type": "string", "description": "What they should know."}},
+        },
+        fn=lambda **_: None,
+    )
 
 
 def _render_value(value: Any) -> str:
@@ -91,9 +110,9 @@ class AgentHost:
         if memory is not None:
             # Fail before any run: search would silently skip an unreadable namespace.
             for namespace in agent.reads:
-                memory.rules.check(self.principal, Action.READ, namespace)
+                memory.check_access(self.principal, Action.READ, namespace)
             if agent.writes is not None:
-                memory.rules.check(self.principal, Action.WRITE, agent.writes)
+                memory.check_access(self.principal, Action.WRITE, agent.writes)
         self._working = WorkingMemory(agent.working_budget_tokens)
         self._tools: dict[str, ToolSpec] = {t.name: t for t in agent.tools}
 
@@ -106,12 +125,23 @@ class AgentHost:
         """The working memory's items, oldest first."""
         return self._working.items()
 
-    def run(self, task: str, state: Mapping[str, Any] | None = None) -> AgentResult:
+    def run(
+        self,
+        task: str,
+        state: Mapping[str, Any] | None = None,
+        *,
+        context: Sequence[tuple[str, str]] = (),
+        handoffs: Sequence[str] = (),
+    ) -> AgentResult:
         """Answer ``task``, calling tools until the model answers or ``max_steps`` is reached.
 
         Args:
             task: What the agent should do (non-empty).
             state: Optional JSON-like state shown to the model with the task.
+            context: ``(memory id, text)`` pairs retrieved for the whole team (such as insights
+                from earlier runs), shown before the agent's own recall.
+            handoffs: Agents this one may hand the task to; each becomes a
+                ``transfer_to_<name>`` tool, and calling it ends this agent's turn.
 
         Raises:
             InvalidInputError: ``task`` is empty or not a str, or ``state`` is not a mapping.
@@ -121,17 +151,20 @@ class AgentHost:
         if state is not None and not isinstance(state, Mapping):
             raise InvalidInputError(f"state must be a mapping or None, got {state!r}")
         hits = self._recall(task)
-        memories_used = tuple(dict.fromkeys(h.record.id for h in hits))
-        messages = self._prompt(task, state, hits)
+        shared = [*context, *((h.record.id, h.record.text) for h in hits)]
+        memories_used = tuple(dict.fromkeys(memory_id for memory_id, _ in shared))
+        messages = self._prompt(task, state, shared)
         self._observe(f"task: {task}", kind="task", importance=0.6)
+        transfers = {f"{HANDOFF_PREFIX}{name}": name for name in handoffs}
+        handoff: str | None = None
 
         usage = Usage()
         steps = 0
         executed = 0
         status: Literal["done", "max_steps"] = "max_steps"
         output = ""
-        tools = tuple(self._tools.values())
-        while steps < self.agent.max_steps:
+        tools = (*self._tools.values(), *(handoff_tool(name) for name in handoffs))
+        while steps < self.agent.max_steps and handoff is None:
             response = self.agent.model.chat(messages, tools)
             steps += 1
             usage = usage + response.usage
@@ -144,12 +177,17 @@ class AgentHost:
             if steps == self.agent.max_steps:
                 break  # the model could never read these results; do not run them
             for call in reply.tool_calls:
+                if call.name in transfers and call.name not in self._tools:
+                    handoff = transfers[call.name]
+                    status = "done"
+                    output = str(call.arguments.get("note", "")) or output
+                    break
                 content = self._call_tool(call)
                 executed += 1
                 messages.append(Message("tool", content, tool_call_id=call.id, name=call.name))
                 self._observe(f"{call.name}: {content}", kind="tool_result", importance=0.5)
 
-        if status == "done" and output.strip():
+        if status == "done" and output.strip() and handoff is None:
             self._observe(f"answer: {output}", kind="answer", importance=0.7)
             if self.memory is not None and self.agent.writes is not None:
                 self.memory.add(
@@ -168,6 +206,7 @@ class AgentHost:
             usage=usage,
             memories_used=memories_used,
             messages=tuple(messages),
+            handoff=handoff,
         )
 
     def _recall(self, task: str) -> list[ScoredMemory]:
@@ -186,20 +225,20 @@ class AgentHost:
         return hits
 
     def _prompt(
-        self, task: str, state: Mapping[str, Any] | None, hits: list[ScoredMemory]
+        self, task: str, state: Mapping[str, Any] | None, shared: list[tuple[str, str]]
     ) -> list[Message]:
         messages = [Message("system", self.agent.instructions)]
         items = self._working.items()
         if items:
             lines = "\n".join(f"- ({i.kind}) {i.text}" for i in items)
             messages.append(Message("system", f"Working memory:\n{lines}"))
-        if hits:
+        if shared:
             seen: set[str] = set()
             lines_out: list[str] = []
-            for hit in hits:
-                if hit.record.id not in seen:
-                    seen.add(hit.record.id)
-                    lines_out.append(f"- [{hit.record.id}] {hit.record.text}")
+            for memory_id, text in shared:
+                if memory_id not in seen:
+                    seen.add(memory_id)
+                    lines_out.append(f"- [{memory_id}] {text}")
             messages.append(Message("system", "Shared memory:\n" + "\n".join(lines_out)))
         user = task
         if state:

@@ -82,6 +82,7 @@ def start_memory_actor(
     name: str | None = None,
     max_concurrency: int = 16,
     resources: dict[str, float] | None = None,
+    label_selector: dict[str, str] | None = None,
     max_restarts: int = -1,
 ) -> RemoteMemory:
     """Start the MemoryService actor for ``path`` on the current Ray cluster.
@@ -101,5 +102,7 @@ def start_memory_actor(
         options["name"] = name
     if resources:
         options["resources"] = resources
+    if label_selector:
+        options["label_selector"] = label_selector
     handle = actor_cls.options(**options).remote(os.fspath(path), embedder, policy, rules, weights)
     return RemoteMemory(handle)

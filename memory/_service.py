@@ -212,6 +212,7 @@ class MemoryService:
         valid_from: datetime | None = None,
         valid_to: datetime | None = None,
         trust: float = 1.0,
+        utility: float = 0.0,
         memory_id: str | None = None,
     ) -> MemoryRecord:
         """Store one memory as it is (no policy); returns version 1."""
@@ -226,6 +227,7 @@ class MemoryService:
             provenance=tuple(provenance),
             metadata=dict(metadata or {}),
             trust=trust,
+            utility=utility,
             id=memory_id,
         )
         return self.add_many([memory], principal=principal)[0]
@@ -264,6 +266,7 @@ class MemoryService:
         entities: Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
         valid_from: datetime | None = None,
+        utility: float | None = None,
         info: ChangeInfo | None = None,
     ) -> MemoryRecord:
         """Write a new version if the memory is still at ``expected_version``.
@@ -280,6 +283,7 @@ class MemoryService:
             entities=None if entities is None else tuple(entities),
             metadata=None if metadata is None else dict(metadata),
             valid_from=valid_from,
+            utility=utility,
             info=info or ChangeInfo(actor=principal.id),
         )
         return self._commit([op])[0]
@@ -303,6 +307,25 @@ class MemoryService:
         if namespace is None:
             return self.store.get(memory_id).namespace  # raises MemoryNotFoundError
         return namespace
+
+    def check_access(self, principal: Principal, action: Action, namespace: Namespace) -> None:
+        """Raise AccessDeniedError unless ``principal`` may ``action`` in ``namespace``.
+
+        Lets a caller fail early (before a run) where a search would skip the namespace.
+        """
+        self.rules.check(principal, Action(action), validate_namespace(namespace))
+
+    def add_task(
+        self,
+        text: str,
+        *,
+        principal: Principal,
+        namespace: Namespace,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Record a task (query) node of the memory graph; returns its id (``task:<hex>``)."""
+        self.rules.check(principal, Action.WRITE, validate_namespace(namespace))
+        return self.store.add_task(text, namespace, metadata=metadata)
 
     def add_edges(self, edges: Sequence[Edge], *, principal: Principal) -> int:
         """Add graph edges; the principal must be able to write each edge's namespace."""

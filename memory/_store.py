@@ -6,9 +6,9 @@ ranking lives in ``memory._retrieval``. A store only stores and filters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -98,6 +98,17 @@ class MemoryStore(Protocol):
 
     def add_edges(self, edges: Iterable[Edge]) -> int:
         """Insert graph edges; returns how many were written."""
+        ...
+
+    def add_task(
+        self,
+        text: str,
+        namespace: Namespace,
+        *,
+        task_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Record a task (query) node of the graph; returns its node id."""
         ...
 
     def edges(

@@ -1,0 +1,154 @@
+"""Runtimes execute agent steps: in-process (``local``) or one Ray actor per agent (``ray``).
+
+The compiled graph is the same for both; a node hands an :class:`AgentRequest` to the
+runtime and gets an :class:`AgentStep` back. Ray is imported only in the ``ray`` runtime.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
+
+from agents import Agent, AgentHost
+from memory import MemoryService
+from orchestrator._placement import Placement
+from orchestrator._state import AgentRequest, AgentStep, step_from_result
+
+__all__ = ["AgentWorker", "LocalRuntime", "RayRuntime", "Runtime"]
+
+
+class Runtime(Protocol):
+    """Where a team's agents run."""
+
+    name: str
+
+    def step(self, agent: str, request: AgentRequest) -> AgentStep:
+        """Run one step of ``agent``."""
+        ...
+
+    def close(self) -> None:
+        """Release what the runtime started."""
+        ...
+
+
+class AgentWorker:
+    """Hosts one agent behind a dict-in, dict-out boundary (the body of a Ray actor)."""
+
+    def __init__(self, agent: Agent, team: str, memory: Any = None) -> None:
+        self.host = AgentHost(agent, team=team, memory=cast(MemoryService | None, memory))
+
+    def step(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Validate the request, run the agent, return a validated :class:`AgentStep` dict."""
+        req = AgentRequest.model_validate(request)
+        result = self.host.run(
+            req.task, req.state, context=req.context, handoffs=tuple(req.handoffs)
+        )
+        return step_from_result(self.host.agent.name, result).model_dump()
+
+    def ping(self) -> int:
+        """A no-op call (the benchmark's bare actor round trip)."""
+        return 0
+
+    def pid(self) -> int:
+        """The process id (tests kill actors by PID)."""
+        return os.getpid()
+
+    def node_id(self) -> str:
+        """The Ray node this worker runs on ("" outside Ray)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
+
+    def working_texts(self) -> list[str]:
+        """Texts in the agent's private working memory (for the owner's inspection only)."""
+        return [item.text for item in self.host.working_items()]
+
+
+class LocalRuntime:
+    """Runs every agent in this process."""
+
+    name = "local"
+
+    def __init__(
+        self, agents: Mapping[str, Agent], *, team: str, memory: MemoryService | None
+    ) -> None:
+        self.workers = {name: AgentWorker(a, team, memory) for name, a in agents.items()}
+
+    def step(self, agent: str, request: AgentRequest) -> AgentStep:
+        """Run one step in-process (the same validation as across an actor boundary)."""
+        return AgentStep.model_validate(self.workers[agent].step(request.model_dump()))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def init_ray(address: str | None, *, num_cpus: int | None = None) -> bool:
+    """Connect to ``address`` (or start a local Ray); returns True if this call started it.
+
+    Every Ray process binds 127.0.0.1 unless the cluster says otherwise.
+    """
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address is None:
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if address is None:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(address=address, log_to_driver=False)
+    return True
+
+
+class RayRuntime:
+    """One Ray actor per agent; I/O-bound agents reserve no CPU unless placed otherwise.
+
+    Actors restart after a crash (``max_restarts=-1``); a step that was running when its actor
+    died fails with a Ray actor error, which the node's retry policy retries on the restarted
+    actor. Working memory is private to the actor process and does not survive a restart.
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        agents: Mapping[str, Agent],
+        *,
+        team: str,
+        memory: Any = None,
+        placement: Mapping[str, Placement] | None = None,
+        max_concurrency: int = 1,
+    ) -> None:
+        import ray
+
+        placement = placement or {}
+        remote = ray.remote(AgentWorker)
+        self.actors: dict[str, Any] = {}
+        for name, agent in agents.items():
+            options = (placement.get(name) or Placement()).ray_options()
+            self.actors[name] = remote.options(
+                max_restarts=-1,
+                max_task_retries=0,
+                max_concurrency=max_concurrency,
+                **options,
+            ).remote(agent, team, memory)
+        # Surface constructor errors (bad access rules, unplaceable actors) before any run.
+        ray.get([actor.ping.remote() for actor in self.actors.values()])
+
+    def step(self, agent: str, request: AgentRequest) -> AgentStep:
+        """Run one step on the agent's actor."""
+        import ray
+
+        reply = ray.get(self.actors[agent].step.remote(request.model_dump()))
+        return AgentStep.model_validate(reply)
+
+    def close(self) -> None:
+        """Kill the agent actors."""
+        import ray
+
+        for actor in self.actors.values():
+            ray.kill(actor, no_restart=True)
+        self.actors.clear()
