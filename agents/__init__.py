@@ -1,13 +1,15 @@
 """Colony agents: model clients, tools and private working memory.
 
 The chat model is injected: :class:`ScriptedModel` for tests and offline runs,
-:class:`OpenAIChatModel` for any OpenAI-compatible endpoint. An :class:`Agent` is
-run by an :class:`AgentHost`, which owns its working memory and its tool loop. Errors live
-in :mod:`agents.errors`.
+:class:`OpenAIChatModel` for any OpenAI-compatible endpoint, :class:`LangChainChatModel` for
+a LangChain chat model. An :class:`Agent` takes LangChain models and tools as-is. It is run by
+an :class:`AgentHost`, which owns its working memory and its tool loop. Errors live in
+:mod:`agents.errors`.
 """
 
 from agents._agent import Agent
 from agents._host import AgentHost, AgentResult
+from agents._langchain import LangChainChatModel, tool_from_langchain
 from agents._messages import ChatResponse, Message, Role, ToolCall, Usage
 from agents._models import ChatModel, ChatRequest, ScriptedModel, ScriptStep
 from agents._openai import OpenAIChatModel
@@ -21,6 +23,7 @@ __all__ = [
     "ChatModel",
     "ChatRequest",
     "ChatResponse",
+    "LangChainChatModel",
     "Message",
     "OpenAIChatModel",
     "Role",
@@ -33,4 +36,5 @@ __all__ = [
     "WorkingMemory",
     "count_words",
     "tool",
+    "tool_from_langchain",
 ]

@@ -6,6 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agents._langchain import (
+    LangChainChatModel,
+    is_langchain_chat_model,
+    is_langchain_tool,
+    tool_from_langchain,
+)
 from agents._models import ChatModel
 from agents._tools import ToolSpec
 from agents.errors import AgentDefinitionError
@@ -35,10 +41,13 @@ def _namespace(field_name: str, value: object) -> Namespace:
 def _tool(value: ToolSpec | Callable[..., Any]) -> ToolSpec:
     if isinstance(value, ToolSpec):
         return value
+    if is_langchain_tool(value):
+        return tool_from_langchain(value)
     if callable(value):
         return ToolSpec.from_function(value)
     raise AgentDefinitionError(
-        f"Agent.tools entries must be ToolSpec objects or plain functions, got {value!r}"
+        "Agent.tools entries must be ToolSpec objects, plain functions or LangChain tools, "
+        f"got {value!r}"
     )
 
 
@@ -50,9 +59,10 @@ class Agent:
         name: A namespace label (letters, digits, ``_ - . : @``); with the team it names the
             agent's memory principal and its private namespace ``("agent", team, name)``.
         instructions: The system message.
-        model: The injected chat model.
+        model: The injected chat model; a LangChain ``BaseChatModel`` is wrapped in
+            :class:`LangChainChatModel`.
         tools: Tools the model may call; plain functions are converted with
-            :meth:`ToolSpec.from_function`.
+            :meth:`ToolSpec.from_function`, LangChain tools with :func:`tool_from_langchain`.
         reads: Shared-memory namespaces searched for every task.
         writes: Namespace the final answer is stored in (interaction tier), if any.
         working_budget_tokens: Size of the private working memory.
@@ -60,8 +70,10 @@ class Agent:
         memory_k: Hits taken from each namespace in ``reads``.
 
     Raises:
-        AgentDefinitionError: A field has a bad value (the message names it).
-        ToolDefinitionError: A function in ``tools`` cannot be described as a tool.
+        AgentDefinitionError: A field has a bad value (the message names it), or tools are
+            given to a LangChain model that cannot bind tools.
+        ToolDefinitionError: A function or LangChain tool in ``tools`` cannot be described as
+            a tool.
     """
 
     name: str
@@ -82,11 +94,19 @@ class Agent:
             raise AgentDefinitionError(
                 f"Agent.instructions must be a str, got {type(self.instructions).__name__}"
             )
-        if not isinstance(self.model, ChatModel):
+        model = self.model
+        if is_langchain_chat_model(model):
+            model = LangChainChatModel(model)
+        if not isinstance(model, ChatModel):
             raise AgentDefinitionError(
-                f"Agent.model must have a chat(messages, tools) method, got {self.model!r}"
+                "Agent.model must have a chat(messages, tools) method or be a LangChain "
+                f"BaseChatModel, got {model!r}"
             )
-        if isinstance(self.tools, str | ToolSpec) or callable(self.tools):
+        if (
+            isinstance(self.tools, str | ToolSpec)
+            or callable(self.tools)
+            or is_langchain_tool(self.tools)
+        ):
             raise AgentDefinitionError(
                 f"Agent.tools must be a sequence of tools, got {self.tools!r}; wrap it in a tuple"
             )
@@ -96,6 +116,12 @@ class Agent:
         if duplicates:
             raise AgentDefinitionError(
                 f"Agent.tools has several tools named {duplicates}; give each a distinct name"
+            )
+        if tools and isinstance(model, LangChainChatModel) and not model.supports_tools:
+            raise AgentDefinitionError(
+                f"Agent.model {type(model.model).__name__} cannot take tools (LangChain "
+                "bind_tools is not implemented); use a model that supports tool calling "
+                "or give the agent no tools"
             )
         if isinstance(self.reads, str) or (
             self.reads and all(isinstance(label, str) for label in self.reads)
@@ -109,6 +135,7 @@ class Agent:
         _positive_int("working_budget_tokens", self.working_budget_tokens)
         _positive_int("max_steps", self.max_steps)
         _positive_int("memory_k", self.memory_k, upper=_MAX_MEMORY_K)
+        object.__setattr__(self, "model", model)
         # Lists are accepted for convenience; tuples keep the record immutable.
         object.__setattr__(self, "tools", tools)
         object.__setattr__(self, "reads", reads)

@@ -61,6 +61,41 @@ def _parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
     return text, args
 
 
+def _check_name(tool_name: object) -> str:
+    if not isinstance(tool_name, str) or not _NAME.match(tool_name):
+        raise ToolDefinitionError(
+            f"tool name {tool_name!r} must be 1-64 letters, digits, '_' or '-'; "
+            "pass name=... to choose one"
+        )
+    return tool_name
+
+
+def _schema_check(
+    tool_name: str, parameters: Mapping[str, Any]
+) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """The default argument check of a schema tool: required present, no unknown ones."""
+    required = [str(r) for r in parameters.get("required", ())]
+    properties = parameters.get("properties") or {}
+    closed = parameters.get("additionalProperties") is False
+
+    def check(arguments: Mapping[str, Any]) -> dict[str, Any]:
+        if closed:
+            for key in arguments:
+                if key not in properties:
+                    raise ToolArgumentError(
+                        tool_name,
+                        str(key),
+                        arguments[key],
+                        f"unknown argument; expected one of {sorted(properties)}",
+                    )
+        for key in required:
+            if key not in arguments:
+                raise ToolArgumentError(tool_name, key, None, "missing required argument")
+        return dict(arguments)
+
+    return check
+
+
 @dataclass(frozen=True)
 class _Param:
     name: str
@@ -84,6 +119,9 @@ class ToolSpec:
     parameters: dict[str, Any]
     fn: Callable[..., Any] = field(repr=False, compare=False)
     _params: tuple[_Param, ...] = field(default=(), repr=False, compare=False)
+    _check: Callable[[Mapping[str, Any]], dict[str, Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def from_function(
@@ -106,12 +144,7 @@ class ToolSpec:
         """
         if not callable(fn):
             raise ToolDefinitionError(f"a tool must be a function, got {fn!r}")
-        tool_name = name if name is not None else getattr(fn, "__name__", "")
-        if not isinstance(tool_name, str) or not _NAME.match(tool_name):
-            raise ToolDefinitionError(
-                f"tool name {tool_name!r} must be 1-64 letters, digits, '_' or '-'; "
-                "pass name=... to choose one"
-            )
+        tool_name = _check_name(name if name is not None else getattr(fn, "__name__", ""))
         if inspect.iscoroutinefunction(fn):
             raise ToolDefinitionError(f"tool {tool_name!r}: async functions are not supported")
         doc_text, doc_args = _parse_docstring(inspect.getdoc(fn))
@@ -174,8 +207,57 @@ class ToolSpec:
             _params=tuple(params),
         )
 
+    @classmethod
+    def from_schema(
+        cls,
+        name: str,
+        description: str,
+        parameters: Mapping[str, Any],
+        fn: Callable[..., Any],
+        *,
+        check: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
+    ) -> ToolSpec:
+        """Describe a function whose arguments already have a JSON schema.
+
+        Args:
+            name: Tool name.
+            description: What the tool does, for the model.
+            parameters: JSON schema (``"type": "object"``) of the arguments.
+            fn: Called with the checked arguments as keywords.
+            check: Checks the model's arguments and returns those to pass to ``fn``, raising
+                :class:`ToolArgumentError` when they do not fit. By default only the
+                schema's required and (with ``additionalProperties: false``) unknown
+                arguments are checked; ``fn`` must validate the values itself.
+
+        Raises:
+            ToolDefinitionError: ``name`` is not a valid tool name, ``parameters`` is not an
+                object schema, or ``fn`` or ``check`` is not callable.
+        """
+        tool_name = _check_name(name)
+        if not isinstance(parameters, Mapping) or parameters.get("type") != "object":
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: parameters must be a JSON schema with "
+                f'"type": "object", got {parameters!r}'
+            )
+        if not callable(fn) or (check is not None and not callable(check)):
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: fn and check must be callables, got {fn!r} and {check!r}"
+            )
+        if not isinstance(description, str):
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: description must be a str, got {description!r}"
+            )
+        schema = dict(parameters)
+        return cls(
+            name=tool_name,
+            description=description,
+            parameters=schema,
+            fn=fn,
+            _check=check if check is not None else _schema_check(tool_name, schema),
+        )
+
     def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """Check ``arguments`` against the tool's hints and return them converted.
+        """Check ``arguments`` against the tool's hints (or its schema check) and return them.
 
         Raises:
             ToolArgumentError: Arguments are not an object, an argument is unknown or missing,
@@ -183,6 +265,8 @@ class ToolSpec:
         """
         if not isinstance(arguments, Mapping):
             raise ToolArgumentError(self.name, None, arguments, "expected a JSON object")
+        if self._check is not None:
+            return self._check(arguments)
         known = {p.name for p in self._params}
         for key in arguments:
             if key not in known:
