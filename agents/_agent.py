@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +79,8 @@ class Agent:
     name: str
     instructions: str
     model: ChatModel
-    tools: tuple[ToolSpec, ...] = ()
+    # Typed for what callers may pass; after construction it always holds ToolSpec objects.
+    tools: Sequence[ToolSpec | Callable[..., Any]] = ()
     reads: tuple[Namespace, ...] = ()
     writes: Namespace | None = None
     working_budget_tokens: int = 2000

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from agents._agent import Agent
 from agents._messages import Message, ToolCall, Usage
@@ -114,7 +114,8 @@ class AgentHost:
             if agent.writes is not None:
                 memory.check_access(self.principal, Action.WRITE, agent.writes)
         self._working = WorkingMemory(agent.working_budget_tokens)
-        self._tools: dict[str, ToolSpec] = {t.name: t for t in agent.tools}
+        specs = cast(tuple[ToolSpec, ...], agent.tools)  # Agent converted every entry
+        self._tools: dict[str, ToolSpec] = {t.name: t for t in specs}
 
     @property
     def private_namespace(self) -> Namespace:

@@ -308,6 +308,12 @@ class MemoryService:
             return self.store.get(memory_id).namespace  # raises MemoryNotFoundError
         return namespace
 
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed ``texts`` with the service's embedder (e.g. to key a memory by another text)."""
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            raise InvalidInputError(f"embed takes a sequence of strings, got {texts!r:.80}")
+        return [list(map(float, vector)) for vector in self.embedder.embed(list(texts))]
+
     def check_access(self, principal: Principal, action: Action, namespace: Namespace) -> None:
         """Raise AccessDeniedError unless ``principal`` may ``action`` in ``namespace``.
 

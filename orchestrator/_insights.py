@@ -14,13 +14,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from memory import Edge, EdgeType, MemoryService, Namespace, NodeKind, Principal, Tier
+import numpy as np
+
+from memory import (
+    Edge,
+    EdgeType,
+    MemoryService,
+    Namespace,
+    NewMemory,
+    NodeKind,
+    Principal,
+    Tier,
+)
 from memory.errors import VersionConflictError
 from orchestrator._state import AgentStep
 
 __all__ = ["InsightMemory", "Outcome", "tool_recipe"]
 
-Distiller = Callable[[str, Sequence[AgentStep]], str | None]
+Distiller = Callable[[str, Sequence[AgentStep], bool], str | None]
 
 
 @dataclass(frozen=True)
@@ -38,19 +49,27 @@ def _call(call_args: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in call_args.items())
 
 
-def tool_recipe(task: str, steps: Sequence[AgentStep]) -> str | None:
-    """Default distiller: the tool calls that worked, as a recipe for similar tasks.
+def tool_recipe(task: str, steps: Sequence[AgentStep], success: bool) -> str | None:
+    """Default distiller: what the tools did, as a lesson for similar tasks (no model needed).
 
-    Returns None when no tool succeeded (there is nothing reusable to say without a model).
+    A successful run yields the tool calls that worked; any run yields the tools that failed
+    ("did not help"). Returns None when no tool was called: there is nothing reusable to say.
     """
-    lines = []
+    worked, failed = [], []
     for step in steps:
         for use in step.tools_used:
-            if use.ok:
-                lines.append(f"{step.agent} called {use.name}({_call(use.arguments)})")
-    if not lines:
+            if use.ok and success:
+                worked.append(f"{step.agent} called {use.name}({_call(use.arguments)})")
+            elif not use.ok:
+                failed.append(use.name)
+    parts = []
+    if worked:
+        parts.append("; then ".join(dict.fromkeys(worked)) + " and it worked")
+    if failed:
+        parts.append(", ".join(dict.fromkeys(failed)) + " did not help")
+    if not parts:
         return None
-    return f"For a task like {task!r}: " + "; then ".join(dict.fromkeys(lines)) + "."
+    return f"For a task like {task!r}: " + "; ".join(parts) + "."
 
 
 def trajectory_text(task: str, steps: Sequence[AgentStep], success: bool) -> str:
@@ -76,7 +95,7 @@ class InsightMemory:
         team: The team's name; everything lives under ``("team", team, ...)``.
         k: Most insights recalled for a task.
         min_similarity: Least embedding similarity between task and insight to recall it.
-        distill: Turns a successful run into an insight text (None: nothing to keep).
+        distill: Turns a run (task, steps, success) into an insight text (None: nothing to keep).
     """
 
     def __init__(
@@ -164,9 +183,9 @@ class InsightMemory:
                 )
             )
         new_insight = None
-        text = self.distill(task, steps) if success else None
+        text = self.distill(task, steps, success)
         if text:
-            new_insight = self._keep(text, trajectory.id)
+            new_insight = self._keep(text, task, trajectory.id, 1.0 if success else 0.0)
         self.memory.add_edges(edges, principal=self.principal)
         return Outcome(success, trajectory.id, task_node, tuple(insights_used), new_insight)
 
@@ -184,8 +203,12 @@ class InsightMemory:
             except VersionConflictError:
                 continue
 
-    def _keep(self, text: str, trajectory_id: str) -> str:
-        """Store ``text`` as an insight, or credit the identical one already kept."""
+    def _keep(self, text: str, task: str, trajectory_id: str, utility: float) -> str:
+        """Store ``text`` as an insight, or credit the identical one already kept.
+
+        The insight is embedded as the task it came from, so recall compares tasks with tasks
+        (G-Memory's query graph: similar queries lead to their insights).
+        """
         same = self.memory.search(
             text,
             principal=self.principal,
@@ -194,14 +217,15 @@ class InsightMemory:
             k=1,
         )
         if same and same[0].record.text == text:
-            self._credit(same[0].record.id, 1.0)
+            self._credit(same[0].record.id, utility)
             return same[0].record.id
-        record = self.memory.add(
-            text,
-            principal=self.principal,
+        insight = NewMemory(
             namespace=self.namespace("insights"),
+            text=text,
             tier=Tier.INSIGHT,
-            provenance=[trajectory_id],
-            utility=1.0,
+            provenance=(trajectory_id,),
+            metadata={"task": task},
+            utility=utility,
+            embedding=np.asarray(self.memory.embed([task])[0], np.float32),
         )
-        return record.id
+        return self.memory.add_many([insight], principal=self.principal)[0].id

@@ -124,7 +124,7 @@ class Team:
         memory_placement: Where the memory actor runs (``ray`` runtime only).
         judge: Decides whether a run succeeded (default: every step answered).
         learn: Recall insights before and record outcomes after each run (needs memory).
-        distill: Turns a successful run into an insight (default: :func:`tool_recipe`).
+        distill: Turns a finished run into an insight (default: :func:`tool_recipe`).
     """
 
     name: str

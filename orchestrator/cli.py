@@ -178,12 +178,96 @@ def memory_import(
     typer.echo(f"imported {n} memories into {path}")
 
 
+@bench_app.command("orchestration")
+def bench_orchestration(
+    hops: Annotated[int, typer.Option(help="Timed single-agent runs per runtime")] = 300,
+    fanout_agents: Annotated[int, typer.Option(help="Agents in the fan-out")] = 64,
+    calls_per_agent: Annotated[int, typer.Option(help="Model calls per fan-out agent")] = 5,
+    latency_s: Annotated[float, typer.Option(help="Simulated model latency (s)")] = 0.2,
+    runtime: Annotated[str, typer.Option(help="Runtime of the fan-out: ray or local")] = "ray",
+    repeats: Annotated[int, typer.Option(help="Fan-out runs (median)")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Per-hop overhead of the graph (in-process vs Ray) and a 64-agent fan-out."""
+    from benchmarks.orchestration import run_orchestration, summarize
+
+    result = run_orchestration(
+        hops=hops,
+        fanout_agents=fanout_agents,
+        calls_per_agent=calls_per_agent,
+        latency_s=latency_s,
+        runtime=runtime,
+        repeats=repeats,
+    )
+    _emit(result, as_json, summarize(result))
+
+
+@app.command("run")
+def run(
+    team_ref: Annotated[str, typer.Argument(help="module:team or path/to/file.py:team")],
+    task: Annotated[str | None, typer.Option(help="The task for the team")] = None,
+    runtime: Annotated[str, typer.Option(help="local (in-process) or ray")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address to join")] = None,
+    thread_id: Annotated[str | None, typer.Option(help="Checkpoint thread of the run")] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Resume this thread (after a crash or an interrupt)")
+    ] = None,
+    feedback: Annotated[str | None, typer.Option(help="Answer to a pending interrupt")] = None,
+) -> None:
+    """Run a team on a task with live progress (or resume a run)."""
+    from orchestrator._load import load_team
+    from orchestrator._team import AgentFinished, AgentStarted, RunResult
+
+    if (task is None) == (resume is None):
+        raise typer.BadParameter("give either --task or --resume THREAD_ID", param_hint="--task")
+    team = load_team(team_ref)
+    typer.echo(
+        f"team {team.name}: {', '.join(team.agent_names)} on the {runtime} runtime", err=True
+    )
+    with team.session(runtime=runtime, address=address) as session:
+        events = (
+            session.stream(task, thread_id=thread_id)
+            if task is not None
+            else session.stream_resume(str(resume), feedback)
+        )
+        result: RunResult | None = None
+        for event in events:
+            if isinstance(event, AgentStarted):
+                typer.echo(f"  > {event.agent} is working", err=True)
+            elif isinstance(event, AgentFinished):
+                s = event.step
+                typer.echo(
+                    f"  < {s.agent}: {s.status} in {s.steps} step(s), {s.tool_calls} tool "
+                    f"call(s), {s.total_tokens} tokens",
+                    err=True,
+                )
+            else:
+                result = event
+    assert result is not None
+    if result.status == "interrupted":
+        for pending in result.interrupts:
+            typer.echo(f"waiting for a human before {pending.get('agent')}: {pending}", err=True)
+        typer.echo(
+            f'resume with: colony run {team_ref} --resume {result.thread_id} --feedback "..."',
+            err=True,
+        )
+        return
+    typer.echo(result.output)
+    verdict = {True: "succeeded", False: "failed", None: "unjudged"}[result.success]
+    typer.echo(
+        f"run {result.thread_id} {verdict}: {len(result.steps)} agent step(s), "
+        f"{result.model_steps} model call(s), {result.total_tokens} tokens, "
+        f"{result.wall_s:.2f} s",
+        err=True,
+    )
+
+
 @app.command("demo")
 def demo(
     store: Annotated[Path | None, typer.Option(help="Where to write the memory store")] = None,
     embedder: Annotated[str | None, typer.Option(help="minilm (default) or hash")] = None,
 ) -> None:
-    """Run an offline end-to-end demonstration and say where to look next."""
+    """Run an offline team and memory demonstration and say where to look next."""
     from orchestrator._demo import run_demo
 
     run_demo(_store_path(store), embedder=embedder, echo=typer.echo)

@@ -60,6 +60,8 @@ def test_readme_snippet_prints_what_it_says(tmp_path: Path) -> None:
         ["memory", "history"],
         ["memory", "export"],
         ["memory", "import"],
+        ["run"],
+        ["bench", "orchestration"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
@@ -74,6 +76,18 @@ def test_demo_then_inspect(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--store", str(store)])
     assert result.exit_code == 0, result.output
     assert "UPDATE" in result.output and "history of memory" in result.output
+    # The team half: the same task family with and without insight memory.
+    passes = {
+        (int(part), team.strip()): (int(solved), float(steps))
+        for part, team, solved, steps in re.findall(
+            r"pass (\d)  (no memory|insight memory)\s+solved\s+(\d+)/12\s+([\d.]+) model steps",
+            result.output,
+        )
+    }
+    assert len(passes) == 4, result.output
+    base, learned = passes[(2, "no memory")], passes[(2, "insight memory")]
+    assert learned[0] > base[0] and learned[1] < base[1]
+    assert "an insight the team wrote for itself" in result.output
     memory_id = re.search(r"colony memory history (\w+)", result.output)
     assert memory_id is not None
     env = {"COLONY_EMBEDDER": "minilm"}
@@ -84,7 +98,7 @@ def test_demo_then_inspect(tmp_path: Path) -> None:
     found = runner.invoke(app, ["memory", "search", "Ana", "--store", str(store)], env=env)
     assert found.exit_code == 0 and "Ana" in found.output
     spaces = runner.invoke(app, ["memory", "namespaces", "--store", str(store)], env=env)
-    assert spaces.output.split() == ["team/demo"]
+    assert spaces.output.split() == ["team/demo", "team/helpdesk/insights", "team/helpdesk/runs"]
     out = tmp_path / "dump.parquet"
     assert (
         runner.invoke(app, ["memory", "export", str(out), "--store", str(store)], env=env).exit_code
@@ -167,3 +181,58 @@ def test_corrupt_store_is_a_clean_cli_error(tmp_path: Path) -> None:
     assert out.stderr.startswith("colony: error:") and str(bad) in out.stderr
     assert "Traceback" not in out.stderr
     assert bad.read_bytes() == b"not a database"  # nothing overwritten
+
+
+TEAM_MODULE = """
+from agents import Agent, ScriptedModel
+from orchestrator import Team
+
+def echo(messages):
+    return "planned: " + messages[-1].content.splitlines()[0]
+
+def agents():
+    return [
+        Agent("planner", "Plan.", ScriptedModel([echo] * 9)),
+        Agent("writer", "Write.", ScriptedModel(["written"] * 9)),
+    ]
+
+team = Team("cli", agents(), checkpoints=CHECKPOINTS)
+reviewed = Team("cli", agents(), checkpoints=CHECKPOINTS, interrupt_before=["writer"])
+"""
+
+
+def test_run_streams_progress_and_resumes_an_interrupted_run(tmp_path: Path) -> None:
+    module = tmp_path / "my_team.py"
+    checkpoints = tmp_path / "cp.sqlite"
+    module.write_text(TEAM_MODULE.replace("CHECKPOINTS", repr(str(checkpoints))))
+    done = runner.invoke(app, ["run", f"{module}:team", "--task", "ship it"])
+    assert done.exit_code == 0, done.output
+    assert "> planner is working" in done.output and "< writer: done in 1 step(s)" in done.output
+    assert "written" in done.output and "succeeded" in done.output
+
+    paused = runner.invoke(
+        app, ["run", f"{module}:reviewed", "--task", "ship", "--thread-id", "r1"]
+    )
+    assert paused.exit_code == 0, paused.output
+    assert "waiting for a human before writer" in paused.output
+    assert "--resume r1" in paused.output
+    resumed = runner.invoke(
+        app, ["run", f"{module}:reviewed", "--resume", "r1", "--feedback", "shorter"]
+    )
+    assert resumed.exit_code == 0, resumed.output
+    assert "< writer: done" in resumed.output and "written" in resumed.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "no_colon", "--task", "x"], "module:team"),
+        (["run", "nosuchmodule_xyz:team", "--task", "x"], "cannot import"),
+        (["run", "json:dumps", "--task", "x"], "not an orchestrator.Team"),
+        (["run", "json:nothing", "--task", "x"], "no 'nothing'"),
+    ],
+)
+def test_run_reports_bad_team_references(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    assert message in str(result.exception) + result.output
