@@ -10,6 +10,7 @@ an :class:`AgentHost`, which owns its working memory and its tool loop. Errors l
 from agents._agent import Agent
 from agents._host import AgentHost, AgentResult
 from agents._langchain import LangChainChatModel, tool_from_langchain
+from agents._memory_view import AgentMemory
 from agents._messages import ChatResponse, Message, Role, ToolCall, Usage
 from agents._models import ChatModel, ChatRequest, ScriptedModel, ScriptStep
 from agents._openai import OpenAIChatModel
@@ -19,6 +20,7 @@ from agents._working_memory import WorkingItem, WorkingMemory, count_words
 __all__ = [
     "Agent",
     "AgentHost",
+    "AgentMemory",
     "AgentResult",
     "ChatModel",
     "ChatRequest",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from agents._agent import Agent
+from agents._memory_view import AgentMemory
 from agents._messages import Message, ToolCall, Usage
 from agents._tools import ToolSpec
 from agents._working_memory import WorkingItem, WorkingMemory, count_words
@@ -102,6 +103,8 @@ class AgentHost:
         self.team = team
         self.principal = Principal.agent(team, agent.name)
         self.memory = memory
+        specs = cast(tuple[ToolSpec, ...], agent.tools)  # Agent converted every entry
+        self._tools: dict[str, ToolSpec] = {t.name: t for t in specs}
         if memory is None and (agent.reads or agent.writes is not None):
             raise InvalidInputError(
                 f"agent {agent.name!r} reads {list(agent.reads)} and writes {agent.writes!r} "
@@ -113,9 +116,18 @@ class AgentHost:
                 memory.check_access(self.principal, Action.READ, namespace)
             if agent.writes is not None:
                 memory.check_access(self.principal, Action.WRITE, agent.writes)
+        needs_memory = sorted(t.name for t in specs if t.injected)
+        if needs_memory and memory is None:
+            raise InvalidInputError(
+                f"agent {agent.name!r} has tools that use shared memory ({needs_memory}) but no "
+                "memory service was given; pass memory=MemoryService.open(...)"
+            )
+        self._view = (
+            None
+            if memory is None
+            else AgentMemory(memory, self.principal, agent.writes or self.private_namespace)
+        )
         self._working = WorkingMemory(agent.working_budget_tokens)
-        specs = cast(tuple[ToolSpec, ...], agent.tools)  # Agent converted every entry
-        self._tools: dict[str, ToolSpec] = {t.name: t for t in specs}
 
     @property
     def private_namespace(self) -> Namespace:
@@ -255,7 +267,7 @@ class AgentHost:
                 f"available tools: {sorted(self._tools)}"
             )
         try:
-            return _render_value(spec.call(call.arguments))
+            return _render_value(spec.call(call.arguments, memory=self._view))
         except ToolArgumentError as exc:
             return f"error: {exc}. Fix the arguments and call the tool again."
         except Exception as exc:  # a failing tool is reported to the model, which may recover

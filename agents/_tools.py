@@ -16,6 +16,7 @@ from typing import Any, get_type_hints
 from pydantic import TypeAdapter, ValidationError
 from pydantic.errors import PydanticUserError
 
+from agents._memory_view import AgentMemory
 from agents.errors import ToolArgumentError, ToolDefinitionError
 
 __all__ = ["ToolSpec", "tool"]
@@ -119,6 +120,8 @@ class ToolSpec:
     parameters: dict[str, Any]
     fn: Callable[..., Any] = field(repr=False, compare=False)
     _params: tuple[_Param, ...] = field(default=(), repr=False, compare=False)
+    # Parameters the host fills in (annotated AgentMemory); hidden from the model.
+    injected: tuple[str, ...] = field(default=(), compare=False)
     _check: Callable[[Mapping[str, Any]], dict[str, Any]] | None = field(
         default=None, repr=False, compare=False
     )
@@ -157,7 +160,11 @@ class ToolSpec:
         properties: dict[str, Any] = {}
         required: list[str] = []
         params: list[_Param] = []
+        injected: list[str] = []
         for param in inspect.signature(fn).parameters.values():
+            if hints.get(param.name) is AgentMemory:
+                injected.append(param.name)
+                continue
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 raise ToolDefinitionError(
                     f"tool {tool_name!r}: *args/**kwargs ({param.name!r}) cannot be described "
@@ -205,6 +212,7 @@ class ToolSpec:
             parameters=parameters,
             fn=fn,
             _params=tuple(params),
+            injected=tuple(injected),
         )
 
     @classmethod
@@ -292,13 +300,26 @@ class ToolSpec:
                 raise ToolArgumentError(self.name, param.name, value, reason) from None
         return converted
 
-    def call(self, arguments: Mapping[str, Any]) -> Any:
+    def call(self, arguments: Mapping[str, Any], *, memory: AgentMemory | None = None) -> Any:
         """Validate ``arguments`` and run the tool with them.
+
+        Args:
+            arguments: The model's arguments.
+            memory: Passed to the parameters annotated ``AgentMemory``.
 
         Raises:
             ToolArgumentError: The arguments do not fit the tool (nothing is run).
+            ToolDefinitionError: The tool needs shared memory and none was given.
         """
-        return self.fn(**self.validate(arguments))
+        kwargs = self.validate(arguments)
+        if self.injected:
+            if memory is None:
+                raise ToolDefinitionError(
+                    f"tool {self.name!r} takes shared memory ({', '.join(self.injected)}) but "
+                    "its agent has none; give the team a memory"
+                )
+            kwargs.update(dict.fromkeys(self.injected, memory))
+        return self.fn(**kwargs)
 
     def to_openai(self) -> dict[str, Any]:
         """The tool in the OpenAI chat-completions ``tools`` format."""
