@@ -1,0 +1,1 @@
+"""Helpers shared by unit and integration tests (importable as ``helpers`` under pytest)."""
