@@ -13,7 +13,7 @@ from langgraph.graph import StateGraph
 from langgraph.types import Command, RetryPolicy, interrupt
 
 from agents import Agent
-from memory import MemoryService, validate_namespace
+from memory import MemoryService, RemoteMemory, validate_namespace
 from memory.errors import InvalidNamespaceError
 from orchestrator._checkpoint import Checkpoints, open_checkpointer
 from orchestrator._flows import After, Custom, Flow, Node, resolve_flow
@@ -114,7 +114,9 @@ class Team:
             :class:`Supervisor`, :class:`Handoffs` or :class:`Custom` flow.
         memory: Shared memory: a DuckDB file path (opened by the runtime: in-process for
             ``local``, a memory actor for ``ray``), an open :class:`MemoryService` (``local``
-            only), or None for no shared memory (then no insight learning either).
+            only), a :class:`~memory.RemoteMemory` from ``start_memory_actor`` (shared by
+            several teams, any runtime), or None for no shared memory (then no insight
+            learning either).
         checkpoints: Where LangGraph checkpoints go (see :func:`open_checkpointer`); None reads
             ``COLONY_CHECKPOINTS`` or uses ``.colony/checkpoints.sqlite``.
         retry: Per-node retry policy (one for all, or by agent name); None uses
@@ -130,7 +132,7 @@ class Team:
     name: str
     agents: Sequence[Agent]
     flow: Any = "sequential"
-    memory: str | os.PathLike[str] | MemoryService | None = None
+    memory: str | os.PathLike[str] | MemoryService | RemoteMemory | None = None
     checkpoints: Checkpoints = None
     retry: RetryPolicy | Mapping[str, RetryPolicy] | None = None
     interrupt_before: Sequence[str] = ()
@@ -181,7 +183,7 @@ class Team:
                     f"Team.placement[{key!r}] must be a Placement, got {hint!r}"
                 )
         if self.memory is not None and not isinstance(
-            self.memory, str | os.PathLike | MemoryService
+            self.memory, str | os.PathLike | MemoryService | RemoteMemory
         ):
             raise TeamDefinitionError(
                 "Team.memory must be a DuckDB file path, a MemoryService or None, "
@@ -293,8 +295,8 @@ class TeamSession:
         agents = {a.name: a for a in team.agents}
         memory_handle: Any = None
         if runtime == "local":
-            if isinstance(team.memory, MemoryService):
-                self.memory = team.memory
+            if isinstance(team.memory, MemoryService | RemoteMemory):
+                self.memory = cast(MemoryService, team.memory)
             elif team.memory is not None:
                 service = MemoryService.open(team.memory)
                 self._closers.append(service.close)
@@ -312,7 +314,10 @@ class TeamSession:
                 import ray
 
                 self._closers.append(ray.shutdown)
-            if team.memory is not None:
+            if isinstance(team.memory, RemoteMemory):
+                memory_handle = team.memory
+                self.memory = cast(MemoryService, team.memory)
+            elif team.memory is not None:
                 from memory import start_memory_actor
 
                 hint = team.memory_placement or Placement()
