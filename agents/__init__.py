@@ -12,7 +12,7 @@ from agents._host import AgentHost, AgentResult
 from agents._langchain import LangChainChatModel, tool_from_langchain
 from agents._memory_view import AgentMemory
 from agents._messages import ChatResponse, Message, Role, ToolCall, Usage
-from agents._models import ChatModel, ChatRequest, ScriptedModel, ScriptStep
+from agents._models import ChatModel, ChatRequest, FunctionModel, ScriptedModel, ScriptStep
 from agents._openai import OpenAIChatModel
 from agents._tools import ToolSpec, tool
 from agents._working_memory import WorkingItem, WorkingMemory, count_words
@@ -25,6 +25,7 @@ __all__ = [
     "ChatModel",
     "ChatRequest",
     "ChatResponse",
+    "FunctionModel",
     "LangChainChatModel",
     "Message",
     "OpenAIChatModel",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -50,7 +51,8 @@ class Message:
 
     role: Role
     content: str
-    tool_calls: tuple[ToolCall, ...] = ()
+    # Any sequence is accepted; it is stored as a tuple so the record stays immutable.
+    tool_calls: Sequence[ToolCall] = ()
     tool_call_id: str | None = None
     name: str | None = None
 

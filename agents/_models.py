@@ -12,7 +12,7 @@ from agents._tools import ToolSpec
 from agents.errors import ScriptExhaustedError
 from memory.errors import InvalidInputError
 
-__all__ = ["ChatModel", "ChatRequest", "ScriptStep", "ScriptedModel"]
+__all__ = ["ChatModel", "ChatRequest", "FunctionModel", "ScriptStep", "ScriptedModel"]
 
 
 @runtime_checkable
@@ -113,3 +113,28 @@ class ScriptedModel:
         if isinstance(step, ChatResponse | str):
             return _as_response(step, request.messages)
         return _as_response(step(request.messages), request.messages)
+
+
+class FunctionModel:
+    """A :class:`ChatModel` backed by a function: it answers as many requests as it gets.
+
+    The function receives the messages and the offered tools and returns a
+    :class:`ChatResponse` or a string (an assistant message). Use it for offline teams that
+    run many tasks; :class:`ScriptedModel` for tests that expect an exact sequence of calls.
+    """
+
+    def __init__(
+        self, fn: Callable[[Sequence[Message], Sequence[ToolSpec]], ChatResponse | str]
+    ) -> None:
+        """Create the model.
+
+        Raises:
+            InvalidInputError: ``fn`` is not callable.
+        """
+        if not callable(fn):
+            raise InvalidInputError(f"FunctionModel needs a function, got {fn!r}")
+        self.fn = fn
+
+    def chat(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> ChatResponse:
+        """Answer with whatever the function returns for these messages and tools."""
+        return _as_response(self.fn(messages, tools), messages)

@@ -6,7 +6,7 @@ memory service among them, checkpoints every step, and learns insights across ru
 live in :mod:`orchestrator.errors`.
 """
 
-from orchestrator._checkpoint import DEFAULT_CHECKPOINTS, open_checkpointer
+from orchestrator._checkpoint import DEFAULT_CHECKPOINTS, Checkpoints, open_checkpointer
 from orchestrator._flows import Custom, Handoffs, Parallel, RunView, Sequential, Supervisor
 from orchestrator._insights import InsightMemory, Outcome, tool_recipe
 from orchestrator._placement import Placement
@@ -26,6 +26,7 @@ __all__ = [
     "AgentRequest",
     "AgentStarted",
     "AgentStep",
+    "Checkpoints",
     "Custom",
     "Handoffs",
     "InsightMemory",

@@ -106,28 +106,42 @@ class Parallel:
     """Fan out to workers at once (LangGraph ``Send``), then fan in to an optional merger.
 
     Attributes:
-        workers: Agents that run in parallel; every agent except ``merge`` by default.
+        workers: Agents that run in parallel; every agent except ``planner`` and ``merge`` by
+            default.
         merge: Agent that runs once all workers are done and sees all their outputs.
-        split: Turns the task into ``(agent, subtask)`` pairs; by default each worker gets the
-            whole task. An agent may appear in several pairs (it then runs once per pair).
+        planner: Agent that runs first; ``split`` sees its output (e.g. a list of
+            sub-questions) in ``view.last``.
+        split: Given a :class:`RunView` (the task, and the planner's step if there is one),
+            returns ``(agent, subtask)`` pairs; by default each worker gets the whole task. An
+            agent may appear in several pairs: its branches then take turns on its host.
     """
 
     workers: Sequence[str] | None = None
     merge: str | None = None
-    split: Callable[[str], Sequence[tuple[str, str]]] | None = None
+    planner: str | None = None
+    split: Callable[[RunView], Sequence[tuple[str, str]]] | None = None
 
     def build(self, builder: StateGraph[Any], nodes: Nodes) -> None:
-        if self.merge is not None:
-            _known(nodes.names, [self.merge], "Parallel.merge")
-        default = [n for n in nodes.names if n != self.merge]
+        for role, name in (("merge", self.merge), ("planner", self.planner)):
+            if name is not None:
+                _known(nodes.names, [name], f"Parallel.{role}")
+        default = [n for n in nodes.names if n not in (self.merge, self.planner)]
         workers = _known(nodes.names, self.workers or default, "Parallel.workers")
         if not workers:
             raise TeamDefinitionError("Parallel needs at least one worker")
+        if self.planner in workers or (self.merge is not None and self.merge in workers):
+            raise TeamDefinitionError(
+                f"Parallel.workers {list(workers)} must not include the planner or the merger"
+            )
         split = self.split
 
         def fan_out(state: TeamState) -> list[Send]:
             task = state["task"]
-            pairs = split(task) if split is not None else [(w, task) for w in workers]
+            if split is None:
+                pairs: Sequence[Any] = [(w, task) for w in workers]
+            else:
+                steps = tuple(AgentStep.model_validate(s) for s in state.get("steps", []))
+                pairs = split(RunView(task, steps))
             sends = []
             for pair in pairs:
                 if (
@@ -135,16 +149,18 @@ class Parallel:
                     or len(pair) != 2
                     or pair[0] not in workers
                     or not isinstance(pair[1], str)
+                    or not pair[1].strip()
                 ):
                     raise TeamDefinitionError(
                         f"Parallel.split must return (worker, subtask) pairs with a worker in "
-                        f"{list(workers)}, got {pair!r}"
+                        f"{list(workers)} and a non-empty subtask, got {pair!r}"
                     )
                 payload = {
                     "task": task,
                     "subtask": pair[1],
                     "context": state.get("context", []),
                     "feedback": state.get("feedback", []),
+                    "steps": state.get("steps", []),
                 }
                 sends.append(Send(pair[0], payload))
             return sends
@@ -152,7 +168,12 @@ class Parallel:
         for name in workers:
             _add(builder, name, nodes.agent(name))
             builder.add_edge(name, self.merge if self.merge is not None else END)
-        builder.add_conditional_edges(START, fan_out, list(workers))
+        source = START
+        if self.planner is not None:
+            _add(builder, self.planner, nodes.agent(self.planner))
+            builder.add_edge(START, self.planner)
+            source = self.planner
+        builder.add_conditional_edges(source, fan_out, list(workers))
         if self.merge is not None:
             _add(builder, self.merge, nodes.agent(self.merge))
             builder.add_edge(self.merge, END)

@@ -16,8 +16,8 @@ from agents import AgentResult
 
 __all__ = ["AgentRequest", "AgentStep", "TeamState", "ToolUse", "step_from_result"]
 
-# How many earlier steps an agent is shown (newest last); older ones stay in the state.
-_SHOWN_STEPS = 8
+# Most earlier steps an agent is shown (newest last); older ones stay in the state.
+_SHOWN_STEPS = 64
 
 
 class _Record(BaseModel):
@@ -111,10 +111,17 @@ def step_from_result(agent: str, result: AgentResult) -> AgentStep:
     )
 
 
-def request_for(state: TeamState, *, handoffs: list[str]) -> AgentRequest:
-    """The request an agent node sends: its task and a bounded view of the team's state."""
+def request_for(state: TeamState, agent: str, *, handoffs: list[str]) -> AgentRequest:
+    """The request an agent node sends: its task and a bounded view of the team's state.
+
+    The agent is shown what happened since its own last step (everything, the first time),
+    at most the newest ``_SHOWN_STEPS`` steps; its working memory holds what it did before.
+    """
     view: dict[str, Any] = {}
     steps = state.get("steps", [])
+    own = [i for i, s in enumerate(steps) if s["agent"] == agent]
+    if own:
+        steps = steps[own[-1] + 1 :]
     if steps:
         view["previous"] = [
             {"agent": s["agent"], "output": s["output"]} for s in steps[-_SHOWN_STEPS:]

@@ -256,7 +256,7 @@ class _NodeFactory:
                     state = cast(
                         TeamState, {**state, "feedback": [*state.get("feedback", []), answer]}
                     )
-            step = runtime.step(name, request_for(state, handoffs=targets))
+            step = runtime.step(name, request_for(state, name, handoffs=targets))
             update["steps"] = [step.model_dump()]
             if after is not None:
                 command = after(step, state)

@@ -14,7 +14,7 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
-from agents import Agent, ChatResponse, Message, ScriptedModel, ToolCall
+from agents import Agent, ChatResponse, FunctionModel, Message, ScriptedModel, ToolCall
 from agents.errors import ModelHTTPError
 from memory import HashEmbedder, MemoryService, Principal, Tier
 from memory.errors import AccessDeniedError
@@ -101,18 +101,51 @@ def test_parallel_split_gives_each_branch_its_subtask() -> None:
     team = Team(
         "t",
         [Agent("w", "Work.", worker)],
-        flow=Parallel(split=lambda task: [("w", f"{task} part 1"), ("w", f"{task} part 2")]),
+        flow=Parallel(
+            split=lambda view: [("w", f"{view.task} part 1"), ("w", f"{view.task} part 2")]
+        ),
         checkpoints=":memory:",
     )
     result = team.run("job")
     assert sorted(s.output for s in result.steps) == ["done: job part 1", "done: job part 2"]
 
 
+def test_a_planner_output_is_split_across_workers_and_the_merger_sees_every_finding() -> None:
+    questions = [f"question {i}" for i in range(12)]
+    planner = FunctionModel(lambda messages, tools: "\n".join(questions))
+    worker = FunctionModel(lambda messages, tools: "found: " + messages[-1].content.split("\n")[0])
+    merged = ScriptedModel(["report"])
+    team = Team(
+        "t",
+        [
+            Agent("plan", "Plan.", planner),
+            Agent("w1", "Research.", worker),
+            Agent("w2", "Research.", worker),
+            Agent("merge", "Merge.", merged),
+        ],
+        flow=Parallel(
+            planner="plan",
+            merge="merge",
+            split=lambda view: [
+                (("w1", "w2")[i % 2], line)
+                for i, line in enumerate(view.last.output.splitlines() if view.last else [])
+            ],
+        ),
+        checkpoints=":memory:",
+    )
+    result = team.run("survey")
+    assert result.steps[0].agent == "plan"
+    found = sorted(s.output for s in result.steps if s.agent in ("w1", "w2"))
+    assert found == sorted(f"found: {q}" for q in questions)
+    shown = merged.requests[0].messages[-1].content
+    assert all(f"found: {q}" in shown for q in questions)  # more than 8 branches, none dropped
+
+
 def test_parallel_split_returning_an_unknown_worker_is_a_clear_error() -> None:
     team = Team(
         "t",
         [agent("w", "x")],
-        flow=Parallel(split=lambda task: [("nobody", task)]),
+        flow=Parallel(split=lambda view: [("nobody", view.task)]),
         checkpoints=":memory:",
     )
     with pytest.raises(TeamDefinitionError, match="nobody"):
@@ -288,7 +321,7 @@ def test_resume_errors_name_the_thread(tmp_path: Path) -> None:
 CRASHING_TEAM = """
 import os, sys
 from pathlib import Path
-from agents import Agent, ChatResponse, Message, ScriptedModel, ToolCall
+from agents import Agent, ChatResponse, FunctionModel, Message, ScriptedModel, ToolCall
 from orchestrator import Team
 
 MARK = Path(sys.argv[1]) / "crashed-once"
