@@ -36,14 +36,23 @@ def test_readme_python_snippets_run(
     exec(compile(snippet, "README.md", "exec"), {})
 
 
-def test_readme_snippet_prints_what_it_says(tmp_path: Path) -> None:
-    snippet = python_snippets()[0]
+@pytest.mark.parametrize(
+    ("marker", "printed"),
+    [
+        ("from orchestrator import Team", ["Porto: 232k", "['researcher', 'writer']"]),
+        ("from memory import MemoryService", ["Ana lives in Porto", "['ADD', 'UPDATE']"]),
+    ],
+)
+def test_readme_snippets_print_what_they_say(
+    marker: str, printed: list[str], tmp_path: Path
+) -> None:
+    snippet = next(s for s in python_snippets() if marker in s)
     env = {**os.environ, "COLONY_EMBEDDER": "hash"}
     out = subprocess.run(
         [sys.executable, "-c", snippet], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == ["Ana lives in Porto", "['ADD', 'UPDATE']"]
+    assert out.stdout.splitlines() == printed
 
 
 @pytest.mark.parametrize(
