@@ -14,8 +14,12 @@ from agents import Agent, AgentHost
 from memory import MemoryService
 from orchestrator._placement import Placement
 from orchestrator._state import AgentRequest, AgentStep, step_from_result
+from orchestrator.errors import TeamDefinitionError
 
-__all__ = ["AgentWorker", "LocalRuntime", "RayRuntime", "Runtime"]
+__all__ = ["AgentWorker", "LocalRuntime", "RayRuntime", "Runtime", "start_timeout"]
+
+START_TIMEOUT_ENV = "COLONY_ACTOR_START_TIMEOUT"
+DEFAULT_START_TIMEOUT_S = 300.0
 
 
 class Runtime(Protocol):
@@ -103,12 +107,42 @@ def init_ray(address: str | None, *, num_cpus: int | None = None) -> bool:
     return True
 
 
+def start_timeout(value: float | None = None) -> float:
+    """Seconds to wait for a team's actors to start.
+
+    ``value``, else ``COLONY_ACTOR_START_TIMEOUT``, else 300 (long enough for an autoscaler
+    to add a node; an actor that no node can ever host would otherwise wait forever).
+
+    Raises:
+        TeamDefinitionError: The value is not a number of seconds > 0.
+    """
+    if value is None:
+        raw = os.environ.get(START_TIMEOUT_ENV, "").strip()
+        if not raw:
+            return DEFAULT_START_TIMEOUT_S
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = -1.0
+        if not seconds > 0:  # also rejects nan
+            raise TeamDefinitionError(
+                f"{START_TIMEOUT_ENV} must be a number of seconds > 0, got {raw!r}"
+            )
+        return seconds
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise TeamDefinitionError(f"start_timeout_s must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
 class RayRuntime:
     """One Ray actor per agent; I/O-bound agents reserve no CPU unless placed otherwise.
 
     Actors restart after a crash (``max_restarts=-1``); a step that was running when its actor
     died fails with a Ray actor error, which the node's retry policy retries on the restarted
     actor. Working memory is private to the actor process and does not survive a restart.
+
+    The constructor waits for every actor to start (see :func:`start_timeout`): an agent
+    that cannot be placed, or whose host cannot be built, fails here rather than in a run.
     """
 
     name = "ray"
@@ -121,9 +155,11 @@ class RayRuntime:
         memory: Any = None,
         placement: Mapping[str, Placement] | None = None,
         max_concurrency: int = 1,
+        start_timeout_s: float | None = None,
     ) -> None:
         import ray
 
+        timeout = start_timeout(start_timeout_s)
         placement = placement or {}
         remote = ray.remote(AgentWorker)
         self.actors: dict[str, Any] = {}
@@ -135,8 +171,49 @@ class RayRuntime:
                 max_concurrency=max_concurrency,
                 **options,
             ).remote(agent, team, memory)
-        # Surface constructor errors (bad access rules, unplaceable actors) before any run.
-        ray.get([actor.ping.remote() for actor in self.actors.values()])
+        try:
+            self._wait_started(agents, team, memory, placement, timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_started(
+        self,
+        agents: Mapping[str, Agent],
+        team: str,
+        memory: Any,
+        placement: Mapping[str, Placement],
+        timeout: float,
+    ) -> None:
+        """Surface unplaceable actors and constructor errors (bad access rules) before any run."""
+        import ray
+        from ray.exceptions import RayActorError
+
+        pings = {name: actor.ping.remote() for name, actor in self.actors.items()}
+        ready, _ = ray.wait(list(pings.values()), num_returns=len(pings), timeout=timeout)
+        started = set(ready)
+        waiting = {
+            name: (placement.get(name) or Placement()).ray_options()
+            for name, ref in pings.items()
+            if ref not in started
+        }
+        if waiting:
+            raise TeamDefinitionError(
+                f"agents {sorted(waiting)} did not start within {timeout:g} s: no node of the "
+                f"cluster offers what they ask for ({waiting}), or the team's memory actor "
+                "has not started (Team.memory_placement). Compare Team.placement with the "
+                f"nodes' resources and labels (`ray status`), or raise {START_TIMEOUT_ENV} "
+                "if the cluster is only slow to start actors"
+            )
+        try:
+            ray.get(list(pings.values()))
+        except RayActorError as exc:
+            if exc.actor_init_failed:
+                # Ray only says that the actor died; building the hosts here raises the
+                # constructor's own error (AccessDeniedError, ...) as the local runtime does.
+                for agent in agents.values():
+                    AgentWorker(agent, team, memory)
+            raise
 
     def step(self, agent: str, request: AgentRequest) -> AgentStep:
         """Run one step on the agent's actor."""
