@@ -90,7 +90,8 @@ class LocalRuntime:
 def init_ray(address: str | None, *, num_cpus: int | None = None) -> bool:
     """Connect to ``address`` (or start a local Ray); returns True if this call started it.
 
-    Every Ray process binds 127.0.0.1 unless the cluster says otherwise.
+    Every Ray process binds 127.0.0.1 unless the cluster says otherwise. Without an address,
+    ``RAY_ADDRESS`` is joined if set, else a new local Ray is started.
     """
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -101,7 +102,14 @@ def init_ray(address: str | None, *, num_cpus: int | None = None) -> bool:
     if ray.is_initialized():
         return False
     if address is None:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        # Not a bare ray.init(): that joins whichever cluster `ray start` or
+        # ray.cluster_utils.Cluster last recorded on this machine, and dies when it stops.
+        ray.init(
+            address=os.environ.get("RAY_ADDRESS") or "local",
+            num_cpus=num_cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
     else:
         ray.init(address=address, log_to_driver=False)
     return True
