@@ -7,6 +7,7 @@ runtime and gets an :class:`AgentStep` back. Ray is imported only in the ``ray``
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any, Protocol, cast
 
@@ -70,7 +71,11 @@ class AgentWorker:
 
 
 class LocalRuntime:
-    """Runs every agent in this process."""
+    """Runs every agent in this process.
+
+    Like an actor, each agent takes one step at a time: parallel branches sent to the same
+    agent take turns on its host (whose working memory is not thread-safe).
+    """
 
     name = "local"
 
@@ -78,10 +83,13 @@ class LocalRuntime:
         self, agents: Mapping[str, Agent], *, team: str, memory: MemoryService | None
     ) -> None:
         self.workers = {name: AgentWorker(a, team, memory) for name, a in agents.items()}
+        self._locks = {name: threading.Lock() for name in agents}
 
     def step(self, agent: str, request: AgentRequest) -> AgentStep:
         """Run one step in-process (the same validation as across an actor boundary)."""
-        return AgentStep.model_validate(self.workers[agent].step(request.model_dump()))
+        with self._locks[agent]:
+            reply = self.workers[agent].step(request.model_dump())
+        return AgentStep.model_validate(reply)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -139,6 +141,28 @@ def test_a_planner_output_is_split_across_workers_and_the_merger_sees_every_find
     assert found == sorted(f"found: {q}" for q in questions)
     shown = merged.requests[0].messages[-1].content
     assert all(f"found: {q}" in shown for q in questions)  # more than 8 branches, none dropped
+
+
+def test_branches_sent_to_one_agent_take_turns_on_its_host() -> None:
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def slow(messages: Sequence[Message], tools: Sequence[Any]) -> str:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        return "ok"
+
+    team = Team(
+        "t",
+        [Agent("w", "Work.", FunctionModel(slow))],
+        flow=Parallel(split=lambda view: [("w", "a"), ("w", "b"), ("w", "c")]),
+        checkpoints=":memory:",
+    )
+    assert len(team.run("x").steps) == 3
+    assert peak[0] == 1
 
 
 def test_parallel_split_returning_an_unknown_worker_is_a_clear_error() -> None:
