@@ -89,6 +89,16 @@ class ScriptedModel:
         self._lock = threading.Lock()
         self.requests: list[ChatRequest] = []
 
+    def __getstate__(self) -> dict[str, object]:
+        # A lock cannot be pickled; a copy sent to a Ray actor gets its own.
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def remaining(self) -> int:
         """How many steps have not been used yet."""

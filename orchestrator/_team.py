@@ -41,8 +41,13 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def default_retry() -> RetryPolicy:
-    """Per-node retry: 3 attempts with backoff, on transient model and actor failures."""
-    return RetryPolicy(max_attempts=3, initial_interval=0.2, retry_on=_retryable)
+    """Per-node retry on transient model and actor failures: 4 attempts over ~3.5 s.
+
+    The backoff (0.5, 1, 2 s) gives a crashed agent actor time to restart (1-3 s here).
+    """
+    return RetryPolicy(
+        max_attempts=4, initial_interval=0.5, backoff_factor=2.0, retry_on=_retryable
+    )
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from agents import ScriptedModel, ScriptStep
+from agents import ScriptedModel
 
 pytestmark = pytest.mark.integration
 
@@ -39,23 +38,5 @@ def local_ray() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def script() -> Any:
-    """``script(steps)``: a :class:`ScriptedModel` that can be sent to a Ray actor.
-
-    ScriptedModel holds a ``threading.Lock``, which cloudpickle cannot pickle, so a team of
-    ScriptedModels cannot start on the ray runtime (a bug in agents/_models.py, reported).
-    This subclass drops the lock from its pickle. It is defined inside the fixture so that
-    cloudpickle sends it by value: Ray workers cannot import a conftest module.
-    """
-
-    class PicklableScript(ScriptedModel):
-        def __getstate__(self) -> dict[str, Any]:
-            return {k: v for k, v in self.__dict__.items() if k != "_lock"}
-
-        def __setstate__(self, state: dict[str, Any]) -> None:
-            self.__dict__.update(state)
-            self._lock = threading.Lock()
-
-    def make(steps: Sequence[ScriptStep]) -> ScriptedModel:
-        return PicklableScript(steps)
-
-    return make
+    """``script(steps)``: a :class:`ScriptedModel` (it pickles, so it can go to an actor)."""
+    return ScriptedModel

@@ -106,3 +106,14 @@ def test_public_names() -> None:
     submodules = {n for n in public if type(vars(agents)[n]).__name__ == "module"}
     assert set(agents.__all__) == public - submodules
     assert sorted(agents.__all__) == agents.__all__
+
+
+def test_scripted_model_pickles_with_its_progress_for_actors() -> None:
+    import pickle
+
+    model = ScriptedModel(["one", "two"])
+    model.chat([Message("user", "hi")])
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.remaining == 1 and len(copy.requests) == 1
+    assert copy.chat([Message("user", "again")]).message.content == "two"
+    assert model.remaining == 1  # the original is untouched
