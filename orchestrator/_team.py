@@ -19,7 +19,7 @@ from orchestrator._checkpoint import Checkpoints, open_checkpointer
 from orchestrator._flows import After, Custom, Flow, Node, resolve_flow
 from orchestrator._insights import Distiller, InsightMemory, Outcome, tool_recipe
 from orchestrator._placement import Placement
-from orchestrator._runtime import LocalRuntime, RayRuntime, Runtime, init_ray
+from orchestrator._runtime import LocalRuntime, RayRuntime, Runtime, init_ray, start_timeout
 from orchestrator._state import AgentStep, TeamState, request_for
 from orchestrator.errors import RunStateError, TeamDefinitionError
 
@@ -331,6 +331,7 @@ class TeamSession:
                     resources=dict(hint.resources) or None,
                     label_selector=dict(hint.labels) or None,
                 )
+                _wait_memory_actor(remote, hint)
                 self._closers.append(lambda: _stop_memory_actor(remote))
                 memory_handle = remote
                 self.memory = cast(MemoryService, remote)
@@ -500,6 +501,21 @@ def _steps_of(update: Any) -> list[AgentStep]:
     if isinstance(update, Mapping):
         return [AgentStep.model_validate(s) for s in update.get("steps", [])]
     return []
+
+
+def _wait_memory_actor(remote: Any, hint: Placement) -> None:
+    """Fail, rather than hang the first run, when no node can host the memory actor."""
+    import ray
+
+    timeout = start_timeout()
+    ready, _ = ray.wait([remote.handle.pid.remote()], timeout=timeout)
+    if not ready:
+        ray.kill(remote.handle, no_restart=True)
+        raise TeamDefinitionError(
+            f"the memory actor did not start within {timeout:g} s: no node offers what "
+            f"Team.memory_placement asks for ({hint.ray_options()}); compare it with the "
+            f"nodes' resources and labels (`ray status`), or raise COLONY_ACTOR_START_TIMEOUT"
+        )
 
 
 def _stop_memory_actor(remote: Any) -> None:

@@ -322,3 +322,18 @@ def test_unplaceable_agent_fails_instead_of_hanging(
     with pytest.raises(TeamDefinitionError, match="no_such_node"):
         team.session(runtime="ray")
     assert time.monotonic() - start < 60
+
+
+def test_unplaceable_memory_actor_fails_instead_of_hanging(
+    local_ray: Any, script: Script, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COLONY_ACTOR_START_TIMEOUT", "3")
+    team = Team(
+        TEAM,
+        [Agent("solo", "Answer.", script(["never"]))],
+        memory=tmp_path / "m.duckdb",
+        memory_placement=Placement(labels={"colony-node": "nowhere"}),
+        checkpoints=":memory:",
+    )
+    with pytest.raises(TeamDefinitionError, match="memory actor"):
+        team.session(runtime="ray")
