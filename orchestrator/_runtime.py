@@ -38,18 +38,28 @@ class Runtime(Protocol):
 
 
 class AgentWorker:
-    """Hosts one agent behind a dict-in, dict-out boundary (the body of a Ray actor)."""
+    """Hosts one agent behind a records-in, records-out boundary (the body of a Ray actor)."""
 
     def __init__(self, agent: Agent, team: str, memory: Any = None) -> None:
         self.host = AgentHost(agent, team=team, memory=cast(MemoryService | None, memory))
 
     def step(self, request: dict[str, Any]) -> dict[str, Any]:
         """Validate the request, run the agent, return a validated :class:`AgentStep` dict."""
-        req = AgentRequest.model_validate(request)
+        return self._step(AgentRequest.model_validate(request)).model_dump()
+
+    def step_json(self, request: bytes) -> bytes:
+        """:meth:`step` on the records' JSON: what the Ray runtime sends and receives.
+
+        Ray hands bytes over as they are, where it would encode a dict on both legs; that
+        saves about 0.1 ms of each step's actor round trip (``colony bench orchestration``).
+        """
+        return self._step(AgentRequest.model_validate_json(request)).model_dump_json().encode()
+
+    def _step(self, req: AgentRequest) -> AgentStep:
         result = self.host.run(
             req.task, req.state, context=req.context, handoffs=tuple(req.handoffs)
         )
-        return step_from_result(self.host.agent.name, result).model_dump()
+        return step_from_result(self.host.agent.name, result)
 
     def ping(self) -> int:
         """A no-op call (the benchmark's bare actor round trip)."""
@@ -235,8 +245,8 @@ class RayRuntime:
         """Run one step on the agent's actor."""
         import ray
 
-        reply = ray.get(self.actors[agent].step.remote(request.model_dump()))
-        return AgentStep.model_validate(reply)
+        reply = ray.get(self.actors[agent].step_json.remote(request.model_dump_json().encode()))
+        return AgentStep.model_validate_json(reply)
 
     def close(self) -> None:
         """Kill the agent actors."""
