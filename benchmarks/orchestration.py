@@ -1,0 +1,319 @@
+"""Orchestration overhead: one agent hop in-process vs on Ray, and a fan-out of many agents.
+
+Run: ``colony bench orchestration --json`` (or ``python -m benchmarks.orchestration``); prints
+one JSON object on stdout and a summary line on stderr. Checkpoints go to LangGraph's
+in-memory saver (``checkpoints=":memory:"``): the figures are the orchestration path without
+disk writes, except ``inprocess_hop_sqlite_ms``, the local hop with checkpoints in a SQLite
+file (the default store) in a temporary directory, timed in the same rounds.
+
+- hop: a one-agent :class:`Sequential` team whose model answers at once; one
+  ``session.run(task)`` is one hop through the compiled graph. A local and a Ray session of
+  the same team run in one process, and each round times a local hop, a Ray hop and a bare
+  ``AgentWorker.ping`` on the Ray hop's actor, in a shuffled order, so machine drift touches
+  all three alike. ``added_hop_ms`` is ``ray_hop_ms - inprocess_hop_ms`` (medians);
+  ``added_hop_paired_ms`` is the median over rounds of the Ray hop minus the local hop.
+- fan-out: ``fanout_agents`` agents in a :class:`Parallel` flow; each agent's model sleeps
+  ``latency_s`` per call, asks for a trivial tool ``calls_per_agent - 1`` times, then answers.
+  The ideal wall time is ``calls_per_agent * latency_s``. Actor start-up is timed apart
+  (``fanout_startup_s``); one warm-up run precedes the ``repeats`` timed runs.
+
+Targets (issue 3): ``added_hop_ms <= 1.3 * ray_actor_rtt_ms`` and
+``fanout_wall_s <= 1.25 * fanout_ideal_s``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import inspect
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from agents import Agent, ChatResponse, Message, ToolCall, ToolSpec, Usage
+from memory.errors import InvalidInputError
+from orchestrator import Parallel, Sequential, Team, TeamSession
+from orchestrator._runtime import RayRuntime, init_ray
+
+__all__ = ["EchoModel", "SleepyModel", "main", "run_orchestration", "summarize"]
+
+HOP_TARGET = 1.3
+FANOUT_TARGET = 1.25
+_TASK = "Say done."
+_WARMUP_HOPS = 30
+
+
+class EchoModel:
+    """A chat model that answers ``done`` at once (the hop's trivial model)."""
+
+    def chat(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> ChatResponse:
+        """Answer ``done``."""
+        return ChatResponse(Message("assistant", "done"), Usage(1, 1))
+
+
+class SleepyModel:
+    """A chat model with simulated latency: it calls ``noop`` until its last call, then answers.
+
+    The count comes from the conversation (tool replies so far), so every run makes exactly
+    ``calls`` requests however many runs the agent has made before.
+    """
+
+    def __init__(self, latency_s: float, calls: int) -> None:
+        self.latency_s = latency_s
+        self.calls = calls
+
+    def chat(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> ChatResponse:
+        """Sleep ``latency_s``, then call ``noop`` or answer."""
+        time.sleep(self.latency_s)
+        done = sum(1 for m in messages if m.role == "tool")
+        if done < self.calls - 1:
+            call = ToolCall(id=f"call-{done}", name="noop")
+            return ChatResponse(Message("assistant", "", tool_calls=(call,)), Usage(1, 1))
+        return ChatResponse(Message("assistant", "done"), Usage(1, 1))
+
+
+def noop() -> str:
+    """Do nothing and say so."""
+    return "ok"
+
+
+def _ms(seconds: Sequence[float]) -> float:
+    return round(statistics.median(seconds) * 1000, 3)
+
+
+def _p95_ms(seconds: Sequence[float]) -> float:
+    ordered = sorted(seconds)
+    return round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000, 3)
+
+
+def _run(session: TeamSession) -> None:
+    result = session.run(_TASK)
+    if result.status != "done" or not result.steps:
+        raise RuntimeError(f"a benchmark run did not finish: {result}")
+
+
+def _timer(into: list[float], call: Callable[[], object]) -> Callable[[], None]:
+    """A function that times one ``call()`` and appends the seconds to ``into``."""
+
+    def timer() -> None:
+        start = time.perf_counter()
+        call()
+        into.append(time.perf_counter() - start)
+
+    return timer
+
+
+def _rounds(timers: Sequence[Callable[[], None]], rounds: int) -> None:
+    """Call every timer once per round, in an order shuffled each round.
+
+    No measurement always follows the same one: a ping right after a Ray hop would find the
+    actor warmer than a ping right after a local hop.
+    """
+    order = list(timers)
+    shuffle = random.Random(0).shuffle
+    for _ in range(rounds):
+        shuffle(order)
+        for timer in order:
+            timer()
+
+
+def _hop_team(checkpoints: str) -> Team:
+    agent = Agent("solo", "Answer.", EchoModel(), max_steps=1)
+    return Team("bench-hop", [agent], flow=Sequential(), checkpoints=checkpoints)
+
+
+def _hops(hops: int, runtime: str) -> dict[str, Any]:
+    times: dict[str, list[float]] = {"local": [], "sqlite": [], "ray": [], "rtt": []}
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory())
+        sessions = {
+            "local": stack.enter_context(_hop_team(":memory:").session()),
+            "sqlite": stack.enter_context(
+                _hop_team(os.path.join(folder, "checkpoints.sqlite")).session()
+            ),
+        }
+        if runtime == "ray":
+            sessions["ray"] = stack.enter_context(_hop_team(":memory:").session(runtime="ray"))
+        timers = [_timer(times[name], functools.partial(_run, s)) for name, s in sessions.items()]
+        if runtime == "ray":
+            import ray
+
+            remote = sessions["ray"].runtime
+            assert isinstance(remote, RayRuntime)
+            actor = remote.actors["solo"]
+            timers.append(_timer(times["rtt"], lambda: ray.get(actor.ping.remote())))
+        _rounds(timers, _WARMUP_HOPS)
+        for timed in times.values():
+            timed.clear()
+        _rounds(timers, hops)
+    local, on_ray, rtt = times["local"], times["ray"], times["rtt"]
+    figures: dict[str, Any] = {
+        "inprocess_hop_ms": _ms(local),
+        "inprocess_hop_p95_ms": _p95_ms(local),
+        "inprocess_hop_sqlite_ms": _ms(times["sqlite"]),
+    }
+    if runtime == "ray":
+        figures.update(
+            {
+                "ray_hop_ms": _ms(on_ray),
+                "ray_actor_rtt_ms": _ms(rtt),
+                "added_hop_ms": round(_ms(on_ray) - _ms(local), 3),
+                # Each round's own pair: steadier when the machine's load shifts.
+                "added_hop_paired_ms": _ms([r - lo for r, lo in zip(on_ray, local, strict=True)]),
+                "ray_hop_p95_ms": _p95_ms(on_ray),
+                "ray_actor_rtt_p95_ms": _p95_ms(rtt),
+            }
+        )
+    return figures
+
+
+def _fanout(
+    runtime: str, agents: int, calls: int, latency_s: float, repeats: int
+) -> dict[str, Any]:
+    model = SleepyModel(latency_s, calls)
+    team = Team(
+        "bench-fanout",
+        [Agent(f"a{i:03d}", "Work.", model, tools=(noop,), max_steps=calls) for i in range(agents)],
+        flow=Parallel(),
+        checkpoints=":memory:",
+    )
+    walls: list[float] = []
+    start = time.perf_counter()
+    with team.session(runtime=runtime) as session:
+        startup_s = time.perf_counter() - start
+        _run(session)  # warm-up: first calls on fresh actors and threads
+        warmup_s = time.perf_counter() - start - startup_s
+        _rounds([_timer(walls, functools.partial(_run, session))], repeats)
+    return {
+        "fanout_wall_s": round(statistics.median(walls), 3),
+        "fanout_walls_s": [round(w, 3) for w in walls],
+        "fanout_warmup_s": round(warmup_s, 3),
+        "fanout_startup_s": round(startup_s, 2),
+    }
+
+
+def run_orchestration(
+    *,
+    hops: int = 300,
+    fanout_agents: int = 64,
+    calls_per_agent: int = 5,
+    latency_s: float = 0.2,
+    runtime: str = "ray",
+    repeats: int = 3,
+) -> dict[str, Any]:
+    """Time a hop in-process and on Ray, and a fan-out; return the figures.
+
+    Args:
+        hops: Timed hops per runtime (after a warm-up of 30 rounds).
+        fanout_agents: Agents in the fan-out.
+        calls_per_agent: Model calls each fan-out agent makes.
+        latency_s: Simulated latency of one model call, in seconds.
+        runtime: ``ray`` times everything, starting a local Ray (and stopping it after) unless
+            this process is already connected to one; ``local`` starts no Ray: the Ray
+            figures are None and the fan-out runs in-process.
+        repeats: Timed fan-out runs; their median is ``fanout_wall_s``.
+
+    Returns:
+        The issue's keys (``inprocess_hop_ms``, ``ray_hop_ms``, ``ray_actor_rtt_ms``,
+        ``added_hop_ms``, ``fanout_agents``, ``fanout_wall_s``, ``fanout_ideal_s``), the
+        ratios to compare with the targets, p95s, the hop with SQLite checkpoints, start-up
+        and warm-up times, and the configuration.
+
+    Raises:
+        InvalidInputError: ``runtime`` is neither ``local`` nor ``ray``, a count is below 1,
+            or ``latency_s`` is not positive.
+    """
+    if runtime not in ("local", "ray"):
+        raise InvalidInputError(f"runtime must be 'local' or 'ray', got {runtime!r}")
+    for label, value in (
+        ("hops", hops),
+        ("fanout_agents", fanout_agents),
+        ("calls_per_agent", calls_per_agent),
+        ("repeats", repeats),
+    ):
+        if not isinstance(value, int) or value < 1:
+            raise InvalidInputError(f"{label} must be an int >= 1, got {value!r}")
+    if not latency_s > 0:
+        raise InvalidInputError(f"latency_s must be > 0, got {latency_s!r}")
+    # The driver prints raylet warnings (such as "64 worker processes have been started") on
+    # stdout, where the caller prints the JSON.
+    with contextlib.redirect_stdout(sys.stderr):
+        started = init_ray(None) if runtime == "ray" else False
+        try:
+            hop = _hops(hops, runtime)
+            fan = _fanout(runtime, fanout_agents, calls_per_agent, latency_s, repeats)
+        finally:
+            if started:
+                import ray
+
+                ray.shutdown()
+    ideal = calls_per_agent * latency_s
+    rtt = hop.get("ray_actor_rtt_ms")
+    added = hop.get("added_hop_ms")
+    return {
+        "inprocess_hop_ms": hop["inprocess_hop_ms"],
+        "ray_hop_ms": hop.get("ray_hop_ms"),
+        "ray_actor_rtt_ms": rtt,
+        "added_hop_ms": added,
+        "fanout_agents": fanout_agents,
+        "fanout_wall_s": fan["fanout_wall_s"],
+        "fanout_ideal_s": round(ideal, 3),
+        "added_hop_over_rtt": round(added / rtt, 3) if added is not None and rtt else None,
+        "added_hop_paired_ms": hop.get("added_hop_paired_ms"),
+        "fanout_over_ideal": round(fan["fanout_wall_s"] / ideal, 3),
+        "inprocess_hop_p95_ms": hop["inprocess_hop_p95_ms"],
+        "inprocess_hop_sqlite_ms": hop["inprocess_hop_sqlite_ms"],
+        "ray_hop_p95_ms": hop.get("ray_hop_p95_ms"),
+        "ray_actor_rtt_p95_ms": hop.get("ray_actor_rtt_p95_ms"),
+        **{key: value for key, value in fan.items() if key != "fanout_wall_s"},
+        "fanout_runtime": runtime,
+        "calls_per_agent": calls_per_agent,
+        "latency_s": latency_s,
+        "hops": hops,
+        "repeats": repeats,
+        "checkpoints": ":memory:",
+    }
+
+
+def summarize(result: dict[str, Any]) -> str:
+    """One human line for stderr."""
+    if result["ray_hop_ms"] is None:
+        hop = f"hop {result['inprocess_hop_ms']} ms in-process (no Ray)"
+    else:
+        hop = (
+            f"hop {result['inprocess_hop_ms']} ms in-process, {result['ray_hop_ms']} ms on Ray: "
+            f"+{result['added_hop_ms']} ms = {result['added_hop_over_rtt']} x the actor round "
+            f"trip {result['ray_actor_rtt_ms']} ms (target <= {HOP_TARGET})"
+        )
+    return (
+        f"orchestration: {hop}; {result['fanout_agents']} agents fanned out on "
+        f"{result['fanout_runtime']}: {result['fanout_wall_s']} s vs ideal "
+        f"{result['fanout_ideal_s']} s = {result['fanout_over_ideal']} x (target <= "
+        f"{FANOUT_TARGET}), actors started in {result['fanout_startup_s']} s; checkpoints in "
+        f"memory (in a SQLite file: {result['inprocess_hop_sqlite_ms']} ms in-process)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments, run the benchmark, print JSON on stdout and a summary on stderr."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    # One option per parameter of run_orchestration, with its default: stated once, there.
+    for name, parameter in inspect.signature(run_orchestration).parameters.items():
+        default = parameter.default
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
+    result = run_orchestration(**vars(parser.parse_args(argv)))
+    print(json.dumps(result))
+    print(summarize(result), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
