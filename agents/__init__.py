@@ -15,13 +15,17 @@ from agents._messages import ChatResponse, Message, Role, ToolCall, Usage
 from agents._models import ChatModel, ChatRequest, FunctionModel, ScriptedModel, ScriptStep
 from agents._openai import OpenAIChatModel
 from agents._tools import ToolSpec, tool
+from agents._worker import AgentRequest, AgentStep, AgentWorker, ToolUse, step_from_result
 from agents._working_memory import WorkingItem, WorkingMemory, count_words
 
 __all__ = [
     "Agent",
     "AgentHost",
     "AgentMemory",
+    "AgentRequest",
     "AgentResult",
+    "AgentStep",
+    "AgentWorker",
     "ChatModel",
     "ChatRequest",
     "ChatResponse",
@@ -34,10 +38,12 @@ __all__ = [
     "ScriptedModel",
     "ToolCall",
     "ToolSpec",
+    "ToolUse",
     "Usage",
     "WorkingItem",
     "WorkingMemory",
     "count_words",
+    "step_from_result",
     "tool",
     "tool_from_langchain",
 ]

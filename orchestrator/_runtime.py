@@ -9,15 +9,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from agents import Agent, AgentHost
+from agents import Agent, AgentRequest, AgentStep, AgentWorker
 from memory import MemoryService
 from orchestrator._placement import Placement
-from orchestrator._state import AgentRequest, AgentStep, step_from_result
 from orchestrator.errors import TeamDefinitionError
 
-__all__ = ["AgentWorker", "LocalRuntime", "RayRuntime", "Runtime", "start_timeout"]
+__all__ = ["LocalRuntime", "RayRuntime", "Runtime", "start_timeout"]
 
 START_TIMEOUT_ENV = "COLONY_ACTOR_START_TIMEOUT"
 DEFAULT_START_TIMEOUT_S = 300.0
@@ -35,49 +34,6 @@ class Runtime(Protocol):
     def close(self) -> None:
         """Release what the runtime started."""
         ...
-
-
-class AgentWorker:
-    """Hosts one agent behind a records-in, records-out boundary (the body of a Ray actor)."""
-
-    def __init__(self, agent: Agent, team: str, memory: Any = None) -> None:
-        self.host = AgentHost(agent, team=team, memory=cast(MemoryService | None, memory))
-
-    def step(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Validate the request, run the agent, return a validated :class:`AgentStep` dict."""
-        return self._step(AgentRequest.model_validate(request)).model_dump()
-
-    def step_json(self, request: bytes) -> bytes:
-        """:meth:`step` on the records' JSON: what the Ray runtime sends and receives.
-
-        Ray hands bytes over as they are, where it would encode a dict on both legs; that
-        saves about 0.1 ms of each step's actor round trip (``colony bench orchestration``).
-        """
-        return self._step(AgentRequest.model_validate_json(request)).model_dump_json().encode()
-
-    def _step(self, req: AgentRequest) -> AgentStep:
-        result = self.host.run(
-            req.task, req.state, context=req.context, handoffs=tuple(req.handoffs)
-        )
-        return step_from_result(self.host.agent.name, result)
-
-    def ping(self) -> int:
-        """A no-op call (the benchmark's bare actor round trip)."""
-        return 0
-
-    def pid(self) -> int:
-        """The process id (tests kill actors by PID)."""
-        return os.getpid()
-
-    def node_id(self) -> str:
-        """The Ray node this worker runs on ("" outside Ray)."""
-        import ray
-
-        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
-
-    def working_texts(self) -> list[str]:
-        """Texts in the agent's private working memory (for the owner's inspection only)."""
-        return [item.text for item in self.host.working_items()]
 
 
 class LocalRuntime:
