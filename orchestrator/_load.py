@@ -32,13 +32,29 @@ def _module(reference: str, where: str) -> ModuleType:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        return importlib.import_module(where)
+        module = importlib.import_module(where)
     except ModuleNotFoundError as exc:
         raise TeamDefinitionError(f"{reference!r}: cannot import module {where!r} ({exc})") from exc
+    return module
 
 
-def load_team(reference: str) -> Team:
+def _send_by_value(module: ModuleType) -> None:
+    """Pickle the user's module by value, so Ray actors need not import it by name.
+
+    A team file is rarely importable on a worker (its directory is not on the worker's path);
+    its agents, models and tools travel to their actors inside the pickle instead.
+    """
+    if "site-packages" in (module.__file__ or "site-packages"):
+        return  # an installed package is importable on every worker
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(module)
+
+
+def load_team(reference: str, *, for_ray: bool = False) -> Team:
     """Load ``module:attr`` (or ``file.py:attr``); ``attr`` is a Team or a function making one.
+
+    With ``for_ray``, the module is pickled by value for the agents' actors.
 
     Raises:
         TeamDefinitionError: The reference is malformed, or does not lead to a Team.
@@ -49,6 +65,8 @@ def load_team(reference: str) -> Team:
             f"expected module:team or path/to/file.py:team, got {reference!r}"
         )
     module = _module(reference, where)
+    if for_ray:
+        _send_by_value(module)
     if not hasattr(module, attribute):
         raise TeamDefinitionError(f"{reference!r}: module {where!r} has no {attribute!r}")
     found = getattr(module, attribute)

@@ -220,7 +220,7 @@ def run(
 
     if (task is None) == (resume is None):
         raise typer.BadParameter("give either --task or --resume THREAD_ID", param_hint="--task")
-    team = load_team(team_ref)
+    team = load_team(team_ref, for_ray=runtime == "ray")
     typer.echo(
         f"team {team.name}: {', '.join(team.agent_names)} on the {runtime} runtime", err=True
     )
@@ -280,3 +280,7 @@ def main() -> None:
     except ColonyError as exc:
         typer.echo(f"colony: error: {exc}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

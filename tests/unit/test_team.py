@@ -467,3 +467,30 @@ def test_working_memory_is_private_to_each_agent(memory: MemoryService) -> None:
         b_items = session.working_memory("b")
     assert any("alpha" in text for text in a_items)
     assert not any("alpha" in text for text in b_items)
+
+
+def test_a_postgres_dsn_without_the_extra_names_the_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_postgres(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("langgraph.checkpoint.postgres"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_postgres)
+    team = Team("t", [agent("a", "A")], checkpoints="postgresql://colony@127.0.0.1:1/runs")
+    with pytest.raises(TeamDefinitionError, match=r"colony\[postgres\]"):
+        team.session()
+
+
+def test_checkpoints_that_are_not_a_place_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(TeamDefinitionError, match="checkpoints must be"):
+        Team("t", [agent("a", "A")], checkpoints=42).session()  # type: ignore[arg-type]
+    bad = tmp_path / "not-sqlite"
+    bad.write_bytes(b"this is not a database file" * 100)
+    with pytest.raises(TeamDefinitionError, match="not a usable SQLite file"):
+        Team("t", [agent("a", "A")], checkpoints=bad).session()
