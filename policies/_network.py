@@ -1,0 +1,115 @@
+"""The learned policy's network: numpy inference, and the same network in torch for training.
+
+Pointer-style: every neighbour is scored by shared weights, so the network picks *which*
+memory an UPDATE or DELETE acts on as well as the operation.
+
+    h_c   = relu(Wc . cand + bc)                         candidate encoding     (H)
+    h_i   = relu(Wn . [neigh_i, cand] + bn)               neighbour i encoding   (H)
+    g     = [h_c, masked mean of h_i]
+    ADD, NOOP       = Wg . g + bg                         two global logits
+    UPDATE_i, DELETE_i = Wp . h_i + bp                    two logits per neighbour (masked)
+    value           = Wv . g + bv
+
+Action ids: 0 = ADD, 1 = NOOP, 2 + 2i = UPDATE neighbour i, 3 + 2i = DELETE neighbour i.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Network", "action_count", "split_observation"]
+
+_NEG = np.float32(-1e9)
+
+
+def action_count(k: int) -> int:
+    """Actions for ``k`` neighbours: ADD, NOOP, then UPDATE/DELETE per neighbour."""
+    return 2 + 2 * k
+
+
+def split_observation(
+    obs: np.ndarray, cand_dim: int, neigh_dim: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split a flat observation (or a batch of them) into candidate, neighbours and mask."""
+    cand = obs[..., :cand_dim]
+    neigh = obs[..., cand_dim : cand_dim + k * neigh_dim].reshape(*obs.shape[:-1], k, neigh_dim)
+    mask = obs[..., cand_dim + k * neigh_dim : cand_dim + k * neigh_dim + k]
+    return cand, neigh, mask
+
+
+@dataclass(frozen=True)
+class Network:
+    """The weights, in numpy; :meth:`logits` runs the forward pass without torch."""
+
+    cand_dim: int
+    neigh_dim: int
+    k: int
+    weights: Mapping[str, np.ndarray]
+
+    @classmethod
+    def init(cls, cand_dim: int, neigh_dim: int, k: int, hidden: int, seed: int) -> Network:
+        """Small random weights (the training starts from these)."""
+        rng = np.random.default_rng(seed)
+
+        def dense(n_in: int, n_out: int, scale: float = 1.0) -> np.ndarray:
+            return (rng.standard_normal((n_out, n_in)) * scale / np.sqrt(n_in)).astype(np.float32)
+
+        weights = {
+            "Wc": dense(cand_dim, hidden),
+            "bc": np.zeros(hidden, np.float32),
+            "Wn": dense(neigh_dim + cand_dim, hidden),
+            "bn": np.zeros(hidden, np.float32),
+            "Wg": dense(2 * hidden, 2, 0.01),
+            "bg": np.zeros(2, np.float32),
+            "Wp": dense(hidden, 2, 0.01),
+            "bp": np.zeros(2, np.float32),
+            "Wv": dense(2 * hidden, 1),
+            "bv": np.zeros(1, np.float32),
+        }
+        return cls(cand_dim, neigh_dim, k, weights)
+
+    def logits(self, cand: np.ndarray, neigh: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Masked action logits for one observation.
+
+        Args:
+            cand: Candidate features, shape (C,).
+            neigh: Neighbour features, shape (K, F).
+            mask: 1 for a real neighbour, 0 for padding, shape (K,).
+        """
+        w = self.weights
+        h_c = np.maximum(w["Wc"] @ cand + w["bc"], 0.0)
+        joined = np.concatenate([neigh, np.broadcast_to(cand, (self.k, self.cand_dim))], axis=1)
+        h_n = np.maximum(joined @ w["Wn"].T + w["bn"], 0.0)
+        live = mask > 0
+        pooled = h_n[live].mean(axis=0) if live.any() else np.zeros_like(h_c)
+        g = np.concatenate([h_c, pooled])
+        head = w["Wg"] @ g + w["bg"]
+        pointer = h_n @ w["Wp"].T + w["bp"]  # (K, 2): UPDATE_i, DELETE_i
+        pointer[~live] = _NEG
+        return np.concatenate([head, pointer.reshape(-1)]).astype(np.float32)
+
+    def save(self, path: str | Path, **meta: Any) -> Path:
+        """Write the weights and ``meta`` (figures, features, seed) to an ``.npz`` file."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        header = {"cand_dim": self.cand_dim, "neigh_dim": self.neigh_dim, "k": self.k, **meta}
+        arrays: dict[str, Any] = {"__meta__": np.array(json.dumps(header)), **self.weights}
+        np.savez(target, **arrays)
+        return target if target.suffix == ".npz" else target.with_suffix(target.suffix + ".npz")
+
+    @classmethod
+    def load(cls, path: str | Path) -> tuple[Network, dict[str, Any]]:
+        """Read a checkpoint written by :meth:`save`; returns the network and its metadata."""
+        with np.load(Path(path), allow_pickle=False) as data:
+            meta = json.loads(str(data["__meta__"]))
+            weights = {
+                name: data[name].astype(np.float32) for name in data.files if name != "__meta__"
+            }
+        net = cls(int(meta["cand_dim"]), int(meta["neigh_dim"]), int(meta["k"]), weights)
+        return net, meta

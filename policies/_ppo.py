@@ -1,0 +1,232 @@
+"""PPO for the memory-manager policy, CleanRL style: one readable file, arguments up front.
+
+Rollouts run in Ray actors that hold an environment each and act with the numpy network (the
+very code the shipped policy runs), so the same command uses a cluster when given one. The
+learner updates the torch mirror of the network and sends numpy weights back out. Everything
+is seeded: a seed gives the same checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policies._network import Network, split_observation
+
+__all__ = ["PPOArgs", "RolloutWorker", "train_ppo"]
+
+
+@dataclass(frozen=True)
+class PPOArgs:
+    """Training settings (defaults finish in minutes on a 2-core machine)."""
+
+    seed: int = 1
+    iterations: int = 30
+    workers: int = 2
+    episodes_per_worker: int = 2
+    hidden: int = 32
+    learning_rate: float = 3e-3
+    gamma: float = 1.0
+    gae_lambda: float = 0.95
+    update_epochs: int = 4
+    minibatch_size: int = 256
+    clip_coef: float = 0.2
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _sample(logits: np.ndarray, rng: np.random.Generator) -> tuple[int, float]:
+    z = logits - logits.max()
+    p = np.exp(z)
+    p /= p.sum()
+    action = int(rng.choice(len(p), p=p))
+    return action, float(np.log(p[action] + 1e-12))
+
+
+class RolloutWorker:
+    """Holds one environment; plays episodes with given weights and returns the transitions."""
+
+    def __init__(self, make_env: Callable[[], Any], seed: int) -> None:
+        self.env = make_env()
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.episodes = 0
+
+    def collect(self, net: Network, episodes: int) -> dict[str, Any]:
+        """Play ``episodes`` episodes; returns stacked arrays and the episodes' final rewards."""
+        obs_l, act_l, logp_l, rew_l, done_l, val_l = [], [], [], [], [], []
+        finals, infos = [], []
+        w = net.weights
+        for _ in range(episodes):
+            obs, _ = self.env.reset(seed=self.seed * 100_003 + self.episodes)
+            self.episodes += 1
+            done = False
+            while not done:
+                cand, neigh, mask = split_observation(obs, net.cand_dim, net.neigh_dim, net.k)
+                logits = net.logits(cand, neigh, mask)
+                action, logp = _sample(logits, self.rng)
+                h_c = np.maximum(w["Wc"] @ cand + w["bc"], 0.0)
+                value = float(_value(net, cand, neigh, mask, h_c))
+                next_obs, reward, terminated, truncated, info = self.env.step(action)
+                done = bool(terminated or truncated)
+                obs_l.append(obs)
+                act_l.append(action)
+                logp_l.append(logp)
+                rew_l.append(float(reward))
+                done_l.append(done)
+                val_l.append(value)
+                obs = next_obs
+                if done:
+                    finals.append(float(reward))
+                    infos.append({k: v for k, v in info.items() if isinstance(v, int | float)})
+        return {
+            "obs": np.asarray(obs_l, np.float32),
+            "actions": np.asarray(act_l, np.int64),
+            "logprobs": np.asarray(logp_l, np.float32),
+            "rewards": np.asarray(rew_l, np.float32),
+            "dones": np.asarray(done_l, np.bool_),
+            "values": np.asarray(val_l, np.float32),
+            "finals": finals,
+            "infos": infos,
+        }
+
+
+def _value(net: Network, cand: np.ndarray, neigh: np.ndarray, mask: np.ndarray, h_c: Any) -> Any:
+    w = net.weights
+    joined = np.concatenate([neigh, np.broadcast_to(cand, (net.k, net.cand_dim))], axis=1)
+    h_n = np.maximum(joined @ w["Wn"].T + w["bn"], 0.0)
+    live = mask > 0
+    pooled = h_n[live].mean(axis=0) if live.any() else np.zeros_like(h_c)
+    return (w["Wv"] @ np.concatenate([h_c, pooled]) + w["bv"])[0]
+
+
+def _advantages(batch: dict[str, Any], gamma: float, lam: float) -> tuple[Any, Any]:
+    rewards, values, dones = batch["rewards"], batch["values"], batch["dones"]
+    adv = np.zeros_like(rewards)
+    last = 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        next_value = 0.0 if dones[t] else values[t + 1]
+        delta = rewards[t] + gamma * next_value - values[t]
+        last = delta + gamma * lam * (0.0 if dones[t] else last)
+        adv[t] = last
+    return adv, adv + values
+
+
+def train_ppo(
+    make_env: Callable[[], Any],
+    dims: tuple[int, int, int],
+    args: PPOArgs,
+    *,
+    out: str | Path,
+    log: Callable[[str], None] = print,
+    evaluate: Callable[[Network], dict[str, float]] | None = None,
+) -> tuple[Network, list[dict[str, Any]]]:
+    """Train with PPO; writes the checkpoint to ``out`` and learning curves beside it.
+
+    Args:
+        make_env: Builds one environment (called inside each rollout actor).
+        dims: ``(candidate features, neighbour features, K)``.
+        args: Settings.
+        out: Checkpoint path (``.npz``); ``<out>.curves.json`` gets the learning curves.
+        log: Progress lines.
+        evaluate: Optional validation run on the final network; its figures go into the
+            checkpoint's metadata.
+    """
+    import ray
+    import torch
+
+    from policies._torch_network import TorchNetwork
+
+    if not ray.is_initialized():
+        raise RuntimeError(
+            "train_ppo needs a running Ray (the caller starts or joins it: "
+            "`colony policy train [--address ADDR]` does)"
+        )
+
+    # --- seeding -------------------------------------------------------------------------
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(args.seed)
+
+    net = Network.init(*dims, hidden=args.hidden, seed=args.seed)
+    model = TorchNetwork(net)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, eps=1e-5)
+    remote = ray.remote(num_cpus=1)(RolloutWorker)
+    workers: list[Any] = [
+        remote.remote(make_env, args.seed * 1000 + i) for i in range(args.workers)
+    ]
+    curves: list[dict[str, Any]] = []
+    begin = time.perf_counter()
+    for iteration in range(1, args.iterations + 1):
+        net = model.to_numpy()
+        parts = ray.get([w.collect.remote(net, args.episodes_per_worker) for w in workers])
+        batch = {
+            key: np.concatenate([p[key] for p in parts])
+            for key in ("obs", "actions", "logprobs", "rewards", "dones", "values")
+        }
+        finals = [r for p in parts for r in p["finals"]]
+        adv, returns = _advantages(batch, args.gamma, args.gae_lambda)
+        obs = torch.tensor(batch["obs"])
+        actions = torch.tensor(batch["actions"])
+        old_logp = torch.tensor(batch["logprobs"])
+        adv_t = torch.tensor(adv)
+        ret_t = torch.tensor(returns)
+        n = len(actions)
+        losses = []
+        for _ in range(args.update_epochs):
+            order = rng.permutation(n)
+            for start in range(0, n, args.minibatch_size):
+                idx = torch.tensor(order[start : start + args.minibatch_size])
+                logits, value = model(obs[idx])
+                dist = torch.distributions.Categorical(logits=logits)
+                logp = dist.log_prob(actions[idx])
+                ratio = (logp - old_logp[idx]).exp()
+                a = adv_t[idx]
+                a = (a - a.mean()) / (a.std() + 1e-8) if len(a) > 1 else a
+                pg = torch.max(
+                    -a * ratio, -a * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)
+                ).mean()
+                v_loss = 0.5 * ((value - ret_t[idx]) ** 2).mean()
+                loss = pg - args.ent_coef * dist.entropy().mean() + args.vf_coef * v_loss
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                optimizer.step()
+                losses.append(float(loss.detach()))
+        ops = np.bincount(batch["actions"].clip(max=3), minlength=4)
+        row = {
+            "iteration": iteration,
+            "seconds": round(time.perf_counter() - begin, 1),
+            "steps": n,
+            "episode_reward": round(float(np.mean(finals)), 4) if finals else None,
+            "loss": round(float(np.mean(losses)), 4),
+            "add": int(ops[0]),
+            "noop": int(ops[1]),
+            "update_or_delete": int(n - ops[0] - ops[1]),
+        }
+        for key in ("recall", "items", "update_correct"):
+            values = [i[key] for p in parts for i in p["infos"] if key in i]
+            if values:
+                row[key] = round(float(np.mean(values)), 4)
+        curves.append(row)
+        log(
+            f"iter {iteration:>3}/{args.iterations}  reward {row['episode_reward']}  "
+            f"loss {row['loss']}  {row['seconds']} s"
+        )
+    net = model.to_numpy()
+    figures = evaluate(net) if evaluate is not None else {}
+    path = net.save(out, seed=args.seed, args=asdict(args), validation=figures)
+    curves_path = Path(str(path) + ".curves.json")
+    curves_path.write_text(json.dumps(curves, indent=1))
+    log(f"wrote {path} and {curves_path}")
+    for worker in workers:
+        ray.kill(worker)
+    return net, curves
