@@ -1,0 +1,730 @@
+"""Synthetic knowledge-update conversations in the LoCoMo layout, for training and evaluation.
+
+People chat over dated sessions. Each has stable facts (home town, a sibling, a favourite
+dish) and changing slots (city, employer, car, pet, partner, hobby) whose value changes one to
+three times. Filler, facts about other people ("My sister moved to Oslo"), hypotheticals
+("If I ever moved to Rome...") and denials ("I never worked at Acme") are mixed in; they never
+change anyone's true facts. Questions come in five categories: ``current``, ``previous``,
+``when``, ``stable`` and ``distractor`` (the true current value despite a distractor, which
+is given as ``adversarial_answer``).
+
+Phrasing: every statement, chat question and evaluation question kind has at least three
+templates in each of two disjoint sets, ``"train"`` and ``"heldout"``. A policy trained on
+``train`` conversations is evaluated on ``heldout`` ones from another seed, so it never sees
+the evaluation wordings. Value pools (cities, employers, names...) are shared: the held-out
+set tests wording, not vocabulary. Everything is drawn from ``random.Random(seed)``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from memory._conversation import Conversation, Question, Session, Turn
+from memory._locomo import write_locomo
+from memory._temporal import MONTH_NAMES
+from memory.errors import InvalidInputError
+
+__all__ = [
+    "PHRASINGS",
+    "SyntheticSample",
+    "SyntheticStatement",
+    "synthetic_conversation",
+    "synthetic_conversations",
+    "synthetic_sample",
+    "templates",
+    "write_synthetic",
+]
+
+Phrasing = Literal["train", "heldout"]
+PHRASINGS: tuple[str, ...] = ("train", "heldout")
+StatementKind = Literal[
+    "initial", "change", "stable", "hypothetical", "denial", "other", "prompt", "filler"
+]
+DISTRACTOR_KINDS = frozenset({"hypothetical", "denial", "other"})
+
+SLOTS = ("residence", "job", "car", "pet", "partner", "hobby")
+STABLE = ("hometown", "sibling", "food")
+_NOUNS = {
+    "residence": "city",
+    "job": "employer",
+    "car": "car",
+    "pet": "pet",
+    "partner": "partner",
+    "hobby": "hobby",
+}
+_TOPICS = {
+    "residence": "home",
+    "job": "work",
+    "car": "car",
+    "pet": "pets",
+    "partner": "love life",
+    "hobby": "free time",
+}
+# (base, past, participle) of the act that would set a slot, for distractors.
+_ACTS = {
+    "residence": ("move to {v}", "moved to {v}", "moved to {v}"),
+    "job": ("take a job at {v}", "took a job at {v}", "taken a job at {v}"),
+    "car": ("buy {v}", "bought {v}", "bought {v}"),
+    "pet": ("adopt {v}", "adopted {v}", "adopted {v}"),
+    "partner": ("go out with {v}", "went out with {v}", "gone out with {v}"),
+    "hobby": ("take up {v}", "took up {v}", "taken up {v}"),
+}
+
+
+def _pool(text: str, sep: str = " ") -> tuple[str, ...]:
+    """Items of a literal list: ``sep``-separated, line breaks count as spaces."""
+    return tuple(
+        " ".join(item.split()) for item in text.replace("\n", " ").split(sep) if item.strip()
+    )
+
+
+_CITIES = _pool("""Lisbon Porto Oslo Bergen Madrid Valencia Seville Lyon Marseille Nantes Bordeaux
+Munich Hamburg Leipzig Vienna Graz Zurich Geneva Prague Brno Krakow Gdansk Tallinn Riga Vilnius
+Helsinki Tampere Dublin Cork Glasgow Leeds Bristol Toronto Montreal Denver Austin Seattle Boston
+Chicago Portland Melbourne Adelaide Auckland Wellington Nairobi Accra Osaka Sapporo Busan
+Taipei Hanoi Lima Quito Bogota""")
+_EMPLOYERS = [
+    f"{a} {b}"
+    for a in _pool("Acme Northwind Bluefin Redwood Silverline Brightpath Ironbark Tidewater")
+    for b in _pool("Robotics Logistics Bank Studios Labs Insurance Analytics Foods")
+]
+_CARS = _pool(
+    """a Subaru Outback|a Toyota Corolla|a Honda Civic|a Volvo XC40|a Tesla Model 3|a Ford
+Focus|a Mazda CX-5|a Kia Niro|a Skoda Octavia|a Renault Clio|a Fiat Panda|a Volkswagen Golf|a
+Hyundai Ioniq|a Nissan Leaf|a Peugeot 208|a Jeep Wrangler|a Mini Cooper|an Audi A4|a BMW
+X3|a Seat Leon""",
+    "|",
+)
+_PETS = _pool(
+    """a beagle|a tabby cat|a parrot|a rabbit|a golden retriever|a hamster|a Siamese
+cat|a border collie|a tortoise|a dachshund|a ferret|a pair of budgies|a greyhound|a Persian
+cat|a corgi|a guinea pig|a husky|a cockatiel""",
+    "|",
+)
+_HOBBIES = _pool(
+    """pottery|rock climbing|chess|salsa dancing|birdwatching|woodworking|the
+cello|trail running|photography|knitting|sourdough baking|kayaking|painting|archery|gardening|
+fencing|origami|surfing|calligraphy|board games""",
+    "|",
+)
+_FOODS = _pool(
+    """ramen|paella|pad thai|lasagne|sushi|tacos|moussaka|pierogi|pho|risotto|
+falafel|goulash|dumplings|biryani|ceviche|shakshuka|gnocchi|bibimbap""",
+    "|",
+)
+_FEMALE = _pool("""Ana Chloe Elena Greta Ines Kira Maya Olga Rosa Tara Vera Xenia Zoe Bianca
+Dana Fiona Hana Jade Lena Nadia Priya Sofia Uma Wanda Yara Aiko Cleo Esme Gia Isla""")
+_MALE = _pool("""Ben Dario Farid Hiro Jonas Luca Nils Pablo Quinn Sami Umar Wes Yusuf Amir
+Carlos Emil Goran Ivan Kofi Marco Oscar Rafael Tomas Viktor Zane Bruno Dev Felix Hugo Jamal""")
+_NAMES = _FEMALE + _MALE
+_RELATIVES = ("sister", "brother", "cousin", "neighbour", "colleague", "best friend", "aunt")
+_SIBLINGS = ("sister", "brother")
+
+# Templates: {v} the value, {old} the value it replaces, {p} a person, {noun} a slot's noun,
+# {new} the value after a change, {dv} a distractor's value, {rel} a relative, {act}/{did}/
+# {done} the slot's act (base, past, participle), {topic} the slot's topic.
+_TRAIN: dict[str, tuple[str, ...]] = {
+    "residence.initial": (
+        "I live in {v} these days.",
+        "I've been living in {v} for a couple of years.",
+        "My apartment is in {v}, close to the station.",
+    ),
+    "residence.change": (
+        "Big news, I moved to {v}!",
+        "We relocated to {v} last month.",
+        "I left {old} and moved to {v}.",
+    ),
+    "job.initial": (
+        "I work at {v}.",
+        "My job at {v} keeps me busy.",
+        "I've been working for {v} since I graduated.",
+    ),
+    "job.change": (
+        "I started at {v} this week.",
+        "I left {old} and joined {v}.",
+        "Got hired by {v}, my first day was Monday.",
+    ),
+    "car.initial": (
+        "I drive {v}.",
+        "My car is {v}, old but reliable.",
+        "I get around in {v} most days.",
+    ),
+    "car.change": (
+        "Got a new car, {v}.",
+        "I sold {old} and bought {v}.",
+        "I traded in my car for {v}.",
+    ),
+    "pet.initial": (
+        "I have {v} at home.",
+        "My pet is {v}, the sweetest thing.",
+        "We keep {v} and the kids adore the little one.",
+    ),
+    "pet.change": (
+        "We adopted {v} last week.",
+        "I brought home {v} from the shelter.",
+        "We got {v}, and {old} went to live with my parents.",
+    ),
+    "partner.initial": (
+        "I'm dating {v}.",
+        "My partner {v} says hi.",
+        "{v} and I have been together for a while now.",
+    ),
+    "partner.change": (
+        "{old} and I broke up; I'm seeing {v} now.",
+        "I have a new partner, {v}.",
+        "I started dating {v} a few weeks ago.",
+    ),
+    "hobby.initial": (
+        "I spend my weekends on {v}.",
+        "My hobby is {v}.",
+        "I'm really into {v} lately.",
+    ),
+    "hobby.change": (
+        "I took up {v} recently.",
+        "I gave up {old} and started {v}.",
+        "Now I'm hooked on {v}.",
+    ),
+    "hometown": ("I grew up in {v}.", "I'm originally from {v}.", "I was born in {v}."),
+    "sibling": (
+        "My {rel} is called {v}.",
+        "I have a {rel} named {v}.",
+        "{v} is my older {rel}.",
+    ),
+    "food": (
+        "My favourite food is {v}.",
+        "I could eat {v} every single day.",
+        "Nothing beats {v} for dinner.",
+    ),
+    "hypothetical": (
+        "If I ever decided to {act}, I would have to rethink a lot.",
+        "I might {act} at some point, not sure yet.",
+        "I'm thinking about whether to {act}, still undecided.",
+    ),
+    "denial": (
+        "No, I did not {act}, that was my {rel}.",
+        "I never {did}, people keep mixing that up.",
+        "Just to be clear, I haven't {done}.",
+    ),
+    "other": (
+        "My {rel} just {did}.",
+        "Guess what, my {rel} {did} last week.",
+        "My {rel} finally {did}.",
+    ),
+    "prompt": (
+        "Anything new with your {topic}?",
+        "How is the {topic} situation?",
+        "Any changes on the {topic} front?",
+    ),
+    "filler": (
+        "The weather has been awful all week.",
+        "I binge-watched a documentary about octopuses yesterday.",
+        "Work has been hectic, but I'm hanging in there.",
+        "I finally fixed the leaking tap in the kitchen.",
+        "The farmers market was packed on Saturday.",
+        "I read a great mystery novel on the train.",
+        "My knee still hurts from that hike.",
+        "We had friends over for a barbecue on Sunday.",
+        "I spent the whole evening sorting old photos.",
+        "The new season of that cooking show is out.",
+    ),
+    "q.current": (
+        "What is {p}'s current {noun}?",
+        "What is {p}'s {noun} these days?",
+        "As of now, what is {p}'s {noun}?",
+    ),
+    "q.previous": (
+        "What was {p}'s {noun} before {new}?",
+        "Before switching to {new}, what was {p}'s {noun}?",
+        "Which {noun} did {p} have prior to {new}?",
+    ),
+    "q.when": (
+        "When did {p}'s {noun} change to {new}?",
+        "On what date did {p} say the {noun} was now {new}?",
+        "When did {new} become {p}'s {noun}?",
+    ),
+    "q.distractor": (
+        "{p} talked about {dv}, but what is {p}'s actual {noun}?",
+        "Is {dv} really {p}'s {noun}? If not, what is?",
+        "Setting {dv} aside, what {noun} does {p} have?",
+    ),
+    "q.hometown": (
+        "Where did {p} grow up?",
+        "Which city is {p} originally from?",
+        "Where was {p} born?",
+    ),
+    "q.sibling": (
+        "What is the name of {p}'s {rel}?",
+        "What is {p}'s {rel} called?",
+        "Who is {p}'s {rel}?",
+    ),
+    "q.food": (
+        "What is {p}'s favourite food?",
+        "What dish does {p} love most?",
+        "Which food could {p} eat every day?",
+    ),
+}
+
+_HELDOUT: dict[str, tuple[str, ...]] = {
+    "residence.initial": (
+        "Home for me is {v} right now.",
+        "I'm based in {v} at the moment.",
+        "We rent a flat in {v}, near the old market.",
+    ),
+    "residence.change": (
+        "We packed everything up and settled in {v}.",
+        "Our new address is in {v}, the boxes are still everywhere.",
+        "I said goodbye to {old}; I'm a {v} resident now.",
+    ),
+    "job.initial": (
+        "I'm employed by {v}.",
+        "I spend my weekdays at the {v} office.",
+        "My employer is {v}, I've been there a while.",
+    ),
+    "job.change": (
+        "New employer: {v}. I handed in my notice at {old}.",
+        "These days I report to a manager at {v}.",
+        "I switched companies, I'm with {v} now.",
+    ),
+    "car.initial": (
+        "My daily ride is {v}.",
+        "I commute in {v} every morning.",
+        "There's {v} in my driveway, that's my ride.",
+    ),
+    "car.change": (
+        "My ride now is {v}, {old} is gone.",
+        "I picked up {v} from the dealer on Friday.",
+        "I upgraded my wheels to {v}.",
+    ),
+    "pet.initial": (
+        "I share my flat with {v}.",
+        "There's {v} waiting for me every evening.",
+        "I look after {v}, my furry roommate.",
+    ),
+    "pet.change": (
+        "Meet the newest family member: {v}.",
+        "{old} moved in with my aunt and I took in {v}.",
+        "I took in {v} from a neighbour who was leaving town.",
+    ),
+    "partner.initial": (
+        "I'm seeing someone called {v}.",
+        "My other half, {v}, is doing well.",
+        "{v} and I share an apartment these days.",
+    ),
+    "partner.change": (
+        "Things ended with {old}. I met {v} and we are happy.",
+        "These days I go out with {v}.",
+        "I'm in a relationship with {v} now.",
+    ),
+    "hobby.initial": (
+        "Most evenings I do {v}.",
+        "My free time goes to {v}.",
+        "I unwind with {v} after work.",
+    ),
+    "hobby.change": (
+        "My new passion is {v}.",
+        "I swapped {old} for {v} this spring.",
+        "Lately it's all about {v} for me.",
+    ),
+    "hometown": (
+        "My roots are in {v}.",
+        "My childhood was spent in {v}.",
+        "I'm a {v} native.",
+    ),
+    "sibling": (
+        "My only {rel}, {v}, phoned me yesterday.",
+        "I grew up with a {rel}, {v}.",
+        "{v}, my younger {rel}, came over for lunch.",
+    ),
+    "food": (
+        "My go-to dish is {v}.",
+        "I never get tired of {v}.",
+        "For comfort food, it is {v} every time.",
+    ),
+    "hypothetical": (
+        "Suppose I {did}: would that be crazy?",
+        "Part of me wants to {act} someday, but it's only a daydream.",
+        "Maybe one day I'll {act}, who knows.",
+    ),
+    "denial": (
+        "That's a rumour, I didn't {act}.",
+        "Whoever told you I {did} got it wrong.",
+        "Nope, I have not {done}; my {rel} did.",
+    ),
+    "other": (
+        "Big news from my {rel}: they {did}.",
+        "That {rel} of mine has {done}, can you believe it?",
+        "You know my {rel}? They {did}.",
+    ),
+    "prompt": (
+        "What's the latest with your {topic}?",
+        "Tell me, is your {topic} still the same?",
+        "Did anything happen with your {topic}?",
+    ),
+    "filler": (
+        "It rained the whole weekend here.",
+        "I tried a new coffee place near the park.",
+        "My neighbour's renovation noise is driving me mad.",
+        "I watched the football final with some friends.",
+        "I've been sleeping badly since the heatwave started.",
+        "We played cards until midnight on Friday.",
+        "My phone screen cracked again this morning.",
+        "The bakery on the corner finally reopened.",
+        "I've been trying to drink less coffee, without much luck.",
+        "There was a huge traffic jam on the ring road today.",
+    ),
+    "q.current": (
+        "Right now, what would you say {p}'s {noun} is?",
+        "Most recently, which {noun} did {p} mention?",
+        "What {noun} does {p} have at present?",
+    ),
+    "q.previous": (
+        "{p} had another {noun} until {new} came along; which one?",
+        "What {noun} preceded {new} for {p}?",
+        "Earlier, before {new}, what was {p}'s {noun}?",
+    ),
+    "q.when": (
+        "Since when has {p}'s {noun} been {new}?",
+        "What was the date {p} switched the {noun} to {new}?",
+        "At what point did {p} end up with {new} as the {noun}?",
+    ),
+    "q.distractor": (
+        "Despite the mention of {dv}, what is {p}'s {noun} in fact?",
+        "{dv} came up with {p}; what is the true {noun}?",
+        "Which {noun} does {p} truly have, {dv} or another?",
+    ),
+    "q.hometown": (
+        "What is {p}'s home town?",
+        "In which city did {p} spend childhood?",
+        "Where are {p}'s roots?",
+    ),
+    "q.sibling": (
+        "How is {p}'s {rel} named?",
+        "Name {p}'s {rel}.",
+        "Which person is {p}'s {rel}?",
+    ),
+    "q.food": (
+        "What is {p}'s go-to dish?",
+        "Which meal does {p} never tire of?",
+        "What food comforts {p} the most?",
+    ),
+}
+_TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {"train": _TRAIN, "heldout": _HELDOUT}
+
+
+def templates(phrasing: str) -> frozenset[str]:
+    """Every template string of one phrasing set (``"train"`` or ``"heldout"``)."""
+    return frozenset(t for group in _phrases(phrasing).values() for t in group)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticStatement:
+    """What a generated turn says, for tests and labels.
+
+    Attributes:
+        dia_id: The turn.
+        person: Whose fact it is about (the speaker, or the asked person for a prompt).
+        kind: ``initial``/``change`` set a slot, ``stable`` states a stable fact;
+            ``hypothetical``, ``denial`` and ``other`` are distractors that set nothing;
+            ``prompt`` is a chat question, ``filler`` chit-chat.
+        slot: The slot or stable fact concerned, if any.
+        value: The value said, if any.
+    """
+
+    dia_id: str
+    person: str
+    kind: StatementKind
+    slot: str | None = None
+    value: str | None = None
+
+    @property
+    def sets_slot(self) -> bool:
+        """True when the statement changes the person's true value of ``slot``."""
+        return self.kind in ("initial", "change")
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticSample:
+    """A generated conversation and what each of its turns says."""
+
+    conversation: Conversation
+    statements: tuple[SyntheticStatement, ...]
+
+
+@dataclass
+class _Planned:
+    """A statement waiting for its session and turn id."""
+
+    person: str
+    kind: StatementKind
+    slot: str | None
+    value: str | None
+    text: str
+
+
+def synthetic_sample(
+    seed: int, *, people: int = 2, sessions: int = 8, phrasing: str = "train", index: int = 0
+) -> SyntheticSample:
+    """Generate one conversation with the labels of its turns.
+
+    Args:
+        seed: Seed of the generator; the same arguments give the same conversation.
+        people: Number of speakers (two or more).
+        sessions: Number of dated sessions (at least four, so values can change).
+        phrasing: ``"train"`` or ``"heldout"`` template set.
+        index: Position in a series; only names the conversation ``synth-<seed>-<index>``.
+
+    Raises:
+        InvalidInputError: An argument is out of range.
+    """
+    templates_ = _phrases(phrasing)
+    if people < 2:
+        raise InvalidInputError(f"people must be at least 2, got {people!r}")
+    if sessions < 4:
+        raise InvalidInputError(f"sessions must be at least 4, got {sessions!r}")
+    rng = random.Random(seed)
+    pick = _Picker(rng)
+    names = rng.sample(_NAMES, people)
+    pick.used.update(names)
+    plan: dict[int, list[_Planned]] = {s: [] for s in range(sessions)}
+    history: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (person, slot) -> values
+    stable: dict[tuple[str, str], tuple[str, str]] = {}  # -> (value, relation)
+
+    def say(
+        session: int, person: str, kind: StatementKind, slot: str, value: str, **fields: str
+    ) -> None:
+        text = rng.choice(templates_[_key(kind, slot)]).format(v=value, **fields)
+        plan[session].append(_Planned(person, kind, slot, value, text[0].upper() + text[1:]))
+
+    for person in names:
+        for fact in STABLE:
+            rel = rng.choice(_SIBLINGS)
+            value = pick.value(rel if fact == "sibling" else fact)
+            stable[person, fact] = (value, rel)
+            say(rng.randrange(sessions), person, "stable", fact, value, rel=rel)
+        for slot in rng.sample(SLOTS, 4):
+            changes = rng.randint(1, 3)
+            when = sorted(rng.sample(range(sessions), changes + 1))
+            values = [pick.value(slot) for _ in when]
+            history[person, slot] = list(zip(when, values, strict=True))
+            for i, (session, value) in enumerate(history[person, slot]):
+                kind: StatementKind = "initial" if i == 0 else "change"
+                say(session, person, kind, slot, value, old=values[i - 1] if i else "")
+        owned = [slot for (p, slot) in history if p == person]
+        for _ in range(3):
+            kind = rng.choice(("hypothetical", "denial", "other"))
+            slot = rng.choice(owned)
+            value = pick.value(slot)
+            act, did, done = (a.format(v=value) for a in _ACTS[slot])
+            rel = rng.choice(_RELATIVES)
+            say(
+                rng.randrange(sessions),
+                person,
+                kind,
+                slot,
+                value,
+                act=act,
+                did=did,
+                done=done,
+                rel=rel,
+            )
+
+    conversation, statements = _assemble(
+        rng, templates_, names, plan, sessions, f"synth-{seed}-{index}"
+    )
+    questions = _questions(rng, templates_, conversation, history, stable, statements)
+    return SyntheticSample(
+        conversation=Conversation(
+            id=conversation.id,
+            speakers=conversation.speakers,
+            sessions=conversation.sessions,
+            questions=tuple(questions),
+        ),
+        statements=tuple(statements),
+    )
+
+
+def synthetic_conversation(
+    seed: int, *, people: int = 2, sessions: int = 8, phrasing: str = "train", index: int = 0
+) -> Conversation:
+    """One generated knowledge-update conversation (see :func:`synthetic_sample`)."""
+    return synthetic_sample(
+        seed, people=people, sessions=sessions, phrasing=phrasing, index=index
+    ).conversation
+
+
+def synthetic_conversations(
+    n: int, seed: int, *, people: int = 2, sessions: int = 8, phrasing: str = "train"
+) -> list[Conversation]:
+    """``n`` conversations ``synth-<seed>-0`` ... each from a seed drawn from ``seed``."""
+    if n < 0:
+        raise InvalidInputError(f"n must not be negative, got {n!r}")
+    rng = random.Random(seed)
+    seeds = [rng.randrange(2**32) for _ in range(n)]
+    return [
+        _renamed(
+            synthetic_conversation(s, people=people, sessions=sessions, phrasing=phrasing),
+            f"synth-{seed}-{i}",
+        )
+        for i, s in enumerate(seeds)
+    ]
+
+
+def write_synthetic(path: str | Path, n: int, seed: int, phrasing: str = "train") -> Path:
+    """Write ``synthetic_conversations(n, seed, phrasing=phrasing)`` as one LoCoMo JSON file.
+
+    Conversation ids carry ``seed``, so files from different seeds can be loaded together.
+    """
+    return write_locomo(synthetic_conversations(n, seed, phrasing=phrasing), path)
+
+
+def _renamed(conversation: Conversation, new_id: str) -> Conversation:
+    return Conversation(
+        id=new_id,
+        speakers=conversation.speakers,
+        sessions=conversation.sessions,
+        questions=conversation.questions,
+    )
+
+
+def _phrases(phrasing: str) -> dict[str, tuple[str, ...]]:
+    try:
+        return _TEMPLATES[phrasing]
+    except KeyError:
+        raise InvalidInputError(
+            f"phrasing must be one of {', '.join(PHRASINGS)}, got {phrasing!r}"
+        ) from None
+
+
+def _key(kind: str, slot: str) -> str:
+    if kind in ("initial", "change"):
+        return f"{slot}.{kind}"
+    return slot if kind == "stable" else kind
+
+
+class _Picker:
+    """Draws values so no value is used twice in one conversation (answers stay unambiguous)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.used: set[str] = set()
+
+    def value(self, slot: str) -> str:
+        pools = {
+            "residence": _CITIES,
+            "hometown": _CITIES,
+            "job": _EMPLOYERS,
+            "car": _CARS,
+            "pet": _PETS,
+            "partner": _NAMES,
+            "sister": _FEMALE,
+            "brother": _MALE,
+            "hobby": _HOBBIES,
+            "food": _FOODS,
+        }
+        choice = self.rng.choice([v for v in pools[slot] if v not in self.used])
+        self.used.add(choice)
+        return choice
+
+
+def _assemble(
+    rng: random.Random,
+    templates_: dict[str, tuple[str, ...]],
+    names: list[str],
+    plan: dict[int, list[_Planned]],
+    sessions: int,
+    conv_id: str,
+) -> tuple[Conversation, list[SyntheticStatement]]:
+    """Order each session's statements with filler and prompts, and date the sessions."""
+    when = datetime(rng.randint(2021, 2024), rng.randint(1, 12), rng.randint(1, 28), tzinfo=UTC)
+    when = when.replace(hour=rng.randint(8, 21), minute=rng.randrange(0, 60, 5))
+    built: list[Session] = []
+    statements: list[SyntheticStatement] = []
+    for index in range(sessions):
+        items = list(plan[index])
+        for chat in rng.sample(templates_["filler"], rng.randint(2, 4)):
+            items.append(_Planned(rng.choice(names), "filler", None, None, chat))
+        rng.shuffle(items)
+        lines: list[_Planned] = []
+        for item in items:
+            if item.kind in ("initial", "change") and item.slot and rng.random() < 0.4:
+                asker = rng.choice([n for n in names if n != item.person])
+                text = rng.choice(templates_["prompt"]).format(topic=_TOPICS[item.slot])
+                lines.append(_Planned(asker, "prompt", item.slot, None, text))
+            lines.append(item)
+        number = index + 1
+        turns = []
+        for n, line in enumerate(lines, start=1):
+            dia_id = f"D{number}:{n}"
+            turns.append(
+                Turn(speaker=line.person, text=line.text, dia_id=dia_id, session=number, time=when)
+            )
+            statements.append(
+                SyntheticStatement(dia_id, line.person, line.kind, line.slot, line.value)
+            )
+        built.append(Session(index=number, time=when, turns=tuple(turns)))
+        when += timedelta(days=rng.randint(3, 45), hours=rng.randint(-3, 3))
+    return Conversation(id=conv_id, speakers=tuple(names), sessions=tuple(built)), statements
+
+
+def _questions(
+    rng: random.Random,
+    templates_: dict[str, tuple[str, ...]],
+    conversation: Conversation,
+    history: dict[tuple[str, str], list[tuple[int, str]]],
+    stable: dict[tuple[str, str], tuple[str, str]],
+    statements: list[SyntheticStatement],
+) -> list[Question]:
+    turn_of = {
+        (s.person, s.slot, s.value): s for s in statements if s.sets_slot or s.kind == "stable"
+    }
+    out: list[Question] = []
+
+    def ask(kind: str, category: str, answer: str, evidence: str, **fields: str) -> None:
+        text = rng.choice(templates_[f"q.{kind}"]).format(**fields)
+        out.append(
+            Question(
+                question=text[0].upper() + text[1:],
+                answer=answer,
+                evidence=(evidence,),
+                category=category,
+                adversarial_answer=fields.get("dv"),
+            )
+        )
+
+    for person in conversation.speakers:
+        for fact in STABLE:
+            value, rel = stable[person, fact]
+            ask(fact, "stable", value, turn_of[person, fact, value].dia_id, p=person, rel=rel)
+        for (who, slot), values in history.items():
+            if who != person:
+                continue
+            noun = _NOUNS[slot]
+            latest = turn_of[person, slot, values[-1][1]]
+            before = turn_of[person, slot, values[-2][1]]
+            new = values[-1][1]
+            ask("current", "current", new, latest.dia_id, p=person, noun=noun)
+            ask("previous", "previous", values[-2][1], before.dia_id, p=person, noun=noun, new=new)
+            day = format_day(conversation.turn(latest.dia_id).time)
+            ask("when", "when", day, latest.dia_id, p=person, noun=noun, new=new)
+        for s in statements:
+            if s.person == person and s.kind in DISTRACTOR_KINDS and s.slot and s.value:
+                final = turn_of[person, s.slot, history[person, s.slot][-1][1]]
+                ask(
+                    "distractor",
+                    "distractor",
+                    history[person, s.slot][-1][1],
+                    final.dia_id,
+                    p=person,
+                    noun=_NOUNS[s.slot],
+                    dv=s.value,
+                )
+    return out
+
+
+def format_day(when: datetime) -> str:
+    """The answer to a "when" question: the day the change was told, ``"8 May 2023"``."""
+    return f"{when.day} {MONTH_NAMES[when.month]} {when.year}"
