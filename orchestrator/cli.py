@@ -24,8 +24,15 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Reproducible benchmarks (JSON on stdout).", no_args_is_help=True)
 memory_app = typer.Typer(help="Inspect and edit a memory store.", no_args_is_help=True)
+policy_app = typer.Typer(help="Memory-manager policies: evaluate them.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(memory_app, name="memory")
+app.add_typer(policy_app, name="policy")
+
+POLICY_HELP = (
+    "Memory policy: add-all, heuristic, llm (model from COLONY_OPENAI_BASE_URL, OPENAI_API_KEY, "
+    "COLONY_MODEL), learned, or a checkpoint file of the learned policy"
+)
 
 DEFAULT_STORE = Path(".colony") / "memory.duckdb"
 
@@ -51,7 +58,7 @@ def bench_locomo(
         list[Path], typer.Option("--data", help="LoCoMo-layout file(s) or folder(s); repeatable")
     ],
     budget_words: Annotated[int, typer.Option(help="Context budget in words")] = 300,
-    policy: Annotated[str, typer.Option(help="Memory policy: add-all, heuristic")] = "heuristic",
+    policy: Annotated[str, typer.Option(help=POLICY_HELP)] = "heuristic",
     baseline: Annotated[
         str | None, typer.Option(help="Plain retrieval over raw turns: bm25-turns, hybrid-turns")
     ] = None,
@@ -60,10 +67,40 @@ def bench_locomo(
 ) -> None:
     """Evidence recall on LoCoMo conversations within a word budget."""
     from benchmarks.locomo import run_locomo, summarize
+    from orchestrator._policy_cli import cli_policies
+    from policies import scoped_policies
 
-    result = run_locomo(
-        data, budget_words=budget_words, policy=policy, baseline=baseline, embedder=embedder
-    )
+    with scoped_policies(cli_policies(policy)):
+        result = run_locomo(
+            data, budget_words=budget_words, policy=policy, baseline=baseline, embedder=embedder
+        )
+    _emit(result, as_json, summarize(result))
+
+
+@policy_app.command("eval")
+def policy_eval(
+    data: Annotated[
+        list[Path],
+        typer.Option("--data", help="LoCoMo-layout file(s) or folder(s); repeatable"),
+    ],
+    more_data: Annotated[
+        list[Path] | None,
+        typer.Argument(help="More data paths (so `--data A B` reads both)", show_default=False),
+    ] = None,
+    policy: Annotated[str, typer.Option(help=POLICY_HELP)] = "heuristic",
+    budget_words: Annotated[int, typer.Option(help="Context budget in words")] = 300,
+    embedder: Annotated[str | None, typer.Option(help="minilm (default) or hash")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Recall, memory size, decision counts and decision latency of a memory policy."""
+    from benchmarks.policy_eval import evaluate_policy, summarize
+    from orchestrator._policy_cli import cli_policies
+    from policies import scoped_policies
+
+    with scoped_policies(cli_policies(policy)):
+        result = evaluate_policy(
+            [*data, *(more_data or [])], policy, budget_words=budget_words, embedder=embedder
+        )
     _emit(result, as_json, summarize(result))
 
 

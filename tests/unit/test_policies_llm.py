@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,9 @@ from memory import (
     Candidate,
     DuckDBStore,
     HashEmbedder,
-    MemoryRecord,
     MemoryService,
     Operation,
     ScoredMemory,
-    Tier,
 )
 from memory.errors import InvalidInputError
 from orchestrator._policy_cli import cli_policies, complete_from_env
@@ -34,23 +33,16 @@ from policies import (
 )
 from policies import _registry as registry
 from tests.helpers.chat_server import ChatServer, completion
+from tests.unit.test_baseline_policies import hit as baseline_hit
 
 NS = ("team", "t")
 WHEN = datetime(2025, 3, 2, tzinfo=UTC)
 
 
 def hit(text: str, memory_id: str) -> ScoredMemory:
-    record = MemoryRecord(
-        id=memory_id,
-        namespace=NS,
-        tier=Tier.SEMANTIC,
-        text=text,
-        version=1,
-        author="system",
-        recorded_at=datetime(2025, 1, 1, tzinfo=UTC),
-        valid_from=datetime(2025, 2, 28, tzinfo=UTC),
-    )
-    return ScoredMemory(record, 0.8, {"vector": 0.8})
+    near = baseline_hit(text, 0.8, memory_id)
+    stated = replace(near.record, valid_from=datetime(2025, 2, 28, tzinfo=UTC))
+    return replace(near, record=stated)
 
 
 def cand(text: str = "Ana moved to Porto") -> Candidate:

@@ -71,6 +71,8 @@ def test_readme_snippets_print_what_they_say(
         ["memory", "import"],
         ["run"],
         ["bench", "orchestration"],
+        ["policy"],
+        ["policy", "eval"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

@@ -1,0 +1,114 @@
+"""evaluate_policy and `colony policy eval` on a small generated LoCoMo-layout file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from benchmarks.policy_eval import evaluate_policy
+from memory import HashEmbedder, Question, RuleExtractor, write_locomo
+from orchestrator._demo_memory import demo_conversation
+from orchestrator.cli import app
+from policies import AddAllPolicy
+from tests.helpers.chat_server import ChatServer, completion
+
+runner = CliRunner()
+KEYS = {"policy", "recall", "items_stored", "decisions", "decision_p95_ms"}
+QUESTIONS = (
+    Question("Where does Ana live?", "Porto", ("D2:1",), "1"),
+    Question("Where did Ana work before the studio?", "a bakery", ("D1:4", "D2:3"), "2"),
+    Question("What is the name of Ben's dog?", "Pixel", ("D1:5",), "4"),
+    Question("What did Ana start learning?", "the cello", ("D3:2",), "4"),
+)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    conv = dataclasses.replace(demo_conversation(), questions=QUESTIONS)
+    return write_locomo(conv, tmp_path_factory.mktemp("locomo") / "demo.json")
+
+
+def candidates(path: Path) -> int:
+    conv = dataclasses.replace(demo_conversation(), questions=QUESTIONS)
+    extractor = RuleExtractor()
+    ns = ("locomo", conv.id)
+    return sum(len(extractor.extract(s, conv.speakers, ns)) for s in conv.sessions)
+
+
+@pytest.mark.parametrize("policy", ["add-all", "heuristic", AddAllPolicy()])
+def test_evaluate_policy(data: Path, policy: Any) -> None:
+    result = evaluate_policy([data], policy, budget_words=60, embedder=HashEmbedder())
+    assert set(result) >= KEYS
+    assert result["policy"] == (policy if isinstance(policy, str) else policy.name)
+    assert set(result["decisions"]) == {"ADD", "UPDATE", "DELETE", "NOOP"}
+    assert sum(result["decisions"].values()) == candidates(data)
+    assert set(result["recall"]) == {"overall", "1", "2", "4"}
+    assert all(0.0 <= value <= 100.0 for value in result["recall"].values())
+    assert 0.0 < result["decision_p95_ms"] < 50.0
+    assert result["questions"] == 4 and result["conversations"] == 1
+    if policy == "add-all":
+        assert result["items_stored"] == result["decisions"]["ADD"] == candidates(data)
+
+
+def test_cli_policy_eval_json(data: Path, tmp_path: Path) -> None:
+    other = dataclasses.replace(demo_conversation(), id="demo-2", questions=QUESTIONS)
+    second = write_locomo(other, tmp_path / "demo-2.json")
+    options = ["--policy", "heuristic", "--budget-words", "60", "--embedder", "hash", "--json"]
+    result = runner.invoke(app, ["policy", "eval", "--data", str(data), str(second), *options])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.splitlines()[0])
+    assert set(out) >= KEYS and out["policy"] == "heuristic"
+    assert out["conversations"] == 2  # `--data A B` reads both
+    assert sum(out["decisions"].values()) == 2 * candidates(data)
+    assert "decision p95" in result.stderr
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    for var in ("COLONY_OPENAI_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "COLONY_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    yield monkeypatch
+
+
+@pytest.mark.parametrize("command", [["policy", "eval"], ["bench", "locomo"]])
+def test_llm_without_configuration_is_a_clear_error(
+    data: Path, clean_env: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    result = runner.invoke(
+        app, [*command, "--data", str(data), "--policy", "llm", "--embedder", "hash"]
+    )
+    assert result.exit_code != 0
+    message = str(result.exception)
+    assert "COLONY_OPENAI_BASE_URL" in message and "OPENAI_API_KEY" in message
+
+
+def test_unknown_policy_is_a_clear_error(data: Path) -> None:
+    result = runner.invoke(
+        app, ["policy", "eval", "--data", str(data), "--policy", "nope", "--embedder", "hash"]
+    )
+    assert result.exit_code != 0
+    assert "unknown memory policy 'nope'" in str(result.exception)
+
+
+def test_cli_llm_policy_on_a_local_endpoint(data: Path, clean_env: pytest.MonkeyPatch) -> None:
+    def respond(body: dict[str, Any]) -> dict[str, Any]:
+        return completion('{"operation": "ADD", "target": null, "confidence": 0.9}')
+
+    with ChatServer(respond) as server:
+        clean_env.setenv("COLONY_OPENAI_BASE_URL", server.url)
+        clean_env.setenv("OPENAI_API_KEY", "")
+        args = ["--data", str(data), "--policy", "llm", "--embedder", "hash", "--json"]
+        evaluated = runner.invoke(app, ["policy", "eval", *args])
+        bench = runner.invoke(app, ["bench", "locomo", *args])
+    assert evaluated.exit_code == 0, evaluated.output
+    out = json.loads(evaluated.stdout.splitlines()[0])
+    assert out["policy"] == "llm" and out["decisions"]["ADD"] == candidates(data)
+    assert bench.exit_code == 0, bench.output
+    assert json.loads(bench.stdout.splitlines()[0])["policy"] == "llm"
+    assert len(server.requests) == 2 * candidates(data)
