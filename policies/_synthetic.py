@@ -49,7 +49,7 @@ DISTRACTOR_KINDS = frozenset({"hypothetical", "denial", "other"})
 SLOTS = ("residence", "job", "car", "pet", "partner", "hobby")
 STABLE = ("hometown", "sibling", "food")
 _NOUNS = {
-    "residence": "city",
+    "residence": "city of residence",
     "job": "employer",
     "car": "car",
     "pet": "pet",
@@ -378,7 +378,7 @@ _HELDOUT: dict[str, tuple[str, ...]] = {
     ),
     "q.current": (
         "Right now, what would you say {p}'s {noun} is?",
-        "Most recently, which {noun} did {p} mention?",
+        "Going by the latest news, what is {p}'s {noun}?",
         "What {noun} does {p} have at present?",
     ),
     "q.previous": (
@@ -426,7 +426,8 @@ class SyntheticStatement:
 
     Attributes:
         dia_id: The turn.
-        person: Whose fact it is about (the speaker, or the asked person for a prompt).
+        person: Who said it; every fact stated is about the speaker, except in an
+            ``other`` distractor (about a relative) and a ``prompt`` (asks the other speaker).
         kind: ``initial``/``change`` set a slot, ``stable`` states a stable fact;
             ``hypothetical``, ``denial`` and ``other`` are distractors that set nothing;
             ``prompt`` is a chat question, ``filler`` chit-chat.
