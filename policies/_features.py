@@ -1,0 +1,242 @@
+"""Features of (candidate, neighbours) for the learned memory manager, and its action space.
+
+Pure numpy over the memory record types: no torch, no gymnasium, so the policy that runs in
+the service and the RL environment that trains it (``policies._env``) share one definition.
+The cues are the ones the heuristic policy uses (``policies._baselines``) and the
+extractor's state slots (``memory.state_slots``), so the learned policy starts from what the
+rules already know.
+
+Every feature is scaled to about [-1, 1] and clipped to ``[-FEATURE_BOUND, FEATURE_BOUND]``.
+Neighbour rows past the retrieved ones are zero, with ``mask`` 0.
+
+Actions (:data:`N_ACTIONS` = ``2 + 2 * K``): ``0`` ADD, ``1`` NOOP, ``2 + i`` UPDATE
+neighbour ``i``, ``2 + K + i`` DELETE neighbour ``i`` (pointer-style: the target is a slot
+of the neighbour list). :func:`decision_for` treats a target past the retrieved neighbours
+as ADD; :func:`action_mask` says which actions have a real target.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from memory import Candidate, Decision, Operation, ScoredMemory
+from memory.errors import InvalidInputError
+from policies._baselines import (
+    _ADDITIVE,
+    _DENIAL,
+    _HYPOTHETICAL,
+    _RETRACTION,
+    _candidate_slots,
+    _is_question,
+    _mentions,
+    _record_slots,
+    _statement,
+    _subject,
+)
+
+__all__ = [
+    "CANDIDATE_FEATURES",
+    "FEATURES",
+    "FEATURE_BOUND",
+    "NEIGHBOUR_FEATURES",
+    "N_ACTIONS",
+    "K",
+    "action_mask",
+    "decision_for",
+    "featurize",
+]
+
+K = 5
+"""Neighbours a decision considers (``remember(..., neighbours=K)``)."""
+
+FEATURE_BOUND = 8.0
+
+CANDIDATE_FEATURES: tuple[str, ...] = (
+    "negation",  # a denial: "didn't", "not true", "joking"
+    "retraction",  # a state ends: "no longer", "sold", "quit"
+    "hypothetical",  # modality: "if", "would", "thinking about", "plan to"
+    "question",  # asks rather than states
+    "additive",  # a value next to the old one: "another", "also", "second"
+    "about_other",  # says something about someone else, not the speaker
+    "has_slot",  # states a changeable slot (residence, job, car, pet, ...)
+    "has_date",  # names a date ("last week", "in May")
+    "length",  # log words
+    "entities",  # log number of entities
+    "neighbours",  # retrieved neighbours / K
+)
+NEIGHBOUR_FEATURES: tuple[str, ...] = (
+    "vector",  # cosine similarity of the embeddings
+    "bm25",  # log1p BM25 score (0 when retrieval was by vector only, as in remember())
+    "rank",  # position in the best-first list / K
+    "token_jaccard",  # Jaccard overlap of the lower-cased words
+    "entity_jaccard",  # Jaccard overlap of the entities
+    "same_subject",  # the neighbour is about the candidate's subject
+    "same_slot",  # ... and states one of the candidate's slots
+    "same_speaker",  # said by the candidate's speaker
+    "time_gap",  # signed log days, candidate time - neighbour valid_from (world time)
+    "age",  # log days from the neighbour's valid_from (or recording) to ``now``
+    "utility",  # tanh of the neighbour's utility
+    "is_current",  # the live version of a memory that is not deleted
+    "versions",  # log of the neighbour's version number
+)
+FEATURES: tuple[str, ...] = (
+    *(f"candidate.{name}" for name in CANDIDATE_FEATURES),
+    *(f"neighbour.{name}" for name in NEIGHBOUR_FEATURES),
+)
+N_ACTIONS = 2 + 2 * K
+
+_NC = len(CANDIDATE_FEATURES)
+_NF = len(NEIGHBOUR_FEATURES)
+_DAY = 86400.0
+_LOG_SCALE = 1.0 / 4.0  # log1p(days) / 4: a day ~0.17, a month ~0.86, a year ~1.5
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'll|I'd|me|my|mine|we|we're|us|our)\b", re.I)
+_WORDS = re.compile(r"[a-z0-9]+")
+
+Features = npt.NDArray[np.float32]
+
+
+@lru_cache(maxsize=1 << 14)
+def _tokens(text: str) -> frozenset[str]:
+    # Memoised: the same neighbour texts come back decision after decision.
+    return frozenset(_WORDS.findall(text.lower()))
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
+
+
+def _log_days(seconds: float) -> float:
+    return math.copysign(math.log1p(abs(seconds) / _DAY), seconds) * _LOG_SCALE
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _about_other(said: str, candidate: Candidate) -> bool:
+    """True when the statement names someone else and nothing in the first person."""
+    if _FIRST_PERSON.search(said):
+        return False
+    speaker = (candidate.speaker or "").lower()
+    lowered = said.lower()
+    return any(
+        entity[:1].isupper() and entity.lower() != speaker and entity.lower() in lowered
+        for entity in candidate.entities
+    )
+
+
+def featurize(
+    candidate: Candidate, neighbours: Sequence[ScoredMemory], *, now: datetime | None = None
+) -> tuple[Features, Features, Features]:
+    """Features of one decision.
+
+    Args:
+        candidate: The candidate memory.
+        neighbours: Its retrieved neighbours, best first; only the first :data:`K` count.
+        now: Reference time for the neighbours' age; defaults to the candidate's time, else
+            the current time.
+
+    Returns:
+        ``(candidate_features, neighbour_features, mask)`` as float32 arrays of shapes
+        ``(len(CANDIDATE_FEATURES),)``, ``(K, len(NEIGHBOUR_FEATURES))`` and ``(K,)``.
+    """
+    said = _statement(candidate)
+    metadata = candidate.metadata
+    slots = _candidate_slots(candidate)
+    subject = _subject(candidate)
+    hits = neighbours[:K]
+    cand = np.zeros(_NC, np.float32)
+    cand[0] = _DENIAL.search(said) is not None
+    cand[1] = _RETRACTION.search(said) is not None
+    cand[2] = bool(metadata.get("hypothetical")) or _HYPOTHETICAL.search(said) is not None
+    cand[3] = _is_question(candidate)
+    cand[4] = _ADDITIVE.search(said) is not None
+    cand[5] = _about_other(said, candidate)
+    cand[6] = bool(slots)
+    cand[7] = "date_expression" in metadata
+    cand[8] = math.log1p(len(candidate.text.split())) * _LOG_SCALE
+    cand[9] = math.log1p(len(candidate.entities)) * 0.5
+    cand[10] = len(hits) / K
+
+    neigh = np.zeros((K, _NF), np.float32)
+    mask = np.zeros(K, np.float32)
+    if not hits:
+        return cand, neigh, mask
+    words = _tokens(candidate.text)
+    entities = frozenset(e.lower() for e in candidate.entities)
+    when = _aware(candidate.time) if candidate.time is not None else None
+    reference = _aware(now) if now is not None else when or datetime.now(UTC)
+    for i, hit in enumerate(hits):
+        record = hit.record
+        row = neigh[i]
+        components = hit.components
+        row[0] = components.get("vector", hit.score)
+        row[1] = math.log1p(max(0.0, components.get("bm25", 0.0))) * 0.5
+        row[2] = i / K
+        row[3] = _jaccard(words, _tokens(record.text))
+        row[4] = _jaccard(entities, frozenset(e.lower() for e in record.entities))
+        same_subject = subject is not None and _mentions(hit, subject)
+        row[5] = same_subject
+        row[6] = same_subject and bool(slots) and bool(slots & _record_slots(hit, subject))
+        speaker = record.metadata.get("speaker") if record.metadata else None
+        row[7] = candidate.speaker is not None and speaker == candidate.speaker
+        valid_from = record.valid_from
+        if when is not None and valid_from is not None:
+            row[8] = _log_days((when - _aware(valid_from)).total_seconds())
+        since = _aware(valid_from if valid_from is not None else record.recorded_at)
+        row[9] = _log_days(max(0.0, (reference - since).total_seconds()))
+        row[10] = math.tanh(record.utility)
+        row[11] = record.is_current
+        row[12] = math.log(max(1, record.version)) * 0.5
+        mask[i] = 1.0
+    np.clip(neigh, -FEATURE_BOUND, FEATURE_BOUND, out=neigh)
+    np.clip(cand, -FEATURE_BOUND, FEATURE_BOUND, out=cand)
+    return cand, neigh, mask
+
+
+def action_mask(mask: Features) -> npt.NDArray[np.int8]:
+    """Which of the :data:`N_ACTIONS` actions are valid (1): ADD, NOOP and real targets."""
+    valid = np.ones(N_ACTIONS, np.int8)
+    present = (mask[:K] > 0).astype(np.int8)
+    valid[2 : 2 + K] = present
+    valid[2 + K :] = present
+    return valid
+
+
+def decision_for(
+    action: int,
+    candidate: Candidate,
+    neighbours: Sequence[ScoredMemory],
+    *,
+    confidence: float = 1.0,
+    reason: str | None = None,
+) -> Decision:
+    """The decision an action stands for; an UPDATE/DELETE without a neighbour is an ADD."""
+    action = int(action)
+    if not 0 <= action < N_ACTIONS:
+        raise InvalidInputError(f"action must be an integer in 0..{N_ACTIONS - 1}, got {action!r}")
+    if action == 1:
+        return Decision(Operation.NOOP, confidence=confidence, reason=reason)
+    index = (action - 2) % K
+    if action >= 2 and index < len(neighbours):
+        target = neighbours[index].record.id
+        if action < 2 + K:
+            return Decision(
+                Operation.UPDATE,
+                target=target,
+                text=candidate.text,
+                confidence=confidence,
+                reason=reason,
+            )
+        return Decision(Operation.DELETE, target=target, confidence=confidence, reason=reason)
+    return Decision(Operation.ADD, text=candidate.text, confidence=confidence, reason=reason)
