@@ -155,19 +155,24 @@ def featurize(
     slots = _candidate_slots(candidate)
     subject = _subject(candidate)
     hits = neighbours[:K]
-    cand = np.zeros(_NC, np.float32)
-    cand[0] = _DENIAL.search(said) is not None
-    cand[1] = _RETRACTION.search(said) is not None
-    cand[2] = bool(metadata.get("hypothetical")) or _HYPOTHETICAL.search(said) is not None
-    cand[3] = _is_question(candidate)
-    cand[4] = _ADDITIVE.search(said) is not None
-    cand[5] = _about_other(said, candidate)
-    cand[6] = bool(slots)
-    cand[7] = "date_expression" in metadata
-    cand[8] = math.log1p(len(candidate.text.split())) * _LOG_SCALE
-    cand[9] = math.log1p(len(candidate.entities)) * 0.5
-    cand[10] = len(hits) / K
-
+    # Rows are built as Python floats and converted once: item writes into numpy arrays
+    # cost more than the features themselves.
+    cand = np.array(
+        (
+            _DENIAL.search(said) is not None,
+            _RETRACTION.search(said) is not None,
+            bool(metadata.get("hypothetical")) or _HYPOTHETICAL.search(said) is not None,
+            _is_question(candidate),
+            _ADDITIVE.search(said) is not None,
+            _about_other(said, candidate),
+            bool(slots),
+            "date_expression" in metadata,
+            math.log1p(len(candidate.text.split())) * _LOG_SCALE,
+            math.log1p(len(candidate.entities)) * 0.5,
+            len(hits) / K,
+        ),
+        np.float32,
+    )
     neigh = np.zeros((K, _NF), np.float32)
     mask = np.zeros(K, np.float32)
     if not hits:
@@ -176,31 +181,38 @@ def featurize(
     entities = frozenset(e.lower() for e in candidate.entities)
     when = _aware(candidate.time) if candidate.time is not None else None
     reference = _aware(now) if now is not None else when or datetime.now(UTC)
+    rows = []
     for i, hit in enumerate(hits):
         record = hit.record
-        row = neigh[i]
         components = hit.components
-        row[0] = components.get("vector", hit.score)
-        row[1] = math.log1p(max(0.0, components.get("bm25", 0.0))) * 0.5
-        row[2] = i / K
-        row[3] = _jaccard(words, _tokens(record.text))
-        row[4] = _jaccard(entities, frozenset(e.lower() for e in record.entities))
         same_subject = subject is not None and _mentions(hit, subject)
-        row[5] = same_subject
-        row[6] = same_subject and bool(slots) and bool(slots & _record_slots(hit, subject))
         speaker = record.metadata.get("speaker") if record.metadata else None
-        row[7] = candidate.speaker is not None and speaker == candidate.speaker
         valid_from = record.valid_from
+        gap = 0.0
         if when is not None and valid_from is not None:
-            row[8] = _log_days((when - _aware(valid_from)).total_seconds())
+            gap = _log_days((when - _aware(valid_from)).total_seconds())
         since = _aware(valid_from if valid_from is not None else record.recorded_at)
-        row[9] = _log_days(max(0.0, (reference - since).total_seconds()))
-        row[10] = math.tanh(record.utility)
-        row[11] = record.is_current
-        row[12] = math.log(max(1, record.version)) * 0.5
-        mask[i] = 1.0
+        rows.append(
+            (
+                components.get("vector", hit.score),
+                math.log1p(max(0.0, components.get("bm25", 0.0))) * 0.5,
+                i / K,
+                _jaccard(words, _tokens(record.text)),
+                _jaccard(entities, frozenset(e.lower() for e in record.entities)),
+                same_subject,
+                same_subject and bool(slots) and bool(slots & _record_slots(hit, subject)),
+                candidate.speaker is not None and speaker == candidate.speaker,
+                gap,
+                _log_days(max(0.0, (reference - since).total_seconds())),
+                math.tanh(record.utility),
+                record.is_current,
+                math.log(max(1, record.version)) * 0.5,
+            )
+        )
+    neigh[: len(rows)] = rows
+    mask[: len(rows)] = 1.0
+    # Only the log-day features are unbounded in principle (dates centuries apart).
     np.clip(neigh, -FEATURE_BOUND, FEATURE_BOUND, out=neigh)
-    np.clip(cand, -FEATURE_BOUND, FEATURE_BOUND, out=cand)
     return cand, neigh, mask
 
 
