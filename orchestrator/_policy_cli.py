@@ -32,9 +32,9 @@ def complete_from_env(env: Mapping[str, str] | None = None) -> Callable[[str], s
     base_url = env.get("COLONY_OPENAI_BASE_URL") or env.get("OPENAI_BASE_URL")
     api_key = env.get("OPENAI_API_KEY")
     if api_key is None:
-        where = f"the endpoint {base_url}" if base_url else "no endpoint"
         raise ModelConfigError(
-            f"the llm policy needs a model, and {where} with no OPENAI_API_KEY is configured: "
+            f"the llm policy needs a model, but OPENAI_API_KEY is not set (endpoint: "
+            f"{base_url or 'not set'}): "
             "set COLONY_OPENAI_BASE_URL (or OPENAI_BASE_URL) to an OpenAI-compatible endpoint, "
             "OPENAI_API_KEY to its key (empty for a local server without auth) and "
             "COLONY_MODEL to the model name"
