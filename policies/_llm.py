@@ -80,20 +80,19 @@ class LLMPolicy:
         neighbours_shown: int = 5,
         prompt: str = DEFAULT_POLICY_PROMPT,
     ) -> None:
-        if not callable(complete):
-            raise InvalidInputError(
-                f"complete must be a function prompt -> reply, got {complete!r}"
-            )
-        if not isinstance(neighbours_shown, int) or neighbours_shown < 1:
-            raise InvalidInputError(
-                f"neighbours_shown must be an int >= 1, got {neighbours_shown!r}"
-            )
         missing = [p for p in _PLACEHOLDERS if p not in prompt]
-        if missing:
-            raise InvalidInputError(
+        problem = None
+        if not callable(complete):
+            problem = f"complete must be a function prompt -> reply, got {complete!r}"
+        elif not isinstance(neighbours_shown, int) or neighbours_shown < 1:
+            problem = f"neighbours_shown must be an int >= 1, got {neighbours_shown!r}"
+        elif missing:
+            problem = (
                 f"the policy prompt lacks the placeholder(s) {', '.join(missing)}; "
                 "start from policies.DEFAULT_POLICY_PROMPT"
             )
+        if problem:
+            raise InvalidInputError(problem)
         self.complete = complete
         self.neighbours_shown = neighbours_shown
         self.prompt = prompt
