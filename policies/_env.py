@@ -63,15 +63,15 @@ from policies._features import (
     FEATURE_BOUND,
     N_ACTIONS,
     NEIGHBOUR_FEATURES,
+    OBSERVATION_SIZE,
     K,
     action_mask,
     decision_for,
     featurize,
+    flatten_observation,
 )
 
-__all__ = ["OBSERVATION_SIZE", "MemoryManagerEnv", "flatten_observation"]
-
-OBSERVATION_SIZE = len(CANDIDATE_FEATURES) + K * len(NEIGHBOUR_FEATURES) + K
+__all__ = ["MemoryManagerEnv"]
 
 Observation = npt.NDArray[np.float32]
 _SAME_SLOT = NEIGHBOUR_FEATURES.index("same_slot")
@@ -86,24 +86,9 @@ def _empty_features() -> _Features:
     )
 
 
-def flatten_observation(
-    cand: npt.NDArray[np.float32],
-    neigh: npt.NDArray[np.float32],
-    mask: npt.NDArray[np.float32],
-    out: Observation | None = None,
-) -> Observation:
-    """The environment's flat observation: candidate features, neighbour rows, mask."""
-    flat = np.empty(OBSERVATION_SIZE, np.float32) if out is None else out
-    a, b = cand.size, cand.size + neigh.size
-    flat[:a] = cand
-    flat[a:b] = neigh.reshape(-1)
-    flat[b:] = mask
-    return flat
-
-
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    """A conversation ready for episodes: candidates with embeddings, scored questions."""
+    """A conversation ready for episodes: its candidates, with their embeddings."""
 
     conversation: Conversation
     candidates: tuple[Candidate, ...]

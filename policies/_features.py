@@ -47,10 +47,12 @@ __all__ = [
     "FEATURE_BOUND",
     "NEIGHBOUR_FEATURES",
     "N_ACTIONS",
+    "OBSERVATION_SIZE",
     "K",
     "action_mask",
     "decision_for",
     "featurize",
+    "flatten_observation",
 ]
 
 K = 5
@@ -91,6 +93,8 @@ FEATURES: tuple[str, ...] = (
     *(f"neighbour.{name}" for name in NEIGHBOUR_FEATURES),
 )
 N_ACTIONS = 2 + 2 * K
+OBSERVATION_SIZE = len(CANDIDATE_FEATURES) + K * len(NEIGHBOUR_FEATURES) + K
+"""Length of :func:`flatten_observation`: candidate features, neighbour rows, mask."""
 
 _NC = len(CANDIDATE_FEATURES)
 _NF = len(NEIGHBOUR_FEATURES)
@@ -214,6 +218,21 @@ def featurize(
     # Only the log-day features are unbounded in principle (dates centuries apart).
     np.clip(neigh, -FEATURE_BOUND, FEATURE_BOUND, out=neigh)
     return cand, neigh, mask
+
+
+def flatten_observation(
+    cand: Features,
+    neigh: Features,
+    mask: Features,
+    out: Features | None = None,
+) -> Features:
+    """The environment's flat observation: candidate features, neighbour rows, mask."""
+    flat = np.empty(OBSERVATION_SIZE, np.float32) if out is None else out
+    a, b = cand.size, cand.size + neigh.size
+    flat[:a] = cand
+    flat[a:b] = neigh.reshape(-1)
+    flat[b:] = mask
+    return flat
 
 
 def action_mask(mask: Features) -> npt.NDArray[np.int8]:

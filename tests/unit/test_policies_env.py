@@ -24,16 +24,18 @@ from memory import (
 )
 from memory.errors import InvalidInputError
 from orchestrator._demo_memory import demo_conversation
-from policies._env import OBSERVATION_SIZE, MemoryManagerEnv
+from policies._env import MemoryManagerEnv
 from policies._features import (
     CANDIDATE_FEATURES,
     FEATURES,
     N_ACTIONS,
     NEIGHBOUR_FEATURES,
+    OBSERVATION_SIZE,
     K,
     action_mask,
     decision_for,
     featurize,
+    flatten_observation,
 )
 from tests.unit.test_baseline_policies import hit as baseline_hit
 
@@ -80,6 +82,8 @@ def test_featurize_shapes_and_dtypes() -> None:
     assert mask.shape == (K,) and mask.dtype == np.float32
     assert mask.tolist() == [1.0] * K
     assert len(FEATURES) == len(CANDIDATE_FEATURES) + len(NEIGHBOUR_FEATURES)
+    flat = flatten_observation(c, n, mask)
+    assert flat.shape == (OBSERVATION_SIZE,) and flat[-K:].tolist() == mask.tolist()
     c, n, mask = featurize(cand("Ana lives in Porto"), neighbours[:2])
     assert mask.tolist() == [1, 1, 0, 0, 0]
     assert not n[2:].any()
