@@ -24,7 +24,9 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Reproducible benchmarks (JSON on stdout).", no_args_is_help=True)
 memory_app = typer.Typer(help="Inspect and edit a memory store.", no_args_is_help=True)
-policy_app = typer.Typer(help="Memory-manager policies: evaluate them.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Memory-manager policies: train and evaluate them.", no_args_is_help=True
+)
 app.add_typer(bench_app, name="bench")
 app.add_typer(memory_app, name="memory")
 app.add_typer(policy_app, name="policy")
@@ -102,6 +104,52 @@ def policy_eval(
             [*data, *(more_data or [])], policy, budget_words=budget_words, embedder=embedder
         )
     _emit(result, as_json, summarize(result))
+
+
+@policy_app.command("train")
+def policy_train(
+    out: Annotated[Path, typer.Option(help="Checkpoint to write (.npz)")],
+    seed: Annotated[int, typer.Option(help="Seed (the same seed gives the same checkpoint)")] = 1,
+    address: Annotated[str | None, typer.Option(help="Ray cluster for the rollouts")] = None,
+    locomo: Annotated[
+        list[Path] | None, typer.Option(help="LoCoMo training file(s), e.g. conv-26.json")
+    ] = None,
+    synthetic: Annotated[int, typer.Option(help="Synthetic training conversations")] = 16,
+    imitation: Annotated[
+        int, typer.Option(help="Iterations imitating the heuristic policy first")
+    ] = 10,
+    iterations: Annotated[int, typer.Option(help="PPO iterations")] = 30,
+    workers: Annotated[int, typer.Option(help="Rollout actors")] = 2,
+    episodes: Annotated[int, typer.Option(help="Episodes per actor per iteration")] = 2,
+    budget_words: Annotated[int, typer.Option(help="Recall budget in the reward")] = 30,
+) -> None:
+    """Train the learned memory manager with PPO (rollouts in Ray actors); writes curves too."""
+    import ray
+
+    from orchestrator._runtime import init_ray
+    from policies._ppo import PPOArgs
+    from policies._training import train_policy
+
+    started = init_ray(address)
+    try:
+        train_policy(
+            out,
+            seed=seed,
+            locomo=locomo or [],
+            synthetic=synthetic,
+            budget_words=budget_words,
+            args=PPOArgs(
+                seed=seed,
+                imitation_iterations=imitation,
+                iterations=iterations,
+                workers=workers,
+                episodes_per_worker=episodes,
+            ),
+            log=lambda line: typer.echo(line, err=True),
+        )
+    finally:
+        if started:
+            ray.shutdown()
 
 
 @bench_app.command("store")

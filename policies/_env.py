@@ -52,6 +52,7 @@ from memory import (
     Decision,
     Embedder,
     HashEmbedder,
+    MemoryPolicy,
     MemoryService,
     Operation,
     ScoredMemory,
@@ -66,6 +67,7 @@ from policies._features import (
     OBSERVATION_SIZE,
     K,
     action_mask,
+    action_of,
     decision_for,
     featurize,
     flatten_observation,
@@ -138,6 +140,8 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         budget_words: Words of retrieved memory each question may use.
         item_cost: Reward cost of each memory stored at the end.
         update_weight: Weight of the update-correctness term.
+        teacher: A policy whose choice for each observation is reported as
+            ``info["teacher_action"]`` (for imitation before reinforcement).
 
     Candidates (extracted with :class:`memory.RuleExtractor`, session by session) and their
     embeddings are computed once per conversation, at construction.
@@ -151,6 +155,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         budget_words: int = 300,
         item_cost: float = 0.0005,
         update_weight: float = 0.5,
+        teacher: MemoryPolicy | None = None,
     ) -> None:
         if not conversations:
             raise InvalidInputError("MemoryManagerEnv needs at least one conversation")
@@ -164,6 +169,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         self.budget_words = budget_words
         self.item_cost = float(item_cost)
         self.update_weight = float(update_weight)
+        self.teacher = teacher
         self._prepared = [self._prepare(conv) for conv in conversations]
         self.observation_space = spaces.Box(
             -FEATURE_BOUND, FEATURE_BOUND, shape=(OBSERVATION_SIZE,), dtype=np.float32
@@ -268,7 +274,17 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         return flatten_observation(*self._features)
 
     def _info(self) -> dict[str, Any]:
-        return {"action_mask": action_mask(self._features[2]), "step": self._step}
+        info: dict[str, Any] = {"action_mask": action_mask(self._features[2]), "step": self._step}
+        episode = self._episode
+        if (
+            self.teacher is not None
+            and episode is not None
+            and self._step < len(episode.candidates)
+        ):
+            candidate = episode.candidates[self._step]
+            decision = self.teacher.decide(candidate, self._peek.neighbours)
+            info["teacher_action"] = action_of(decision, self._peek.neighbours)
+        return info
 
     def _score(
         self, candidate: Candidate, neighbours: Sequence[ScoredMemory], decision: Decision

@@ -271,3 +271,18 @@ def decision_for(
             )
         return Decision(Operation.DELETE, target=target, confidence=confidence, reason=reason)
     return Decision(Operation.ADD, text=candidate.text, confidence=confidence, reason=reason)
+
+
+def action_of(decision: Decision, neighbours: Sequence[ScoredMemory]) -> int:
+    """The action id of ``decision`` (the inverse of :func:`decision_for`).
+
+    An UPDATE or DELETE of a memory outside the first :data:`K` neighbours maps to ADD.
+    """
+    if decision.operation is Operation.NOOP:
+        return 1
+    if decision.operation in (Operation.UPDATE, Operation.DELETE):
+        ids = [hit.record.id for hit in neighbours[:K]]
+        if decision.target in ids:
+            index = ids.index(decision.target)
+            return 2 + index if decision.operation is Operation.UPDATE else 2 + K + index
+    return 0

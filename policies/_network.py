@@ -10,7 +10,8 @@ memory an UPDATE or DELETE acts on as well as the operation.
     UPDATE_i, DELETE_i = Wp . h_i + bp                    two logits per neighbour (masked)
     value           = Wv . g + bv
 
-Action ids: 0 = ADD, 1 = NOOP, 2 + 2i = UPDATE neighbour i, 3 + 2i = DELETE neighbour i.
+Action ids (as :mod:`policies._features`): 0 = ADD, 1 = NOOP, 2 + i = UPDATE neighbour i,
+2 + K + i = DELETE neighbour i.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class Network:
         head = w["Wg"] @ g + w["bg"]
         pointer = h_n @ w["Wp"].T + w["bp"]  # (K, 2): UPDATE_i, DELETE_i
         pointer[~live] = _NEG
-        return np.concatenate([head, pointer.reshape(-1)]).astype(np.float32)
+        return np.concatenate([head, pointer.T.reshape(-1)]).astype(np.float32)
 
     def save(self, path: str | Path, **meta: Any) -> Path:
         """Write the weights and ``meta`` (figures, features, seed) to an ``.npz`` file."""

@@ -27,6 +27,7 @@ class PPOArgs:
     """Training settings (defaults finish in minutes on a 2-core machine)."""
 
     seed: int = 1
+    imitation_iterations: int = 0
     iterations: int = 30
     workers: int = 2
     episodes_per_worker: int = 2
@@ -60,19 +61,29 @@ class RolloutWorker:
         self.rng = np.random.default_rng(seed)
         self.episodes = 0
 
-    def collect(self, net: Network, episodes: int) -> dict[str, Any]:
-        """Play ``episodes`` episodes; returns stacked arrays and the episodes' final rewards."""
-        obs_l, act_l, logp_l, rew_l, done_l, val_l = [], [], [], [], [], []
+    def collect(
+        self, net: Network, episodes: int, *, follow_teacher: bool = False
+    ) -> dict[str, Any]:
+        """Play ``episodes`` episodes; returns stacked arrays and the episodes' final rewards.
+
+        With ``follow_teacher`` the environment's ``info["teacher_action"]`` is played (for
+        imitation); the teacher's action is recorded either way when the environment has one.
+        """
+        obs_l, act_l, logp_l, rew_l, done_l, val_l, teach_l = [], [], [], [], [], [], []
         finals, infos = [], []
         w = net.weights
         for _ in range(episodes):
-            obs, _ = self.env.reset(seed=self.seed * 100_003 + self.episodes)
+            obs, info = self.env.reset(seed=self.seed * 100_003 + self.episodes)
             self.episodes += 1
             done = False
             while not done:
                 cand, neigh, mask = split_observation(obs, net.cand_dim, net.neigh_dim, net.k)
                 logits = net.logits(cand, neigh, mask)
                 action, logp = _sample(logits, self.rng)
+                teacher = int(info.get("teacher_action", -1))
+                if follow_teacher and teacher >= 0:
+                    action = teacher
+                teach_l.append(teacher)
                 h_c = np.maximum(w["Wc"] @ cand + w["bc"], 0.0)
                 value = float(_value(net, cand, neigh, mask, h_c))
                 next_obs, reward, terminated, truncated, info = self.env.step(action)
@@ -94,6 +105,7 @@ class RolloutWorker:
             "rewards": np.asarray(rew_l, np.float32),
             "dones": np.asarray(done_l, np.bool_),
             "values": np.asarray(val_l, np.float32),
+            "teacher": np.asarray(teach_l, np.int64),
             "finals": finals,
             "infos": infos,
         }
@@ -165,6 +177,49 @@ def train_ppo(
     ]
     curves: list[dict[str, Any]] = []
     begin = time.perf_counter()
+    # --- imitation: start from the teacher's behaviour (cross-entropy on its actions) -----
+    for iteration in range(1, args.imitation_iterations + 1):
+        net = model.to_numpy()
+        parts = ray.get(
+            [w.collect.remote(net, args.episodes_per_worker, follow_teacher=True) for w in workers]
+        )
+        obs = torch.tensor(np.concatenate([p["obs"] for p in parts]))
+        teacher = torch.tensor(np.concatenate([p["teacher"] for p in parts]))
+        keep = teacher >= 0
+        if not bool(keep.any()):
+            raise RuntimeError("imitation needs an environment with a teacher policy")
+        obs, teacher = obs[keep], teacher[keep]
+        losses = []
+        for _ in range(args.update_epochs):
+            order = rng.permutation(len(teacher))
+            for start in range(0, len(teacher), args.minibatch_size):
+                idx = torch.tensor(order[start : start + args.minibatch_size])
+                logits, _ = model(obs[idx])
+                loss = torch.nn.functional.cross_entropy(logits, teacher[idx])
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                optimizer.step()
+                losses.append(float(loss.detach()))
+        with torch.no_grad():
+            agree = float((model(obs)[0].argmax(dim=1) == teacher).float().mean())
+        finals = [r for p in parts for r in p["finals"]]
+        curves.append(
+            {
+                "phase": "imitation",
+                "iteration": iteration,
+                "seconds": round(time.perf_counter() - begin, 1),
+                "steps": len(teacher),
+                "episode_reward": round(float(np.mean(finals)), 4) if finals else None,
+                "loss": round(float(np.mean(losses)), 4),
+                "teacher_agreement": round(agree, 4),
+            }
+        )
+        log(
+            f"imitate {iteration:>3}/{args.imitation_iterations}  teacher reward "
+            f"{curves[-1]['episode_reward']}  agreement {agree:.3f}  {curves[-1]['seconds']} s"
+        )
+    # --- PPO -------------------------------------------------------------------------------
     for iteration in range(1, args.iterations + 1):
         net = model.to_numpy()
         parts = ray.get([w.collect.remote(net, args.episodes_per_worker) for w in workers])
@@ -203,6 +258,7 @@ def train_ppo(
                 losses.append(float(loss.detach()))
         ops = np.bincount(batch["actions"].clip(max=3), minlength=4)
         row = {
+            "phase": "ppo",
             "iteration": iteration,
             "seconds": round(time.perf_counter() - begin, 1),
             "steps": n,

@@ -61,3 +61,21 @@ def test_ppo_learns_a_toy_rule_and_is_deterministic(local_ray: Any, tmp_path: Pa
     for name, weights in net.weights.items():
         np.testing.assert_allclose(weights, again.weights[name], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(weights, loaded.weights[name], rtol=1e-5, atol=1e-6)
+
+
+def test_colony_policy_train_smoke_on_the_real_environment(local_ray: Any, tmp_path: Path) -> None:
+    """A few hundred steps of imitation and PPO on synthetic conversations, end to end."""
+    from policies import make_policy
+    from policies._ppo import PPOArgs
+    from policies._training import train_policy
+
+    lines: list[str] = []
+    args = PPOArgs(imitation_iterations=1, iterations=2, workers=1, episodes_per_worker=2)
+    _, curves = train_policy(
+        tmp_path / "smoke.npz", seed=5, synthetic=2, args=args, log=lines.append
+    )
+    assert [c["phase"] for c in curves] == ["imitation", "ppo", "ppo"]
+    assert sum(c["steps"] for c in curves) >= 200
+    assert any(line.startswith("imitate") for line in lines)
+    policy = make_policy(str(tmp_path / "smoke.npz"))
+    assert set(policy.meta["validation"]) >= {"recall", "reward"}  # type: ignore[attr-defined]

@@ -88,7 +88,7 @@ def test_heuristic_never_updates_someone_else() -> None:
 
 
 def test_registry() -> None:
-    assert available_policies() == ["add-all", "heuristic"]
+    assert available_policies() == ["add-all", "heuristic", "learned"]
     assert make_policy("heuristic").name == "heuristic"
     with pytest.raises(InvalidInputError, match="'nope'"):
         make_policy("nope")

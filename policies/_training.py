@@ -1,0 +1,104 @@
+"""What `colony policy train` trains on, and how a checkpoint's figures are recorded.
+
+Training data: the LoCoMo training conversation (conv-26) when given, plus synthetic
+conversations in the *train* phrasing. Validation (recorded in the checkpoint): synthetic
+conversations in the *held-out* phrasing, from a seed training never uses.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from memory import Conversation, HashEmbedder, load_locomo
+from policies._baselines import HeuristicPolicy
+from policies._env import MemoryManagerEnv
+from policies._features import CANDIDATE_FEATURES, NEIGHBOUR_FEATURES, K
+from policies._network import Network
+from policies._ppo import PPOArgs, train_ppo
+from policies._synthetic import synthetic_conversations
+
+__all__ = ["VALIDATION_SEED", "make_training_env", "train_policy", "validation_figures"]
+
+# Synthetic conversations from this seed are for validation only: never trained on.
+VALIDATION_SEED = 90_001
+DIMS = (len(CANDIDATE_FEATURES), len(NEIGHBOUR_FEATURES), K)
+
+
+def training_conversations(locomo: Sequence[Path], synthetic: int, seed: int) -> list[Conversation]:
+    """The LoCoMo files given plus ``synthetic`` train-phrased conversations for ``seed``."""
+    if seed == VALIDATION_SEED:
+        raise ValueError(f"seed {seed} is reserved for validation")
+    return (
+        [*load_locomo(list(locomo)), *synthetic_conversations(synthetic, seed)]
+        if locomo
+        else (synthetic_conversations(synthetic, seed))
+    )
+
+
+def make_training_env(
+    locomo: tuple[str, ...], synthetic: int, seed: int, budget_words: int
+) -> MemoryManagerEnv:
+    """Build one training environment (runs inside each rollout actor)."""
+    conversations = training_conversations([Path(p) for p in locomo], synthetic, seed)
+    return MemoryManagerEnv(
+        conversations,
+        embedder=HashEmbedder(),
+        budget_words=budget_words,
+        teacher=HeuristicPolicy(),  # imitated first, then improved on by PPO
+    )
+
+
+def validation_figures(net: Network, *, conversations: int = 5) -> dict[str, float]:
+    """Episode figures of the greedy network on held-out synthetic conversations."""
+    import numpy as np
+
+    from policies._network import split_observation
+
+    env = MemoryManagerEnv(
+        [
+            replace(c)
+            for c in synthetic_conversations(conversations, VALIDATION_SEED, phrasing="heldout")
+        ],
+        embedder=HashEmbedder(),
+        budget_words=30,
+    )
+    totals: dict[str, list[float]] = {}
+    for index in range(conversations):
+        obs, _ = env.reset(seed=0, options={"conversation": index})
+        done = False
+        info: dict[str, Any] = {}
+        reward: float = 0.0
+        while not done:
+            cand, neigh, mask = split_observation(obs, net.cand_dim, net.neigh_dim, net.k)
+            action = int(np.argmax(net.logits(cand, neigh, mask)))
+            obs, step_reward, terminated, truncated, info = env.step(action)
+            reward = float(step_reward)
+            done = bool(terminated or truncated)
+        totals.setdefault("reward", []).append(float(reward))
+        for key in ("recall", "items", "update_correctness"):
+            if key in info:
+                totals.setdefault(key, []).append(float(info[key]))
+    return {key: round(sum(v) / len(v), 4) for key, v in totals.items()}
+
+
+def train_policy(
+    out: str | Path,
+    *,
+    seed: int = 1,
+    locomo: Sequence[str | Path] = (),
+    synthetic: int = 16,
+    budget_words: int = 30,
+    args: PPOArgs | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[Network, list[dict[str, Any]]]:
+    """Train with PPO (Ray must be running) and write the checkpoint with its figures."""
+    settings = args or PPOArgs(seed=seed)
+    settings = replace(settings, seed=seed)
+    factory = functools.partial(
+        make_training_env, tuple(str(p) for p in locomo), synthetic, seed, budget_words
+    )
+    return train_ppo(factory, DIMS, settings, out=out, log=log, evaluate=validation_figures)

@@ -1,0 +1,69 @@
+"""The learned policy: numpy inference from a checkpoint, errors, and the shipped checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory import Candidate, HashEmbedder, MemoryService, Operation, Principal
+from memory.errors import InvalidInputError
+from policies import SHIPPED_CHECKPOINT, LearnedPolicy, make_policy
+from policies._features import CANDIDATE_FEATURES, NEIGHBOUR_FEATURES, K
+from policies._network import Network
+from policies._training import validation_figures
+
+DIMS = (len(CANDIDATE_FEATURES), len(NEIGHBOUR_FEATURES), K)
+
+
+def test_a_checkpoint_round_trips_and_decides_through_the_service(tmp_path: Path) -> None:
+    path = Network.init(*DIMS, hidden=16, seed=0).save(tmp_path / "p.npz", seed=0)
+    policy = make_policy(str(path))
+    assert isinstance(policy, LearnedPolicy) and policy.name == "learned"
+    ns = ("team", "t")
+    with MemoryService.open(embedder=HashEmbedder()) as service:
+        applied = service.remember(
+            [
+                Candidate("Ana lives in Lisbon", ns, speaker="Ana"),
+                Candidate("Ana lives in Porto now", ns, speaker="Ana"),
+            ],
+            principal=Principal.admin(),
+            policy=policy,
+        )
+    assert [a.decision.operation in set(Operation) for a in applied] == [True, True]
+    assert all(0.0 < a.decision.confidence <= 1.0 for a in applied)
+
+
+def test_bad_checkpoints_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="no learned-policy checkpoint"):
+        LearnedPolicy.from_checkpoint(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(InvalidInputError, match="not a learned-policy checkpoint"):
+        LearnedPolicy.from_checkpoint(junk)
+    other = Network.init(3, 2, 2, hidden=4, seed=0).save(tmp_path / "other.npz")
+    with pytest.raises(InvalidInputError, match="retrain"):
+        LearnedPolicy.from_checkpoint(other)
+
+
+def test_numpy_and_torch_networks_agree() -> None:
+    torch = pytest.importorskip("torch")
+    from policies._network import split_observation
+    from policies._torch_network import TorchNetwork
+
+    net = Network.init(*DIMS, hidden=8, seed=1)
+    obs = np.random.default_rng(0).random((4, DIMS[0] + DIMS[1] * K + K), dtype=np.float32)
+    obs[:, -2:] = 0.0
+    logits, _ = TorchNetwork(net)(torch.tensor(obs))
+    for row in range(4):
+        expected = net.logits(*split_observation(obs[row], *DIMS))
+        np.testing.assert_allclose(logits[row].detach().numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.skipif(not SHIPPED_CHECKPOINT.is_file(), reason="no checkpoint shipped yet")
+def test_the_shipped_checkpoint_reproduces_its_recorded_validation_figures() -> None:
+    policy = make_policy("learned")
+    assert isinstance(policy, LearnedPolicy)
+    recorded = policy.meta["validation"]
+    assert validation_figures(policy.network) == recorded
