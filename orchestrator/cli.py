@@ -122,6 +122,8 @@ def policy_train(
     workers: Annotated[int, typer.Option(help="Rollout actors")] = 2,
     episodes: Annotated[int, typer.Option(help="Episodes per actor per iteration")] = 2,
     budget_words: Annotated[int, typer.Option(help="Recall budget in the reward")] = 30,
+    embedder: Annotated[str, typer.Option(help="hash (fast) or minilm (as deployed)")] = "hash",
+    learning_rate: Annotated[float, typer.Option(help="Adam learning rate")] = 3e-3,
 ) -> None:
     """Train the learned memory manager with PPO (rollouts in Ray actors); writes curves too."""
     import ray
@@ -138,12 +140,14 @@ def policy_train(
             locomo=locomo or [],
             synthetic=synthetic,
             budget_words=budget_words,
+            embedder=embedder,
             args=PPOArgs(
                 seed=seed,
                 imitation_iterations=imitation,
                 iterations=iterations,
                 workers=workers,
                 episodes_per_worker=episodes,
+                learning_rate=learning_rate,
             ),
             log=lambda line: typer.echo(line, err=True),
         )

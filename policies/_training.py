@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from memory import Conversation, HashEmbedder, load_locomo
+from memory import Conversation, HashEmbedder, default_embedder, load_locomo
 from policies._baselines import HeuristicPolicy
 from policies._env import MemoryManagerEnv
 from policies._features import CANDIDATE_FEATURES, NEIGHBOUR_FEATURES, K
@@ -40,13 +40,13 @@ def training_conversations(locomo: Sequence[Path], synthetic: int, seed: int) ->
 
 
 def make_training_env(
-    locomo: tuple[str, ...], synthetic: int, seed: int, budget_words: int
+    locomo: tuple[str, ...], synthetic: int, seed: int, budget_words: int, embedder: str = "hash"
 ) -> MemoryManagerEnv:
     """Build one training environment (runs inside each rollout actor)."""
     conversations = training_conversations([Path(p) for p in locomo], synthetic, seed)
     return MemoryManagerEnv(
         conversations,
-        embedder=HashEmbedder(),
+        embedder=default_embedder(embedder),
         budget_words=budget_words,
         teacher=HeuristicPolicy(),  # imitated first, then improved on by PPO
     )
@@ -92,6 +92,7 @@ def train_policy(
     locomo: Sequence[str | Path] = (),
     synthetic: int = 16,
     budget_words: int = 30,
+    embedder: str = "hash",
     args: PPOArgs | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[Network, list[dict[str, Any]]]:
@@ -99,6 +100,6 @@ def train_policy(
     settings = args or PPOArgs(seed=seed)
     settings = replace(settings, seed=seed)
     factory = functools.partial(
-        make_training_env, tuple(str(p) for p in locomo), synthetic, seed, budget_words
+        make_training_env, tuple(str(p) for p in locomo), synthetic, seed, budget_words, embedder
     )
     return train_ppo(factory, DIMS, settings, out=out, log=log, evaluate=validation_figures)
