@@ -36,7 +36,7 @@ actions with a real target. An UPDATE or DELETE of a neighbour slot that is empt
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, SupportsFloat
 
@@ -74,6 +74,22 @@ from policies._features import (
 )
 
 __all__ = ["MemoryManagerEnv"]
+
+_DISTRACTORS = frozenset(("hypothetical", "denial", "other"))
+
+
+def _expected_updates(statements: Sequence[Any]) -> dict[str, tuple[str, str | None]]:
+    """dia id -> (kind, the dia id of the value a change replaces), from labelled statements."""
+    last: dict[tuple[str, str], str] = {}
+    expected: dict[str, tuple[str, str | None]] = {}
+    for st in statements:
+        replaces = None
+        if st.sets_slot and st.slot is not None:
+            replaces = last.get((st.person, st.slot))
+            last[(st.person, st.slot)] = st.dia_id
+        expected[st.dia_id] = (st.kind, replaces if st.kind == "change" else None)
+    return expected
+
 
 Observation = npt.NDArray[np.float32]
 _SAME_SLOT = NEIGHBOUR_FEATURES.index("same_slot")
@@ -142,6 +158,13 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         update_weight: Weight of the update-correctness term.
         teacher: A policy whose choice for each observation is reported as
             ``info["teacher_action"]`` (for imitation before reinforcement).
+        labels: Ground truth by conversation id: the statements of
+            :func:`policies.synthetic_samples` (``dia_id``, ``person``, ``kind``, ``slot``,
+            ``sets_slot``). With them every step is also rewarded ``shaping`` for an UPDATE of
+            the memory holding the value a change replaces, and charged ``shaping`` for an
+            UPDATE or DELETE caused by a distractor or aimed at the wrong memory (half of it
+            for missing an update whose target was in view).
+        shaping: Size of that per-step reward.
 
     Candidates (extracted with :class:`memory.RuleExtractor`, session by session) and their
     embeddings are computed once per conversation, at construction.
@@ -156,6 +179,8 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         item_cost: float = 0.0005,
         update_weight: float = 0.5,
         teacher: MemoryPolicy | None = None,
+        labels: Mapping[str, Sequence[Any]] | None = None,
+        shaping: float = 0.05,
     ) -> None:
         if not conversations:
             raise InvalidInputError("MemoryManagerEnv needs at least one conversation")
@@ -170,6 +195,10 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         self.item_cost = float(item_cost)
         self.update_weight = float(update_weight)
         self.teacher = teacher
+        self.shaping = float(shaping)
+        self._expected = {
+            conv_id: _expected_updates(statements) for conv_id, statements in (labels or {}).items()
+        }
         self._prepared = [self._prepare(conv) for conv in conversations]
         self.observation_space = spaces.Box(
             -FEATURE_BOUND, FEATURE_BOUND, shape=(OBSERVATION_SIZE,), dtype=np.float32
@@ -245,12 +274,14 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         self._service.remember([candidate], principal=SYSTEM, policy=act, neighbours=K)
         assert act.decision is not None
         self._score(candidate, neighbours, act.decision)
+        shaped = self._shaped(candidate, neighbours, act.decision)
         self._step += 1
         if self._step < len(self._episode.candidates):
-            return self._observe(), 0.0, False, False, self._info()
+            return self._observe(), shaped, False, False, self._info()
         terms = self._final_terms()
         reward = (
-            terms["recall"]
+            shaped
+            + terms["recall"]
             + self.update_weight * terms["update_correctness"]
             - self.item_cost * terms["items"]
         )
@@ -304,6 +335,30 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         if decision.operation is Operation.DELETE:
             right = right and cue["retraction"]
         self._counts["right" if right else "wrong"] += 1
+
+    def _shaped(
+        self, candidate: Candidate, neighbours: Sequence[ScoredMemory], decision: Decision
+    ) -> float:
+        """The per-step reward from ground-truth labels (0 without labels)."""
+        assert self._episode is not None
+        expected = self._expected.get(self._episode.conversation.id)
+        if not expected or not candidate.provenance:
+            return 0.0
+        kind, replaces = expected.get(candidate.provenance[0], (None, None))
+        op = decision.operation
+        changes = op in (Operation.UPDATE, Operation.DELETE)
+        if kind in _DISTRACTORS:
+            return -self.shaping if changes else 0.0
+        if kind != "change" or replaces is None:
+            return 0.0
+        right = next(
+            (hit.record.id for hit in neighbours if replaces in hit.record.provenance), None
+        )
+        if op is Operation.UPDATE and right is not None and decision.target == right:
+            return self.shaping
+        if changes:
+            return -self.shaping
+        return -self.shaping / 2 if right is not None else 0.0
 
     def _final_terms(self) -> dict[str, float]:
         # Imported here: benchmarks/ imports policies/, so a module-level import would cycle.

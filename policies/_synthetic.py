@@ -35,6 +35,7 @@ __all__ = [
     "synthetic_conversation",
     "synthetic_conversations",
     "synthetic_sample",
+    "synthetic_samples",
     "templates",
     "write_synthetic",
 ]
@@ -557,20 +558,32 @@ def synthetic_conversation(
     ).conversation
 
 
-def synthetic_conversations(
+def synthetic_samples(
     n: int, seed: int, *, people: int = 2, sessions: int = 8, phrasing: str = "train"
-) -> list[Conversation]:
-    """``n`` conversations ``synth-<seed>-0`` ... each from a seed drawn from ``seed``."""
+) -> list[SyntheticSample]:
+    """``n`` labelled conversations ``synth-<seed>-0`` ... each from a seed drawn from ``seed``."""
     if n < 0:
         raise InvalidInputError(f"n must not be negative, got {n!r}")
     rng = random.Random(seed)
     seeds = [rng.randrange(2**32) for _ in range(n)]
+    samples = [
+        synthetic_sample(s, people=people, sessions=sessions, phrasing=phrasing) for s in seeds
+    ]
     return [
-        _renamed(
-            synthetic_conversation(s, people=people, sessions=sessions, phrasing=phrasing),
-            f"synth-{seed}-{i}",
+        SyntheticSample(_renamed(sample.conversation, f"synth-{seed}-{i}"), sample.statements)
+        for i, sample in enumerate(samples)
+    ]
+
+
+def synthetic_conversations(
+    n: int, seed: int, *, people: int = 2, sessions: int = 8, phrasing: str = "train"
+) -> list[Conversation]:
+    """``n`` conversations ``synth-<seed>-0`` ... each from a seed drawn from ``seed``."""
+    return [
+        sample.conversation
+        for sample in synthetic_samples(
+            n, seed, people=people, sessions=sessions, phrasing=phrasing
         )
-        for i, s in enumerate(seeds)
     ]
 
 

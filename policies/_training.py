@@ -19,7 +19,7 @@ from policies._env import MemoryManagerEnv
 from policies._features import CANDIDATE_FEATURES, NEIGHBOUR_FEATURES, K
 from policies._network import Network
 from policies._ppo import PPOArgs, train_ppo
-from policies._synthetic import synthetic_conversations
+from policies._synthetic import synthetic_conversations, synthetic_samples
 
 __all__ = ["VALIDATION_SEED", "make_training_env", "train_policy", "validation_figures"]
 
@@ -28,24 +28,27 @@ VALIDATION_SEED = 90_001
 DIMS = (len(CANDIDATE_FEATURES), len(NEIGHBOUR_FEATURES), K)
 
 
-def training_conversations(locomo: Sequence[Path], synthetic: int, seed: int) -> list[Conversation]:
-    """The LoCoMo files given plus ``synthetic`` train-phrased conversations for ``seed``."""
+def training_conversations(
+    locomo: Sequence[Path], synthetic: int, seed: int
+) -> tuple[list[Conversation], dict[str, Any]]:
+    """The LoCoMo files given plus ``synthetic`` train-phrased conversations for ``seed``,
+    and the synthetic ones' statement labels by conversation id."""
     if seed == VALIDATION_SEED:
         raise ValueError(f"seed {seed} is reserved for validation")
-    return (
-        [*load_locomo(list(locomo)), *synthetic_conversations(synthetic, seed)]
-        if locomo
-        else (synthetic_conversations(synthetic, seed))
-    )
+    samples = synthetic_samples(synthetic, seed)
+    loaded = load_locomo(list(locomo)) if locomo else []
+    conversations = [*loaded, *(sample.conversation for sample in samples)]
+    return conversations, {sample.conversation.id: sample.statements for sample in samples}
 
 
 def make_training_env(
     locomo: tuple[str, ...], synthetic: int, seed: int, budget_words: int, embedder: str = "hash"
 ) -> MemoryManagerEnv:
     """Build one training environment (runs inside each rollout actor)."""
-    conversations = training_conversations([Path(p) for p in locomo], synthetic, seed)
+    conversations, labels = training_conversations([Path(p) for p in locomo], synthetic, seed)
     return MemoryManagerEnv(
         conversations,
+        labels=labels,
         embedder=default_embedder(embedder),
         budget_words=budget_words,
         teacher=HeuristicPolicy(),  # imitated first, then improved on by PPO

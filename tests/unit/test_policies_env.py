@@ -249,3 +249,48 @@ def test_bad_arguments_are_rejected() -> None:
         env.step(0)
     with pytest.raises(InvalidInputError, match="conversation"):
         env.reset(options={"conversation": 3})
+
+
+def test_labels_reward_the_right_update_and_charge_distractor_updates() -> None:
+    from policies import K
+    from policies._synthetic import synthetic_samples
+
+    (sample,) = synthetic_samples(1, 11)
+    env = MemoryManagerEnv(
+        [sample.conversation],
+        labels={sample.conversation.id: sample.statements},
+        shaping=0.1,
+    )
+    expected = {st.dia_id: st for st in sample.statements}
+    env.reset(seed=0)
+    seen = {"right": 0.0, "distractor": 0.0}
+    done = False
+    while not done:
+        episode = env._episode
+        assert episode is not None
+        candidate = episode.candidates[env._step]
+        neighbours = env._peek.neighbours
+        st = expected.get(candidate.provenance[0]) if candidate.provenance else None
+        action = 0
+        if st is not None and st.kind == "change":
+            replaced = [
+                i
+                for i, hit in enumerate(neighbours[:K])
+                if any(
+                    expected.get(p)
+                    and expected[p].slot == st.slot
+                    and expected[p].person == st.person
+                    and expected[p].sets_slot
+                    for p in hit.record.provenance
+                )
+            ]
+            action = 2 + replaced[-1] if replaced else 0
+        elif st is not None and st.kind in ("hypothetical", "denial", "other") and neighbours:
+            action = 2  # UPDATE the first neighbour: wrong by construction
+        _, reward, terminated, truncated, _ = env.step(action)
+        done = terminated or truncated
+        if not done and st is not None and action >= 2:
+            key = "right" if st.kind == "change" else "distractor"
+            seen[key] += float(reward)
+    assert seen["distractor"] < 0
+    assert seen["right"] > 0  # updating the memory a change replaces is rewarded
