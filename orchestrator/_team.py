@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
 from langgraph.types import Command, RetryPolicy, interrupt
 
@@ -348,6 +349,10 @@ class TeamSession:
         opened = open_checkpointer(team.checkpoints)
         self._closers.append(opened.close)
         self.graph = self._compile(opened.saver)
+        # A durable store is written after every step, so a crash loses at most that step; an
+        # in-memory one cannot outlive the process, so it is written when the run stops (at
+        # the end or at an interrupt), which is all that resuming in this process needs.
+        self._durability: Any = "exit" if isinstance(opened.saver, InMemorySaver) else "sync"
 
     def _compile(self, saver: Any) -> Any:
         team = self.team
@@ -429,7 +434,7 @@ class TeamSession:
         config = self._config(thread_id)
         names = set(self.team.agent_names)
         for mode, payload in self.graph.stream(
-            graph_input, config, stream_mode=["tasks"], durability="sync"
+            graph_input, config, stream_mode=["tasks"], durability=self._durability
         ):
             if mode != "tasks" or payload.get("name") not in names:
                 continue

@@ -494,3 +494,17 @@ def test_checkpoints_that_are_not_a_place_are_rejected(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not a database file" * 100)
     with pytest.raises(TeamDefinitionError, match="not a usable SQLite file"):
         Team("t", [agent("a", "A")], checkpoints=bad).session()
+
+
+def test_interrupt_and_resume_in_one_session_with_in_memory_checkpoints() -> None:
+    team = Team(
+        "t",
+        [agent("a", "one"), agent("b", "two")],
+        interrupt_before=["b"],
+        checkpoints=":memory:",
+    )
+    with team.session() as session:
+        paused = session.run("go", thread_id="m1")
+        assert paused.status == "interrupted"
+        done = session.resume("m1", "ok")
+    assert done.status == "done" and outputs(done) == ["a:one", "b:two"]
