@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -308,11 +309,14 @@ class MemoryService:
             return self.store.get(memory_id).namespace  # raises MemoryNotFoundError
         return namespace
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embed ``texts`` with the service's embedder (e.g. to key a memory by another text)."""
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embed ``texts`` with the service's embedder (e.g. to key a memory by another text).
+
+        Returns the embedder's float32 matrix, one row per text.
+        """
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise InvalidInputError(f"embed takes a sequence of strings, got {texts!r:.80}")
-        return [list(map(float, vector)) for vector in self.embedder.embed(list(texts))]
+        return self.embedder.embed(list(texts))
 
     def check_access(self, principal: Principal, action: Action, namespace: Namespace) -> None:
         """Raise AccessDeniedError unless ``principal`` may ``action`` in ``namespace``.

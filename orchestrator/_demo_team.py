@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents import Agent, ChatResponse, Message, ToolCall, ToolSpec, Usage
+from agents import Agent, ChatResponse, FunctionModel, Message, ToolCall, ToolSpec, Usage
 from memory import MemoryService, Principal, Tier
 from orchestrator._team import RunResult, Team
 
@@ -134,7 +134,7 @@ class InsightGuidedModel:
         return ChatResponse(Message("assistant", "I could not find it."), Usage(prompt, 5))
 
 
-def _scribe_reply(messages: Sequence[Message]) -> ChatResponse:
+def _scribe_reply(messages: Sequence[Message], tools: Sequence[ToolSpec]) -> ChatResponse:
     """The scribe passes the desk's finding on as the team's answer."""
     user = messages[-1].content
     state: dict[str, Any] = json.loads(user.split("State:\n", 1)[1]) if "State:\n" in user else {}
@@ -142,11 +142,6 @@ def _scribe_reply(messages: Sequence[Message]) -> ChatResponse:
     finding = previous[-1]["output"] if previous else "no finding"
     text = f"Answer: {finding}"
     return ChatResponse(Message("assistant", text), Usage(len(user.split()), len(text.split())))
-
-
-class _Scribe:
-    def chat(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> ChatResponse:
-        return _scribe_reply(messages)
 
 
 def build_helpdesk(
@@ -160,7 +155,7 @@ def build_helpdesk(
         tools=tuple(_lookup(name) for name in _DESKS),
         max_steps=4,
     )
-    scribe = Agent("scribe", "Write the reply to the requester.", _Scribe())
+    scribe = Agent("scribe", "Write the reply to the requester.", FunctionModel(_scribe_reply))
     return Team(
         "helpdesk",
         [desk, scribe],

@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from memory import (
     Edge,
     EdgeType,
@@ -24,6 +22,7 @@ from memory import (
     NewMemory,
     NodeKind,
     Principal,
+    ScoredMemory,
     Tier,
 )
 from memory.errors import VersionConflictError
@@ -118,15 +117,18 @@ class InsightMemory:
         """``("team", team, part)``."""
         return ("team", self.team, part)
 
-    def recall(self, task: str) -> list[tuple[str, str]]:
-        """Insights for ``task``: similar enough, ranked by similarity plus learned utility."""
-        hits = self.memory.search(
-            task,
+    def _insights(self, query: str, *, k: int) -> list[ScoredMemory]:
+        return self.memory.search(
+            query,
             principal=self.principal,
             namespace_prefix=self.namespace("insights"),
             tiers=[Tier.INSIGHT],
-            k=max(10, 3 * self.k),
+            k=k,
         )
+
+    def recall(self, task: str) -> list[tuple[str, str]]:
+        """Insights for ``task``: similar enough, ranked by similarity plus learned utility."""
+        hits = self._insights(task, k=max(10, 3 * self.k))
         scored = []
         for hit in hits:
             similarity = hit.components.get("vector", 0.0)
@@ -209,13 +211,7 @@ class InsightMemory:
         The insight is embedded as the task it came from, so recall compares tasks with tasks
         (G-Memory's query graph: similar queries lead to their insights).
         """
-        same = self.memory.search(
-            text,
-            principal=self.principal,
-            namespace_prefix=self.namespace("insights"),
-            tiers=[Tier.INSIGHT],
-            k=1,
-        )
+        same = self._insights(text, k=1)
         if same and same[0].record.text == text:
             self._credit(same[0].record.id, utility)
             return same[0].record.id
@@ -226,6 +222,6 @@ class InsightMemory:
             provenance=(trajectory_id,),
             metadata={"task": task},
             utility=utility,
-            embedding=np.asarray(self.memory.embed([task])[0], np.float32),
+            embedding=self.memory.embed([task])[0],
         )
         return self.memory.add_many([insight], principal=self.principal)[0].id

@@ -6,7 +6,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
 from langgraph.checkpoint.memory import InMemorySaver
@@ -375,21 +375,11 @@ class TeamSession:
 
     def run(self, task: str, *, thread_id: str | None = None) -> RunResult:
         """Run ``task`` to the end (or to an interrupt)."""
-        result = None
-        for event in self.stream(task, thread_id=thread_id):
-            if isinstance(event, RunResult):
-                result = event
-        assert result is not None
-        return result
+        return _final(self.stream(task, thread_id=thread_id))
 
     def resume(self, thread_id: str, feedback: str | None = None) -> RunResult:
         """Continue a run from its last checkpoint; ``feedback`` answers a pending interrupt."""
-        result = None
-        for event in self.stream_resume(thread_id, feedback):
-            if isinstance(event, RunResult):
-                result = event
-        assert result is not None
-        return result
+        return _final(self.stream_resume(thread_id, feedback))
 
     def stream(
         self, task: str, *, thread_id: str | None = None
@@ -469,7 +459,7 @@ class TeamSession:
             learned = self.insights.learn(
                 result.task, steps, success=success, insights_used=used, thread_id=thread_id
             )
-        return _replace(result, success=success, learned=learned)
+        return replace(result, success=success, learned=learned)
 
     def working_memory(self, agent: str) -> list[str]:
         """The texts in ``agent``'s private working memory (the team owner's view)."""
@@ -494,10 +484,14 @@ class TeamSession:
         self.close()
 
 
-def _replace(result: RunResult, **changes: Any) -> RunResult:
-    from dataclasses import replace
-
-    return replace(result, **changes)
+def _final(events: Iterator[AgentStarted | AgentFinished | RunResult]) -> RunResult:
+    """Drain a run's events; the last one is its result."""
+    result = None
+    for event in events:
+        if isinstance(event, RunResult):
+            result = event
+    assert result is not None
+    return result
 
 
 def _steps_of(update: Any) -> list[AgentStep]:

@@ -83,6 +83,12 @@ class Network:
             neigh: Neighbour features, shape (K, F).
             mask: 1 for a real neighbour, 0 for padding, shape (K,).
         """
+        return self.forward(cand, neigh, mask)[0]
+
+    def forward(
+        self, cand: np.ndarray, neigh: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """Masked action logits and the value estimate for one observation (see ``logits``)."""
         w = self.weights
         h_c = np.maximum(w["Wc"] @ cand + w["bc"], 0.0)
         joined = np.concatenate([neigh, np.broadcast_to(cand, (self.k, self.cand_dim))], axis=1)
@@ -93,7 +99,8 @@ class Network:
         head = w["Wg"] @ g + w["bg"]
         pointer = h_n @ w["Wp"].T + w["bp"]  # (K, 2): UPDATE_i, DELETE_i
         pointer[~live] = _NEG
-        return np.concatenate([head, pointer.T.reshape(-1)]).astype(np.float32)
+        value = float((w["Wv"] @ g + w["bv"])[0])
+        return np.concatenate([head, pointer.T.reshape(-1)]).astype(np.float32), value
 
     def save(self, path: str | Path, **meta: Any) -> Path:
         """Write the weights and ``meta`` (figures, features, seed) to an ``.npz`` file."""

@@ -71,21 +71,18 @@ class RolloutWorker:
         """
         obs_l, act_l, logp_l, rew_l, done_l, val_l, teach_l = [], [], [], [], [], [], []
         finals, infos = [], []
-        w = net.weights
         for _ in range(episodes):
             obs, info = self.env.reset(seed=self.seed * 100_003 + self.episodes)
             self.episodes += 1
             done = False
             while not done:
                 cand, neigh, mask = split_observation(obs, net.cand_dim, net.neigh_dim, net.k)
-                logits = net.logits(cand, neigh, mask)
+                logits, value = net.forward(cand, neigh, mask)
                 action, logp = _sample(logits, self.rng)
                 teacher = int(info.get("teacher_action", -1))
                 if follow_teacher and teacher >= 0:
                     action = teacher
                 teach_l.append(teacher)
-                h_c = np.maximum(w["Wc"] @ cand + w["bc"], 0.0)
-                value = float(_value(net, cand, neigh, mask, h_c))
                 next_obs, reward, terminated, truncated, info = self.env.step(action)
                 done = bool(terminated or truncated)
                 obs_l.append(obs)
@@ -109,15 +106,6 @@ class RolloutWorker:
             "finals": finals,
             "infos": infos,
         }
-
-
-def _value(net: Network, cand: np.ndarray, neigh: np.ndarray, mask: np.ndarray, h_c: Any) -> Any:
-    w = net.weights
-    joined = np.concatenate([neigh, np.broadcast_to(cand, (net.k, net.cand_dim))], axis=1)
-    h_n = np.maximum(joined @ w["Wn"].T + w["bn"], 0.0)
-    live = mask > 0
-    pooled = h_n[live].mean(axis=0) if live.any() else np.zeros_like(h_c)
-    return (w["Wv"] @ np.concatenate([h_c, pooled]) + w["bv"])[0]
 
 
 def _advantages(batch: dict[str, Any], gamma: float, lam: float) -> tuple[Any, Any]:
@@ -171,6 +159,15 @@ def train_ppo(
     net = Network.init(*dims, hidden=args.hidden, seed=args.seed)
     model = TorchNetwork(net)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, eps=1e-5)
+
+    def descend(loss: torch.Tensor) -> float:
+        """One clipped gradient step; returns the loss."""
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+        optimizer.step()
+        return float(loss.detach())
+
     remote = ray.remote(num_cpus=1)(RolloutWorker)
     workers: list[Any] = [
         remote.remote(make_env, args.seed * 1000 + i) for i in range(args.workers)
@@ -195,12 +192,7 @@ def train_ppo(
             for start in range(0, len(teacher), args.minibatch_size):
                 idx = torch.tensor(order[start : start + args.minibatch_size])
                 logits, _ = model(obs[idx])
-                loss = torch.nn.functional.cross_entropy(logits, teacher[idx])
-                optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-                optimizer.step()
-                losses.append(float(loss.detach()))
+                losses.append(descend(torch.nn.functional.cross_entropy(logits, teacher[idx])))
         with torch.no_grad():
             agree = float((model(obs)[0].argmax(dim=1) == teacher).float().mean())
         finals = [r for p in parts for r in p["finals"]]
@@ -251,11 +243,7 @@ def train_ppo(
                 ).mean()
                 v_loss = 0.5 * ((value - ret_t[idx]) ** 2).mean()
                 loss = pg - args.ent_coef * dist.entropy().mean() + args.vf_coef * v_loss
-                optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-                optimizer.step()
-                losses.append(float(loss.detach()))
+                losses.append(descend(loss))
         ops = np.bincount(batch["actions"].clip(max=3), minlength=4)
         row = {
             "phase": "ppo",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from memory import Conversation, HashEmbedder, default_embedder, load_locomo
+from memory.errors import InvalidInputError
 from policies._baselines import HeuristicPolicy
 from policies._env import MemoryManagerEnv
 from policies._features import CANDIDATE_FEATURES, NEIGHBOUR_FEATURES, K
@@ -34,7 +35,7 @@ def training_conversations(
     """The LoCoMo files given plus ``synthetic`` train-phrased conversations for ``seed``,
     and the synthetic ones' statement labels by conversation id."""
     if seed == VALIDATION_SEED:
-        raise ValueError(f"seed {seed} is reserved for validation")
+        raise InvalidInputError(f"seed {seed} is reserved for validation; train with another seed")
     samples = synthetic_samples(synthetic, seed)
     loaded = load_locomo(list(locomo)) if locomo else []
     conversations = [*loaded, *(sample.conversation for sample in samples)]
