@@ -39,10 +39,10 @@ __all__ = ["BASELINES", "bench_embedder", "pack_within_budget", "run_locomo", "s
 # that knows about the memory (no entity graph, no speaker or date analysis of the query).
 BASELINES: dict[str, RetrievalWeights] = {
     "bm25-turns": RetrievalWeights(
-        bm25=1.0, vector=0.0, graph=0.0, other_speaker_factor=1.0, date_factor=1.0
+        bm25=1.0, vector=0.0, graph=0.0, other_speaker_factor=1.0, date_factor=1.0, slot_factor=1.0
     ),
     "hybrid-turns": RetrievalWeights(
-        bm25=1.0, vector=1.0, graph=0.0, other_speaker_factor=1.0, date_factor=1.0
+        bm25=1.0, vector=1.0, graph=0.0, other_speaker_factor=1.0, date_factor=1.0, slot_factor=1.0
     ),
 }
 EXCLUDED_CATEGORIES = frozenset({"5"})

@@ -8,6 +8,7 @@ embedding and the write are not in it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ class _TimedPolicy:
         self.inner = inner
         self.operations: Counter[Operation] = Counter()
         self.elapsed_ns: list[int] = []
+        # (conversation id, first dia id of the candidate) -> operations decided for it
+        self.by_turn: dict[tuple[str, str], list[Operation]] = {}
 
     @property
     def name(self) -> str:
@@ -41,6 +44,9 @@ class _TimedPolicy:
         decision = self.inner.decide(candidate, neighbours)
         self.elapsed_ns.append(time.perf_counter_ns() - started)
         self.operations[decision.operation] += 1
+        if candidate.provenance:
+            key = (candidate.namespace[-1], candidate.provenance[0])
+            self.by_turn.setdefault(key, []).append(decision.operation)
         return decision
 
 
@@ -85,6 +91,54 @@ def evaluate_policy(
         "conversations": len(result["per_conversation"]),
         "questions": result["questions"],
         "budget_words": budget_words,
+        **_change_counts(data, timed.by_turn),
+    }
+
+
+_CHANGING = (Operation.UPDATE, Operation.DELETE)
+
+
+def _change_counts(
+    data: Sequence[str | Path], by_turn: dict[tuple[str, str], list[Operation]]
+) -> dict[str, Any]:
+    """How often distractors and real changes changed memory, from synthetic labels.
+
+    Only files written by ``policies.write_synthetic`` carry labels (``"statements"``);
+    for others the result is empty.
+    """
+    distractors = distractor_changes = changes = updated = 0
+    for path in data:
+        files = sorted(Path(path).glob("*.json")) if Path(path).is_dir() else [Path(path)]
+        for file in files:
+            try:
+                items = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # run_locomo has already read (or refused) every file
+            for item in items if isinstance(items, list) else [items]:
+                if not isinstance(item, dict) or "statements" not in item:
+                    continue
+                conv = str(item.get("sample_id"))
+                for st in item["statements"]:
+                    ops = by_turn.get((conv, st["dia_id"]), [])
+                    if st["kind"] in ("hypothetical", "denial", "other"):
+                        distractors += 1
+                        distractor_changes += any(op in _CHANGING for op in ops)
+                    elif st["kind"] == "change":
+                        changes += 1
+                        updated += Operation.UPDATE in ops
+    if not distractors and not changes:
+        return {}
+    return {
+        "distractors": {
+            "statements": distractors,
+            "updated_or_deleted": distractor_changes,
+            "rate": round(distractor_changes / max(1, distractors), 4),
+        },
+        "changes": {
+            "statements": changes,
+            "updated": updated,
+            "rate": round(updated / max(1, changes), 4),
+        },
     }
 
 

@@ -25,6 +25,7 @@ from memory._namespace import Namespace, validate_namespace
 from memory._ray import RemoteMemory, start_memory_actor
 from memory._retrieval import RetrievalWeights
 from memory._service import AppliedDecision, MemoryService
+from memory._slots import SLOTS, SlotModel, shipped_slot_model
 from memory._store import MemoryStore
 from memory._types import (
     AddOp,
@@ -51,6 +52,7 @@ from memory._types import (
 __all__ = [
     "ARROW_SCHEMA",
     "DEFAULT_PROMPT",
+    "SLOTS",
     "SYSTEM",
     "AccessRules",
     "Action",
@@ -89,6 +91,7 @@ __all__ = [
     "RuleExtractor",
     "ScoredMemory",
     "Session",
+    "SlotModel",
     "Tier",
     "Turn",
     "UpdateOp",
@@ -102,6 +105,7 @@ __all__ = [
     "load_bundled_extension",
     "load_locomo",
     "normalize_evidence",
+    "shipped_slot_model",
     "start_memory_actor",
     "state_slots",
     "validate_namespace",

@@ -313,7 +313,8 @@ _SLOT_TERMS: dict[str, str] = {
     r"relocat\w*|(?:home|house|apartment|flat)\s+(?:is\s+)?in)\b",
     "job": r"(?:works?|working|worked)\s+(?:as|at|for|in)\b|(?:job|career|employer|boss)\b|"
     r"(?:got\s+)?(?:hired|promoted|fired|laid\s+off)",
-    "car": r"(?:car|truck|motorbike|drives?|driving)\b",
+    # "drives me mad" is a mood, not a car.
+    "car": r"(?:car|truck|motorbike|(?:drives?|driving)(?!\s+\w+\s+(?:mad|crazy|nuts|insane)))\b",
     "pet": r"(?:pet|dog|cat|puppy|kitten|hamster|parrot)s?\b",
     "partner": r"(?:partner|boyfriend|girlfriend|husband|wife|fianc[ée]e?)\b|"
     r"(?:married|dating|engaged|divorced)\b",

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from memory._bm25 import BM25Index
 from memory._index import VectorIndex
 from memory._namespace import Namespace, join_namespace
+from memory._slots import SlotModel
 from memory._temporal import Period, named_periods
 from memory._types import Embedder, Filter, MemoryRecord, Tier
 
@@ -74,6 +75,9 @@ class RetrievalWeights:
             names; 1 turns speaker analysis off (names are then matched as words).
         date_factor: Factor for memories dated outside the calendar period a query names
             ("in June", "on 13 October 2023"), by event or by session date; 1 turns it off.
+        slot_factor: When a :class:`memory.SlotModel` reads the query as asking about one
+            slot ("what does Ana drive now?"), the factor for memories that do not state that
+            slot, and for distractors (hypothetical or denied statements); 1 turns it off.
     """
 
     bm25: float = 1.0
@@ -85,6 +89,7 @@ class RetrievalWeights:
     past_superseded_factor: float = 1.0
     other_speaker_factor: float = 0.5
     date_factor: float = 0.5
+    slot_factor: float = 0.5
 
 
 class _Columns:
@@ -151,9 +156,15 @@ class HybridRetriever:
     :meth:`search` from any thread.
     """
 
-    def __init__(self, embedder: Embedder, weights: RetrievalWeights | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        weights: RetrievalWeights | None = None,
+        slot_model: SlotModel | None = None,
+    ) -> None:
         self.embedder = embedder
         self.weights = weights or RetrievalWeights()
+        self.slot_model = slot_model
         self._lock = threading.RLock()
         self._cols = _Columns()
         self._vectors = VectorIndex(embedder.dim)
@@ -171,6 +182,10 @@ class HybridRetriever:
         self._speakers: dict[str, int] = {"": 0}
         # Day (ordinal) of each row's session when its metadata says it, else 0.
         self._session_day: list[int] = []
+        # Slots each row states, and whether it is a distractor (metadata "slots" and
+        # "distractor", which MemoryService.remember writes).
+        self._slots_of: list[frozenset[str]] = []
+        self._distractor: list[bool] = []
 
     # -- keeping up with the store -------------------------------------------------------
 
@@ -297,6 +312,11 @@ class HybridRetriever:
         speaker = metadata.get("speaker")
         speaker = speaker.lower() if isinstance(speaker, str) else ""
         self._session_day.append(_day_ordinal(metadata.get("session_date")))
+        slots = metadata.get("slots")
+        self._slots_of.append(
+            frozenset(str(s) for s in slots) if isinstance(slots, list | tuple) else frozenset()
+        )
+        self._distractor.append(metadata.get("distractor") is True)
         row = len(self._speaker_of)
         self._speaker_of.append(speaker)
         if row >= len(self._speaker_code):
@@ -413,6 +433,8 @@ class HybridRetriever:
                 for row in fused:
                     if not self._in_periods(row, periods):
                         fused[row] *= w.date_factor
+            if query and w.slot_factor != 1.0 and query_vector is not None:
+                self._slot_prior(query_vector, fused)
             if query is not None and flt.as_of is None and flt.include_superseded:
                 factor = w.past_superseded_factor if is_past_query(query) else w.superseded_factor
                 for row in fused:
@@ -424,6 +446,19 @@ class HybridRetriever:
                 (cols.ids[row], int(cols.version[row]), score, components[row])
                 for row, score in best
             ]
+
+    def _slot_prior(self, query_vector: npt.NDArray[np.float32], fused: dict[int, float]) -> None:
+        """Hold back memories that do not state the slot a query asks about, and distractors."""
+        model = self.slot_model
+        if model is None or model.dim != len(query_vector):
+            return
+        (asked,) = model.question_slots(query_vector)
+        if not asked:
+            return
+        factor = self.weights.slot_factor
+        for row in fused:
+            if self._distractor[row] or not asked & self._slots_of[row]:
+                fused[row] *= factor
 
     def _in_periods(self, row: int, periods: Sequence[Period]) -> bool:
         """Whether a row's event day or session day falls in one of ``periods``."""

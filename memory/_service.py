@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,7 @@ from memory._access import AccessRules, Action, Principal
 from memory._embedding import Embedder, default_embedder
 from memory._namespace import Namespace, split_namespace, validate_namespace
 from memory._retrieval import HybridRetriever, RetrievalWeights, is_past_query
+from memory._slots import SlotModel, shipped_slot_model
 from memory._store import MemoryStore
 from memory._types import (
     AddOp,
@@ -141,6 +142,10 @@ class MemoryService:
         policy: decides ADD / UPDATE / DELETE / NOOP in :meth:`remember`.
         rules: namespace access rules.
         weights: retrieval fusion weights.
+        slot_model: tags what :meth:`remember` writes with the state slots it states and
+            whether it is a distractor, and reads which slot a query asks about (see
+            :class:`memory.SlotModel`). ``"auto"`` uses the model shipped for the embedder,
+            if there is one; ``None`` leaves slots to the extractor's rules.
     """
 
     def __init__(
@@ -151,12 +156,25 @@ class MemoryService:
         policy: MemoryPolicy | None = None,
         rules: AccessRules | None = None,
         weights: RetrievalWeights | None = None,
+        slot_model: SlotModel | Literal["auto"] | None = "auto",
     ) -> None:
         self.store = store
         self.embedder = embedder or default_embedder()
         self.policy = policy
         self.rules = rules or AccessRules()
-        self._retriever = HybridRetriever(self.embedder, weights)
+        if slot_model == "auto":
+            slot_model = shipped_slot_model(getattr(self.embedder, "name", ""))
+        elif slot_model is not None and not isinstance(slot_model, SlotModel):
+            raise InvalidInputError(
+                f"slot_model must be a SlotModel, 'auto' or None, got {slot_model!r:.80}"
+            )
+        if slot_model is not None and slot_model.dim != self.embedder.dim:
+            raise InvalidInputError(
+                f"slot model for {slot_model.embedder!r} reads {slot_model.dim}-d vectors; "
+                f"the embedder gives {self.embedder.dim}-d"
+            )
+        self.slot_model = slot_model
+        self._retriever = HybridRetriever(self.embedder, weights, slot_model)
         self._writes = _GroupCommit(store)
         self._retriever.load_arrow(store.export_arrow(all_versions=True))
 
@@ -169,6 +187,7 @@ class MemoryService:
         policy: MemoryPolicy | None = None,
         rules: AccessRules | None = None,
         weights: RetrievalWeights | None = None,
+        slot_model: SlotModel | Literal["auto"] | None = "auto",
     ) -> MemoryService:
         """Open (or create) a DuckDB memory file and serve it."""
         from memory._duckdb import DuckDBStore
@@ -181,6 +200,7 @@ class MemoryService:
             policy=policy,
             rules=rules,
             weights=weights,
+            slot_model=slot_model,
         )
 
     def close(self) -> None:
@@ -367,23 +387,65 @@ class MemoryService:
             self.rules.check(principal, Action.WRITE, validate_namespace(candidate.namespace))
         texts = [c.text for c in candidates if c.embedding is None]
         vectors = iter(self.embedder.embed(texts)) if texts else iter(())
+        ready = [
+            c if c.embedding is not None else replace(c, embedding=next(vectors))
+            for c in candidates
+        ]
         applied = []
-        for candidate in candidates:
-            if candidate.embedding is None:
-                candidate = replace(candidate, embedding=next(vectors))
+        for candidate in self._tag_slots(ready):
             started = time.perf_counter()
-            near = self._search_rows(
-                None,
-                Filter(namespace_prefix=candidate.namespace, tiers=(candidate.tier,)),
-                k=neighbours,
-                readable=None,
-                query_vector=candidate.embedding,
-            )
+            near = self._neighbours(candidate, neighbours)
             decision = policy.decide(candidate, near)
             elapsed = time.perf_counter() - started
             record = self._apply_decision(candidate, decision, near, principal, policy.name)
             applied.append(AppliedDecision(candidate, decision, record, elapsed))
         return applied
+
+    def _tag_slots(self, candidates: list[Candidate]) -> list[Candidate]:
+        """Add the slot model's slots to each candidate's ``slots``, and mark distractors."""
+        model = self.slot_model
+        if model is None or not candidates:
+            return candidates
+        vectors = np.stack([c.embedding for c in candidates if c.embedding is not None])
+        found = model.statement_slots(vectors)
+        distractor = model.distractor(vectors)
+        tagged = []
+        for candidate, slots, modal in zip(candidates, found, distractor, strict=True):
+            if not _is_statement(candidate):
+                slots = frozenset()
+            given = candidate.metadata.get("slots")
+            union = slots | set(given if isinstance(given, list | tuple) else ())
+            metadata: dict[str, Any] = {**candidate.metadata, "slots": sorted(union)}
+            if union and modal:
+                metadata["distractor"] = True
+            tagged.append(replace(candidate, metadata=metadata))
+        return tagged
+
+    def _neighbours(self, candidate: Candidate, k: int) -> list[ScoredMemory]:
+        """The ``k`` nearest memories a policy decides against, best first.
+
+        A candidate that states a slot also sees its speaker's memories of that slot found
+        deeper in the ranking ("my daily ride is a Civic" against "I drive a Ford Focus"):
+        they take the places of the weakest other neighbours.
+        """
+        slots = set(candidate.metadata.get("slots") or ())
+        flt = Filter(namespace_prefix=candidate.namespace, tiers=(candidate.tier,))
+        near = self._search_rows(
+            None, flt, k=k * 4 if slots else k, readable=None, query_vector=candidate.embedding
+        )
+        if not slots or len(near) <= k:
+            return near[:k]
+        speaker = candidate.speaker
+
+        def same_state(hit: ScoredMemory) -> bool:
+            meta = hit.record.metadata
+            return bool(slots & set(meta.get("slots") or ())) and (
+                speaker is None or meta.get("speaker") == speaker
+            )
+
+        keep = [i for i, hit in enumerate(near) if same_state(hit)][:k]
+        keep += [i for i in range(len(near)) if i not in keep][: k - len(keep)]
+        return [near[i] for i in sorted(keep)]
 
     def _apply_decision(
         self,
@@ -633,6 +695,18 @@ class MemoryService:
             "versions": self._retriever.size,
             "namespaces": len(self._retriever.namespaces()),
         }
+
+
+# The slot model reads single statements ("I moved to Porto last week"); a longer turn is a
+# narrative, which the policy must not replace wholesale when it touches a slot.
+STATEMENT_WORDS = 16
+
+
+def _is_statement(candidate: Candidate) -> bool:
+    """True when what was said is at most :data:`STATEMENT_WORDS` words and asks nothing."""
+    said = candidate.metadata.get("original")
+    text = said if isinstance(said, str) and said.strip() else candidate.text
+    return len(text.split()) <= STATEMENT_WORDS and "?" not in text
 
 
 def _aware(value: datetime) -> datetime:

@@ -156,6 +156,34 @@ def policy_train(
             ray.shutdown()
 
 
+@policy_app.command("slots")
+def policy_slots(
+    out: Annotated[Path, typer.Option(help="Slot model to write (.npz)")],
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic training conversations")] = 1,
+    conversations: Annotated[int, typer.Option(help="Synthetic training conversations")] = 40,
+    locomo: Annotated[
+        list[Path] | None,
+        typer.Option(help="LoCoMo file(s) whose slot-free turns teach the 'none' class"),
+    ] = None,
+    embedder: Annotated[str, typer.Option(help="minilm (as deployed) or hash")] = "minilm",
+) -> None:
+    """Train the slot tagger (which slot a statement sets or a question asks, distractors).
+
+    To ship it for an embedder, write it to memory/models/slots-<embedder name>.npz.
+    """
+    from memory import default_embedder, load_locomo
+    from policies._slot_training import train_slot_model
+
+    model = train_slot_model(
+        default_embedder(embedder),
+        seed=seed,
+        conversations=conversations,
+        negatives=load_locomo(list(locomo)) if locomo else (),
+    )
+    model.save(out)
+    typer.echo(f"wrote {out}: {json.dumps(model.meta)}", err=True)
+
+
 @bench_app.command("store")
 def bench_store(
     memories: Annotated[int, typer.Option(help="How many synthetic memories")] = 100_000,

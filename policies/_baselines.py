@@ -87,8 +87,9 @@ class HeuristicPolicy:
     - memories that state no such slot (a turn's narrative) are never UPDATEd or DELETEd,
       so one changed fact never wipes the rest of what was said, and a value added next
       to the old one ("another cat") is ADDed;
-    - hypothetical or denied statements never change existing memories: they are ADDed as
-      their own memories (their wording keeps the modality) and never UPDATE/DELETE;
+    - hypothetical or denied statements (by cue words, or marked ``distractor`` by the
+      service's slot model) never change existing memories: they are ADDed as their own
+      memories (their wording keeps the modality) and never UPDATE/DELETE;
     - anything else is ADDed.
     """
 
@@ -113,7 +114,7 @@ class HeuristicPolicy:
             # A question asserts nothing, so it never changes what is known.
             return Decision(Operation.ADD, text=text, confidence=0.7, reason="question")
         said = _statement(candidate)
-        if _HYPOTHETICAL.search(said) or _DENIAL.search(said):
+        if _is_distractor(candidate, said):
             return Decision(Operation.ADD, text=text, confidence=0.6, reason="modal or denied")
         slots = _candidate_slots(candidate)
         if not slots:
@@ -161,6 +162,15 @@ def _states_new_value(said: str, subject: str | None) -> bool:
         slots_of(clause, subjects)
         for clause in _CLAUSE.split(said)
         if clause.strip() and not _RETRACTION.search(clause)
+    )
+
+
+def _is_distractor(candidate: Candidate, said: str) -> bool:
+    """Hypothetical or denied by the cues, or read as a distractor by the slot model."""
+    return (
+        candidate.metadata.get("distractor") is True
+        or _HYPOTHETICAL.search(said) is not None
+        or _DENIAL.search(said) is not None
     )
 
 

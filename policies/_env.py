@@ -119,8 +119,11 @@ class _Peek:
 
     def __init__(self) -> None:
         self.neighbours: list[ScoredMemory] = []
+        self.candidate: Candidate | None = None
 
     def decide(self, candidate: Candidate, neighbours: Sequence[ScoredMemory]) -> Decision:
+        # The service hands policies the candidate as it tagged it (slots, distractor).
+        self.candidate = candidate
         self.neighbours = list(neighbours)
         return Decision(Operation.NOOP, reason="observe")
 
@@ -268,7 +271,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
             raise InvalidInputError("call reset() before step()")
         if self._step >= len(self._episode.candidates):
             raise InvalidInputError("the episode has ended: call reset()")
-        candidate = self._episode.candidates[self._step]
+        candidate = self._seen()
         neighbours = self._peek.neighbours
         act = _Act(int(action), [hit.record.id for hit in neighbours])
         self._service.remember([candidate], principal=SYSTEM, policy=act, neighbours=K)
@@ -301,8 +304,13 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         assert self._service is not None and self._episode is not None
         candidate = self._episode.candidates[self._step]
         self._service.remember([candidate], principal=SYSTEM, policy=self._peek, neighbours=K)
-        self._features = featurize(candidate, self._peek.neighbours)
+        self._features = featurize(self._seen(), self._peek.neighbours)
         return flatten_observation(*self._features)
+
+    def _seen(self) -> Candidate:
+        """The current candidate as the policy sees it (tagged by the service)."""
+        assert self._peek.candidate is not None
+        return self._peek.candidate
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"action_mask": action_mask(self._features[2]), "step": self._step}
@@ -312,8 +320,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
             and episode is not None
             and self._step < len(episode.candidates)
         ):
-            candidate = episode.candidates[self._step]
-            decision = self.teacher.decide(candidate, self._peek.neighbours)
+            decision = self.teacher.decide(self._seen(), self._peek.neighbours)
             info["teacher_action"] = action_of(decision, self._peek.neighbours)
         return info
 
@@ -324,7 +331,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         self._operations[decision.operation.value] += 1
         cand, neigh, _ = self._features
         cue = dict(zip(CANDIDATE_FEATURES, (bool(v) for v in cand), strict=True))
-        clean = not (cue["negation"] or cue["hypothetical"] or cue["question"])
+        clean = not (cue["negation"] or cue["hypothetical"] or cue["distractor"] or cue["question"])
         same_slot = neigh[: len(neighbours), _SAME_SLOT] > 0
         if clean and same_slot.any():
             self._counts["opportunities"] += 1

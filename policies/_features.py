@@ -64,6 +64,7 @@ CANDIDATE_FEATURES: tuple[str, ...] = (
     "negation",  # a denial: "didn't", "not true", "joking"
     "retraction",  # a state ends: "no longer", "sold", "quit"
     "hypothetical",  # modality: "if", "would", "thinking about", "plan to"
+    "distractor",  # the slot model reads it as hypothetical, denied or about someone else
     "question",  # asks rather than states
     "additive",  # a value next to the old one: "another", "also", "second"
     "about_other",  # says something about someone else, not the speaker
@@ -166,6 +167,7 @@ def featurize(
             _DENIAL.search(said) is not None,
             _RETRACTION.search(said) is not None,
             bool(metadata.get("hypothetical")) or _HYPOTHETICAL.search(said) is not None,
+            metadata.get("distractor") is True,
             _is_question(candidate),
             _ADDITIVE.search(said) is not None,
             _about_other(said, candidate),

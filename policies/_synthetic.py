@@ -17,8 +17,9 @@ set tests wording, not vocabulary. Everything is drawn from ``random.Random(seed
 
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -588,11 +589,20 @@ def synthetic_conversations(
 
 
 def write_synthetic(path: str | Path, n: int, seed: int, phrasing: str = "train") -> Path:
-    """Write ``synthetic_conversations(n, seed, phrasing=phrasing)`` as one LoCoMo JSON file.
+    """Write ``synthetic_samples(n, seed, phrasing=phrasing)`` as one LoCoMo JSON file.
 
     Conversation ids carry ``seed``, so files from different seeds can be loaded together.
+    Each sample also keeps its turns' labels under ``"statements"`` (``dia_id``, ``person``,
+    ``kind``, ``slot``, ``value``), which LoCoMo readers ignore and ``colony policy eval``
+    uses to count the updates caused by distractors.
     """
-    return write_locomo(synthetic_conversations(n, seed, phrasing=phrasing), path)
+    samples = synthetic_samples(n, seed, phrasing=phrasing)
+    target = write_locomo([sample.conversation for sample in samples], path)
+    data = json.loads(target.read_text(encoding="utf-8"))
+    for item, sample in zip(data, samples, strict=True):
+        item["statements"] = [asdict(st) for st in sample.statements]
+    target.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target
 
 
 def _renamed(conversation: Conversation, new_id: str) -> Conversation:

@@ -112,3 +112,25 @@ def test_cli_llm_policy_on_a_local_endpoint(data: Path, clean_env: pytest.Monkey
     assert bench.exit_code == 0, bench.output
     assert json.loads(bench.stdout.splitlines()[0])["policy"] == "llm"
     assert len(server.requests) == 2 * candidates(data)
+
+
+def test_synthetic_labels_count_updates_by_distractors_and_changes(
+    data: Path, tmp_path: Path
+) -> None:
+    from policies import write_synthetic
+    from policies._synthetic import synthetic_samples
+
+    path = write_synthetic(tmp_path / "synthetic.json", 2, 4242, phrasing="heldout")
+    statements = [
+        st for sample in synthetic_samples(2, 4242, phrasing="heldout") for st in sample.statements
+    ]
+    result = evaluate_policy([path], "heuristic", budget_words=30, embedder=HashEmbedder())
+    distractors = sum(st.kind in ("hypothetical", "denial", "other") for st in statements)
+    changes = sum(st.kind == "change" for st in statements)
+    assert result["distractors"]["statements"] == distractors > 0
+    assert result["changes"]["statements"] == changes > 0
+    assert 0 <= result["distractors"]["updated_or_deleted"] <= distractors
+    assert result["changes"]["updated"] <= result["decisions"]["UPDATE"]
+    # Files without labels (LoCoMo) report no such counts.
+    plain = evaluate_policy([data], "heuristic", budget_words=30, embedder=HashEmbedder())
+    assert "distractors" not in plain and "changes" not in plain

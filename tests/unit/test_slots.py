@@ -1,0 +1,217 @@
+"""The slot model (memory._slots), its training, and how the service uses it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory import (
+    SYSTEM,
+    Candidate,
+    Decision,
+    HashEmbedder,
+    MemoryService,
+    MiniLMEmbedder,
+    NewMemory,
+    Operation,
+    RetrievalWeights,
+    ScoredMemory,
+    SlotModel,
+    load_locomo,
+    shipped_slot_model,
+)
+from memory._slots import CLASSES, fit_softmax
+from memory.errors import InvalidInputError
+from policies._slot_training import SLOT_VALIDATION_SEED, train_slot_model
+
+NS = ("team", "facts")
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "locomo"
+
+
+def _constant_model(dim: int, *, question: str | None, distractor: bool = False) -> SlotModel:
+    """A model whose question head always answers ``question`` (biases only)."""
+
+    def head(classes: int, winner: int | None) -> np.ndarray:
+        w = np.zeros((dim + 1, classes), np.float32)
+        if winner is not None:
+            w[-1, winner] = 10.0
+        return w
+
+    return SlotModel(
+        f"hash-{dim}-0",
+        {
+            "statement": head(len(CLASSES), 0),
+            "modality": head(2, 1 if distractor else 0),
+            "question": head(len(CLASSES), None if question is None else CLASSES.index(question)),
+        },
+    )
+
+
+class _Recorder:
+    """A policy that records what it is shown and answers one operation."""
+
+    name = "recorder"
+
+    def __init__(self, operation: Operation) -> None:
+        self.operation = operation
+        self.candidates: list[Candidate] = []
+        self.neighbours: list[ScoredMemory] = []
+
+    def decide(self, candidate: Candidate, neighbours: Sequence[ScoredMemory]) -> Decision:
+        self.candidates.append(candidate)
+        self.neighbours.extend(neighbours)
+        return Decision(self.operation)
+
+
+def test_fit_softmax_separates_classes_and_rejects_bad_labels() -> None:
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, 8) * 4
+    y = rng.integers(0, 3, 300)
+    x = centres[y] + rng.normal(0, 0.5, (300, 8))
+    w = fit_softmax(x, y, 3, steps=300, learning_rate=0.5)
+    assert w.shape == (9, 3)
+    assert ((x @ w[:-1] + w[-1]).argmax(axis=1) == y).mean() > 0.97
+    with pytest.raises(InvalidInputError, match=r"labels must lie in 0\.\.2"):
+        fit_softmax(x, y + 1, 3)
+    with pytest.raises(InvalidInputError, match="one label per row"):
+        fit_softmax(x, y[:10], 3)
+
+
+def test_a_model_round_trips_and_refuses_bad_input(tmp_path: Path) -> None:
+    model = _constant_model(16, question="car")
+    loaded = SlotModel.load(model.save(tmp_path / "m.npz"))
+    assert loaded.embedder == "hash-16-0" and loaded.dim == 16
+    vector = np.ones(16, np.float32) / 4
+    assert loaded.question_slots(vector) == [frozenset({"car"})]
+    assert loaded.statement_slots(vector) == [frozenset()]
+    with pytest.raises(InvalidInputError, match="reads 16-d vectors, got 8-d"):
+        loaded.statement_slots(np.ones(8))
+    (tmp_path / "bad.npz").write_bytes(b"not a model")
+    with pytest.raises(InvalidInputError, match="cannot read slot model"):
+        SlotModel.load(tmp_path / "bad.npz")
+    with pytest.raises(InvalidInputError, match="must be a SlotModel"):
+        MemoryService.open(embedder=HashEmbedder(16), slot_model="yes")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="the embedder gives 32-d"):
+        MemoryService.open(embedder=HashEmbedder(32), slot_model=model)
+
+
+def test_a_trained_model_tags_statements_in_the_service() -> None:
+    embedder = HashEmbedder()
+    model = train_slot_model(embedder, conversations=6)
+    assert model.meta is not None and model.meta["validation_seed"] == SLOT_VALIDATION_SEED
+    with pytest.raises(InvalidInputError, match="reserved for validation"):
+        train_slot_model(embedder, seed=SLOT_VALIDATION_SEED)
+    recorder = _Recorder(Operation.ADD)
+    said = "I just moved to Lisbon with my family."
+    narrative = (
+        "We spent the whole weekend at the lake, the kids swam every day, the weather was "
+        "perfect and on Sunday we finally moved to a bigger tent near the water."
+    )
+    with MemoryService.open(embedder=embedder, slot_model=model) as service:
+        service.remember(
+            [Candidate(said, NS, speaker="Ana"), Candidate(narrative, NS, speaker="Ana")],
+            principal=SYSTEM,
+            policy=recorder,
+        )
+    statement, long_turn = recorder.candidates
+    assert "residence" in statement.metadata["slots"]
+    # A narrative is not tagged by the model: only the extractor's rules speak for it.
+    assert long_turn.metadata["slots"] == []
+
+
+def test_a_candidate_sees_its_speakers_memory_of_the_same_slot() -> None:
+    embedder = HashEmbedder()
+    recorder = _Recorder(Operation.NOOP)
+    seen = recorder.neighbours
+    with MemoryService.open(embedder=embedder, slot_model=None) as service:
+        service.add_many(
+            [
+                NewMemory(NS, f"Ana's daily ride to the office took {i} minutes today.")
+                for i in range(12)
+            ],
+            principal=SYSTEM,
+        )
+        (old_car,) = service.add_many(
+            [
+                NewMemory(
+                    NS, "Ana drives a Ford Focus.", metadata={"slots": ["car"], "speaker": "Ana"}
+                )
+            ],
+            principal=SYSTEM,
+        )
+        candidate = Candidate(
+            "Ana's daily ride is a Honda Civic now.",
+            NS,
+            speaker="Ana",
+            metadata={"slots": ["car"]},
+        )
+        service.remember([candidate], principal=SYSTEM, policy=recorder)
+        assert old_car.id in [hit.record.id for hit in seen]
+        assert len(seen) == 5
+        scores = [hit.score for hit in seen]
+        assert scores == sorted(scores, reverse=True)  # still best first
+        seen.clear()
+        # Without the slot, the deep same-slot memory is not among the five nearest.
+        service.remember(
+            [Candidate(candidate.text, NS, speaker="Ana")], principal=SYSTEM, policy=recorder
+        )
+        assert old_car.id not in [hit.record.id for hit in seen]
+
+
+def test_a_query_about_a_slot_holds_back_other_memories_and_distractors() -> None:
+    embedder = HashEmbedder()
+    memories = [
+        NewMemory(NS, "Ana talked about her car wash on Sunday.", metadata={"speaker": "Ana"}),
+        NewMemory(
+            NS,
+            "Ana said maybe one day she will buy a car, a Tesla.",
+            metadata={"speaker": "Ana", "slots": ["car"], "distractor": True},
+        ),
+        NewMemory(
+            NS, "Ana's car is an old Ford Focus.", metadata={"speaker": "Ana", "slots": ["car"]}
+        ),
+    ]
+    ranked = {}
+    for name, model in (("off", None), ("on", _constant_model(256, question="car"))):
+        with MemoryService.open(embedder=embedder, slot_model=model) as service:
+            service.add_many(memories, principal=SYSTEM)
+            hits = service.search("What car does Ana have?", principal=SYSTEM, k=3)
+            ranked[name] = [hit.record.text for hit in hits]
+    assert ranked["on"][0] == "Ana's car is an old Ford Focus."
+    assert ranked["off"][0] != "Ana's car is an old Ford Focus."
+    # slot_factor=1 turns the prior off.
+    with MemoryService.open(
+        embedder=embedder,
+        slot_model=_constant_model(256, question="car"),
+        weights=RetrievalWeights(slot_factor=1.0),
+    ) as service:
+        service.add_many(memories, principal=SYSTEM)
+        hits = service.search("What car does Ana have?", principal=SYSTEM, k=3)
+        assert [hit.record.text for hit in hits] == ranked["off"]
+
+
+def test_the_shipped_model_is_found_by_embedder_name() -> None:
+    model = shipped_slot_model(MiniLMEmbedder.name)
+    assert model is not None and model.dim == MiniLMEmbedder.dim
+    assert model.meta is not None and model.meta["heldout_accuracy"]["statement"] > 0.9
+    assert shipped_slot_model("hash-256-0") is None
+    assert MemoryService.open(embedder=HashEmbedder()).slot_model is None
+
+
+@pytest.mark.skipif(not (DATA / "conv-26.json").is_file(), reason="needs ../shared/data/locomo")
+def test_the_shipped_model_is_reproduced_by_its_training_command() -> None:
+    shipped = shipped_slot_model(MiniLMEmbedder.name)
+    assert shipped is not None and shipped.meta is not None
+    retrained = train_slot_model(
+        MiniLMEmbedder(),
+        seed=shipped.meta["seed"],
+        conversations=shipped.meta["conversations"],
+        negatives=load_locomo([DATA / "conv-26.json"]),
+    )
+    for head, weights in shipped.weights.items():
+        np.testing.assert_allclose(retrained.weights[head], weights, atol=1e-5)
+    assert retrained.meta is not None
+    assert retrained.meta["heldout_accuracy"] == shipped.meta["heldout_accuracy"]
