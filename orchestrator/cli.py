@@ -160,7 +160,7 @@ def policy_train(
 def policy_slots(
     out: Annotated[Path, typer.Option(help="Slot model to write (.npz)")],
     seed: Annotated[int, typer.Option(help="Seed of the synthetic training conversations")] = 1,
-    conversations: Annotated[int, typer.Option(help="Synthetic training conversations")] = 40,
+    conversations: Annotated[int, typer.Option(help="Synthetic training conversations")] = 120,
     locomo: Annotated[
         list[Path] | None,
         typer.Option(help="LoCoMo file(s) whose slot-free turns teach the 'none' class"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 # The extractor and this policy must agree on what a state statement is; memory/ does not
 # export the helper yet, so it is imported from its module.
@@ -23,23 +24,54 @@ class AddAllPolicy:
         return Decision(Operation.ADD, text=candidate.text, confidence=1.0, reason="add-all")
 
 
-# Cues are deliberately generic English, never tuned to a data set.
-_HYPOTHETICAL = re.compile(
+class _Cue:
+    """A cue pattern, and words one of which every match contains: a text with none of them
+    is not searched.
+
+    Decisions run in well under a millisecond; most statements contain no cue word, and a set
+    lookup is far cheaper than a case-insensitive scan of every alternative.
+    """
+
+    __slots__ = ("pattern", "triggers")
+
+    def __init__(self, pattern: str, triggers: str) -> None:
+        self.pattern = re.compile(pattern, re.IGNORECASE)
+        self.triggers = frozenset(triggers.split())
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self.triggers.isdisjoint(_words(text)):
+            return None
+        return self.pattern.search(text)
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    # The same statement is searched for every cue, decision after decision.
+    return frozenset(_WORD.findall(text.lower()))
+
+
+_WORD = re.compile(r"\w+")
+# Cues are deliberately generic English, never tuned to a data set. The triggers of each hold
+# one whole word (as ``\w+`` reads it) of each alternative; a test checks them on real text.
+_HYPOTHETICAL = _Cue(
     r"\b(if|would|could|might|maybe|perhaps|thinking (?:about|of)|considering|dream(?:s|ing)? of|"
     r"wish(?:es)?|hope to|plan(?:s|ning)? to|someday|what if|imagine)\b",
-    re.IGNORECASE,
+    "if would could might maybe perhaps thinking considering dream dreams dreaming wish wishes "
+    "hope plan plans planning someday imagine",
 )
-_DENIAL = re.compile(
+_DENIAL = _Cue(
     r"\b(not true|never (?:did|have|had|was)|didn't|did not|don't|do not|isn't|is not|"
     r"wasn't|was not|no,|rumou?r|joking|kidding)\b",
-    re.IGNORECASE,
+    "not never didn don isn wasn no rumour rumor joking kidding",
 )
-_RETRACTION = re.compile(
+_RETRACTION = _Cue(
     r"\b(no longer|not any ?more|anymore|stopped|quit|gave up|broke up|sold|left|ended)\b",
-    re.IGNORECASE,
+    "longer more anymore stopped quit gave broke sold left ended",
 )
 # "another cat", "a second job", "also a dog": a value added next to the old one, not over it.
-_ADDITIVE = re.compile(r"\b(another|also|as well|second|one more|too)\b", re.IGNORECASE)
+_ADDITIVE = _Cue(
+    r"\b(another|also|as well|second|one more|too)\b", "another also well second more too"
+)
 
 
 def slots_of(text: str, subjects: Sequence[str] = ()) -> frozenset[str]:

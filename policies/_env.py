@@ -30,7 +30,8 @@ Reward: 0 on every step but the last, which gets
 - ``items``: the current memories in the store at the end.
 
 ``info`` of the last step holds each term; ``info["action_mask"]`` (every step) marks the
-actions with a real target. An UPDATE or DELETE of a neighbour slot that is empty is an ADD.
+actions with an allowed target. An UPDATE or DELETE of a neighbour slot that is empty, or
+whose memory the candidate may not change (``policies._features.CONTEXT``), is an ADD.
 """
 
 from __future__ import annotations
@@ -273,7 +274,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
             raise InvalidInputError("the episode has ended: call reset()")
         candidate = self._seen()
         neighbours = self._peek.neighbours
-        act = _Act(int(action), [hit.record.id for hit in neighbours])
+        act = _Act(self._allowed(int(action)), [hit.record.id for hit in neighbours])
         self._service.remember([candidate], principal=SYSTEM, policy=act, neighbours=K)
         assert act.decision is not None
         self._score(candidate, neighbours, act.decision)
@@ -321,8 +322,14 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
             and self._step < len(episode.candidates)
         ):
             decision = self.teacher.decide(self._seen(), self._peek.neighbours)
-            info["teacher_action"] = action_of(decision, self._peek.neighbours)
+            info["teacher_action"] = self._allowed(action_of(decision, self._peek.neighbours))
         return info
+
+    def _allowed(self, action: int) -> int:
+        """``action``, or ADD when the mask forbids its target (see ``policies._features``)."""
+        if 0 <= action < N_ACTIONS and not action_mask(self._features[2])[action]:
+            return 0
+        return action
 
     def _score(
         self, candidate: Candidate, neighbours: Sequence[ScoredMemory], decision: Decision

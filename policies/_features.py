@@ -7,7 +7,11 @@ extractor's state slots (``memory.state_slots``), so the learned policy starts f
 rules already know.
 
 Every feature is scaled to about [-1, 1] and clipped to ``[-FEATURE_BOUND, FEATURE_BOUND]``.
-Neighbour rows past the retrieved ones are zero, with ``mask`` 0.
+Neighbour rows past the retrieved ones are zero, with ``mask`` 0. A retrieved neighbour the
+candidate may not change has ``mask`` :data:`CONTEXT` (0.5): the network reads it, but cannot
+UPDATE or DELETE it. Those are other speakers' memories, and every neighbour of a candidate
+that is hypothetical, denied or about someone else: such statements must not change a
+person's facts, whatever the weights say.
 
 Actions (:data:`N_ACTIONS` = ``2 + 2 * K``): ``0`` ADD, ``1`` NOOP, ``2 + i`` UPDATE
 neighbour ``i``, ``2 + K + i`` DELETE neighbour ``i`` (pointer-style: the target is a slot
@@ -43,6 +47,7 @@ from policies._baselines import (
 
 __all__ = [
     "CANDIDATE_FEATURES",
+    "CONTEXT",
     "FEATURES",
     "FEATURE_BOUND",
     "NEIGHBOUR_FEATURES",
@@ -59,6 +64,8 @@ K = 5
 """Neighbours a decision considers (``remember(..., neighbours=K)``)."""
 
 FEATURE_BOUND = 8.0
+CONTEXT = 0.5
+"""``mask`` value of a neighbour that is shown to the network but may not be a target."""
 
 CANDIDATE_FEATURES: tuple[str, ...] = (
     "negation",  # a denial: "didn't", "not true", "joking"
@@ -121,7 +128,14 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def _log_days(seconds: float) -> float:
-    return math.copysign(math.log1p(abs(seconds) / _DAY), seconds) * _LOG_SCALE
+    # The only unbounded features in principle (dates centuries apart), so clipped here.
+    value = math.copysign(math.log1p(abs(seconds) / _DAY), seconds) * _LOG_SCALE
+    return max(-FEATURE_BOUND, min(FEATURE_BOUND, value))
+
+
+@lru_cache(maxsize=1 << 14)
+def _lowered(entities: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(e.lower() for e in entities)
 
 
 def _aware(value: datetime) -> datetime:
@@ -162,15 +176,22 @@ def featurize(
     hits = neighbours[:K]
     # Rows are built as Python floats and converted once: item writes into numpy arrays
     # cost more than the features themselves.
+    denial = _DENIAL.search(said) is not None
+    retraction = _RETRACTION.search(said) is not None
+    hypothetical = bool(metadata.get("hypothetical")) or _HYPOTHETICAL.search(said) is not None
+    distractor = metadata.get("distractor") is True
+    about_other = _about_other(said, candidate)
+    # Such a statement changes nobody's facts: its neighbours are context, not targets.
+    modal = hypothetical or distractor or about_other or (denial and not retraction)
     cand = np.array(
         (
-            _DENIAL.search(said) is not None,
-            _RETRACTION.search(said) is not None,
-            bool(metadata.get("hypothetical")) or _HYPOTHETICAL.search(said) is not None,
-            metadata.get("distractor") is True,
+            denial,
+            retraction,
+            hypothetical,
+            distractor,
             _is_question(candidate),
             _ADDITIVE.search(said) is not None,
-            _about_other(said, candidate),
+            about_other,
             bool(slots),
             "date_expression" in metadata,
             math.log1p(len(candidate.text.split())) * _LOG_SCALE,
@@ -184,15 +205,18 @@ def featurize(
     if not hits:
         return cand, neigh, mask
     words = _tokens(candidate.text)
-    entities = frozenset(e.lower() for e in candidate.entities)
+    entities = _lowered(tuple(candidate.entities))
     when = _aware(candidate.time) if candidate.time is not None else None
     reference = _aware(now) if now is not None else when or datetime.now(UTC)
     rows = []
+    targets = []
     for i, hit in enumerate(hits):
         record = hit.record
         components = hit.components
         same_subject = subject is not None and _mentions(hit, subject)
         speaker = record.metadata.get("speaker") if record.metadata else None
+        same_speaker = candidate.speaker is not None and speaker == candidate.speaker
+        targets.append(not modal and (same_speaker or candidate.speaker is None or speaker is None))
         valid_from = record.valid_from
         gap = 0.0
         if when is not None and valid_from is not None:
@@ -204,10 +228,10 @@ def featurize(
                 math.log1p(max(0.0, components.get("bm25", 0.0))) * 0.5,
                 i / K,
                 _jaccard(words, _tokens(record.text)),
-                _jaccard(entities, frozenset(e.lower() for e in record.entities)),
+                _jaccard(entities, _lowered(tuple(record.entities))),
                 same_subject,
                 same_subject and bool(slots) and bool(slots & _record_slots(hit, subject)),
-                candidate.speaker is not None and speaker == candidate.speaker,
+                same_speaker,
                 gap,
                 _log_days(max(0.0, (reference - since).total_seconds())),
                 math.tanh(record.utility),
@@ -216,9 +240,7 @@ def featurize(
             )
         )
     neigh[: len(rows)] = rows
-    mask[: len(rows)] = 1.0
-    # Only the log-day features are unbounded in principle (dates centuries apart).
-    np.clip(neigh, -FEATURE_BOUND, FEATURE_BOUND, out=neigh)
+    mask[: len(rows)] = [1.0 if target else CONTEXT for target in targets]
     return cand, neigh, mask
 
 
@@ -238,9 +260,9 @@ def flatten_observation(
 
 
 def action_mask(mask: Features) -> npt.NDArray[np.int8]:
-    """Which of the :data:`N_ACTIONS` actions are valid (1): ADD, NOOP and real targets."""
+    """Which of the :data:`N_ACTIONS` actions are valid (1): ADD, NOOP and allowed targets."""
     valid = np.ones(N_ACTIONS, np.int8)
-    present = (mask[:K] > 0).astype(np.int8)
+    present = (mask[:K] >= 1.0).astype(np.int8)
     valid[2 : 2 + K] = present
     valid[2 + K :] = present
     return valid

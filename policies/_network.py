@@ -8,6 +8,9 @@ memory an UPDATE or DELETE acts on as well as the operation.
     g     = [h_c, masked mean of h_i]
     ADD, NOOP       = Wg . g + bg                         two global logits
     UPDATE_i, DELETE_i = Wp . h_i + bp                    two logits per neighbour (masked)
+
+The mask is 1 for a neighbour that may be a target, ``CONTEXT`` (0.5) for one that is only
+read (pooled, never pointed at), 0 for padding.
     value           = Wv . g + bv
 
 Action ids (as :mod:`policies._features`): 0 = ADD, 1 = NOOP, 2 + i = UPDATE neighbour i,
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -81,26 +85,46 @@ class Network:
         Args:
             cand: Candidate features, shape (C,).
             neigh: Neighbour features, shape (K, F).
-            mask: 1 for a real neighbour, 0 for padding, shape (K,).
+            mask: 1 for a possible target, 0.5 for a neighbour only read, 0 for padding,
+                shape (K,).
         """
-        return self.forward(cand, neigh, mask)[0]
+        g, h_n = self._encode(cand, neigh, mask)
+        return self._action_logits(g, h_n, mask)
 
     def forward(
         self, cand: np.ndarray, neigh: np.ndarray, mask: np.ndarray
     ) -> tuple[np.ndarray, float]:
         """Masked action logits and the value estimate for one observation (see ``logits``)."""
+        g, h_n = self._encode(cand, neigh, mask)
+        w = self.weights
+        return self._action_logits(g, h_n, mask), float(w["Wv"][0] @ g + w["bv"][0])
+
+    def _encode(
+        self, cand: np.ndarray, neigh: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        # A decision is a few dozen small numpy calls, so each one saved counts.
         w = self.weights
         h_c = np.maximum(w["Wc"] @ cand + w["bc"], 0.0)
-        joined = np.concatenate([neigh, np.broadcast_to(cand, (self.k, self.cand_dim))], axis=1)
-        h_n = np.maximum(joined @ w["Wn"].T + w["bn"], 0.0)
-        live = mask > 0
-        pooled = h_n[live].mean(axis=0) if live.any() else np.zeros_like(h_c)
-        g = np.concatenate([h_c, pooled])
-        head = w["Wg"] @ g + w["bg"]
+        # Wn . [neigh_i, cand] split in two: the candidate's share is the same for every i.
+        wn_neigh, wn_cand = self._neighbour_weights
+        h_n = np.maximum(neigh @ wn_neigh + (wn_cand @ cand + w["bn"]), 0.0)
+        live = (mask > 0).astype(np.float32)
+        pooled = (live @ h_n) / max(1.0, float(live.sum()))
+        return np.concatenate([h_c, pooled]), h_n
+
+    def _action_logits(self, g: np.ndarray, h_n: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        w = self.weights
+        out = np.empty(2 + 2 * self.k, np.float32)
+        out[:2] = w["Wg"] @ g + w["bg"]
         pointer = h_n @ w["Wp"].T + w["bp"]  # (K, 2): UPDATE_i, DELETE_i
-        pointer[~live] = _NEG
-        value = float((w["Wv"] @ g + w["bv"])[0])
-        return np.concatenate([head, pointer.T.reshape(-1)]).astype(np.float32), value
+        pointer[mask < 1.0] = _NEG
+        out[2:] = pointer.T.reshape(-1)
+        return out
+
+    @cached_property
+    def _neighbour_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        wn = self.weights["Wn"]
+        return np.ascontiguousarray(wn[:, : self.neigh_dim].T), wn[:, self.neigh_dim :]
 
     def save(self, path: str | Path, **meta: Any) -> Path:
         """Write the weights and ``meta`` (figures, features, seed) to an ``.npz`` file."""

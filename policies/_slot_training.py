@@ -87,7 +87,7 @@ def train_slot_model(
     embedder: Embedder,
     *,
     seed: int = 1,
-    conversations: int = 40,
+    conversations: int = 120,
     negatives: Sequence[Conversation] = (),
     l2: float = 1e-4,
 ) -> SlotModel:

@@ -40,7 +40,7 @@ class TorchNetwork(nn.Module):
         g = torch.cat([h_c, pooled], dim=1)
         head = g @ p["Wg"].T + p["bg"]
         pointer = h_n @ p["Wp"].T + p["bp"]
-        pointer = pointer.masked_fill(~live.unsqueeze(2), -1e9)
+        pointer = pointer.masked_fill((mask < 1.0).unsqueeze(2), -1e9)
         logits = torch.cat([head, pointer.transpose(1, 2).reshape(-1, 2 * k)], dim=1)
         value = (g @ p["Wv"].T + p["bv"]).squeeze(1)
         return logits, value

@@ -127,3 +127,32 @@ def test_heuristic_adds_a_second_value_next_to_the_first() -> None:
         cand("Ana got another cat named Bailey"), [hit("Ana has a cat", 0.8)]
     )
     assert decision.operation is Operation.ADD and decision.reason == "added value"
+
+
+def test_cue_triggers_never_hide_a_match() -> None:
+    """Each cue's trigger words are a pure speed-up: same answer as its regex, on real text."""
+    from policies._baselines import _ADDITIVE, _DENIAL, _HYPOTHETICAL, _RETRACTION
+    from policies._synthetic import synthetic_samples
+
+    texts = [
+        turn.text
+        for phrasing in ("train", "heldout")
+        for sample in synthetic_samples(6, 7, phrasing=phrasing)
+        for turn in sample.conversation.turns
+    ]
+    texts += [
+        "No, that's not true.",
+        "I don't have it anymore, not any more.",
+        "We broke up; I gave up the flat and left.",
+        "What if I'm dreaming of a second cat as well? One more, too.",
+        "He isn't joking, it was a rumor.",
+        "IF I WOULD, I'D PLAN TO MOVE.",
+    ]
+    cues = (_HYPOTHETICAL, _DENIAL, _RETRACTION, _ADDITIVE)
+    matched = 0
+    for text in texts:
+        for cue in cues:
+            expected = cue.pattern.search(text)
+            assert (cue.search(text) is None) == (expected is None), (cue.pattern.pattern, text)
+            matched += expected is not None
+    assert matched > 30  # the texts exercise every cue, not just its absence

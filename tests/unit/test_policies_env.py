@@ -27,6 +27,7 @@ from orchestrator._demo_memory import demo_conversation
 from policies._env import MemoryManagerEnv
 from policies._features import (
     CANDIDATE_FEATURES,
+    CONTEXT,
     FEATURES,
     N_ACTIONS,
     NEIGHBOUR_FEATURES,
@@ -143,6 +144,27 @@ def test_actions_map_to_decisions() -> None:
     assert action_mask(mask).tolist() == [1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0]
     with pytest.raises(InvalidInputError, match="action"):
         decision_for(N_ACTIONS, c, neighbours)
+
+
+def test_neighbours_the_candidate_may_not_change_are_context() -> None:
+    neighbours = [
+        hit("Ana lives in Lisbon.", 0.6, "a"),
+        hit("Ben lives in Faro.", 0.5, "b", speaker="Ben"),
+    ]
+    mask = featurize(cand("Ana moved to Porto."), neighbours)[2]
+    assert mask.tolist() == [1.0, CONTEXT, 0, 0, 0]  # Ben's memory is read, never a target
+    assert action_mask(mask).tolist() == [1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0]
+    for modal in (
+        cand("If Ana moved to Porto she would miss Lisbon."),
+        cand("That's a rumour, Ana didn't move to Porto."),
+        cand("Ana moved to Porto.", distractor=True),
+    ):
+        mask = featurize(modal, neighbours)[2]
+        assert mask.tolist() == [CONTEXT, CONTEXT, 0, 0, 0], modal.text
+        assert action_mask(mask).tolist() == [1, 1] + [0] * (2 * K)
+    # A retraction is a change, even in words a denial also uses.
+    mask = featurize(cand("Ana doesn't live in Lisbon anymore."), neighbours)[2]
+    assert mask[0] == 1.0
 
 
 # -- environment ---------------------------------------------------------------------------

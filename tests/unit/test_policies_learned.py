@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory import Candidate, HashEmbedder, MemoryService, Operation, Principal
+from memory import Candidate, HashEmbedder, MemoryService, Operation, Principal, ScoredMemory
 from memory.errors import InvalidInputError
 from policies import SHIPPED_CHECKPOINT, LearnedPolicy, make_policy
 from policies._features import CANDIDATE_FEATURES, NEIGHBOUR_FEATURES, K
 from policies._network import Network
 from policies._training import validation_figures
+from tests.unit.test_baseline_policies import hit
 
 DIMS = (len(CANDIDATE_FEATURES), len(NEIGHBOUR_FEATURES), K)
 
@@ -54,7 +55,7 @@ def test_numpy_and_torch_networks_agree() -> None:
 
     net = Network.init(*DIMS, hidden=8, seed=1)
     obs = np.random.default_rng(0).random((4, DIMS[0] + DIMS[1] * K + K), dtype=np.float32)
-    obs[:, -2:] = 0.0
+    obs[:, -K:] = np.array([1.0, 0.5, 1.0, 0.0, 0.0], np.float32)  # target, context, padding
     logits, _ = TorchNetwork(net)(torch.tensor(obs))
     for row in range(4):
         expected = net.logits(*split_observation(obs[row], *DIMS))
@@ -67,3 +68,19 @@ def test_the_shipped_checkpoint_reproduces_its_recorded_validation_figures() -> 
     assert isinstance(policy, LearnedPolicy)
     recorded = policy.meta["validation"]
     assert validation_figures(policy.network) == recorded
+
+
+def test_the_network_cannot_change_what_the_candidate_may_not() -> None:
+    net = Network.init(*DIMS, hidden=8, seed=0)
+    eager = dict(net.weights, bp=np.array([50.0, 0.0], np.float32))  # UPDATE whatever it sees
+    policy = LearnedPolicy(Network(net.cand_dim, net.neigh_dim, net.k, eager))
+    ns = ("team", "t")
+
+    def neighbour(speaker: str) -> ScoredMemory:
+        return hit(f"{speaker} lives in Lisbon.", 0.9, "m1", speaker)
+
+    moved = Candidate("Ana moved to Porto", ns, speaker="Ana", entities=("Ana",))
+    assert policy.decide(moved, [neighbour("Ana")]).operation is Operation.UPDATE
+    assert policy.decide(moved, [neighbour("Ben")]).operation is not Operation.UPDATE
+    maybe = Candidate("Maybe one day Ana will move to Porto", ns, speaker="Ana")
+    assert policy.decide(maybe, [neighbour("Ana")]).operation is not Operation.UPDATE
