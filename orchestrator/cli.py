@@ -124,6 +124,9 @@ def policy_train(
     budget_words: Annotated[int, typer.Option(help="Recall budget in the reward")] = 30,
     embedder: Annotated[str, typer.Option(help="hash (fast) or minilm (as deployed)")] = "hash",
     learning_rate: Annotated[float, typer.Option(help="Adam learning rate")] = 3e-3,
+    teacher_coef: Annotated[
+        float, typer.Option(help="Weight of the heuristic's actions in the PPO loss (0: off)")
+    ] = 0.0,
 ) -> None:
     """Train the learned memory manager with PPO (rollouts in Ray actors); writes curves too."""
     import ray
@@ -148,6 +151,7 @@ def policy_train(
                 workers=workers,
                 episodes_per_worker=episodes,
                 learning_rate=learning_rate,
+                teacher_coef=teacher_coef,
             ),
             log=lambda line: typer.echo(line, err=True),
         )

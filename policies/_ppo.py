@@ -39,6 +39,7 @@ class PPOArgs:
     minibatch_size: int = 256
     clip_coef: float = 0.2
     ent_coef: float = 0.01
+    teacher_coef: float = 0.0
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     extra: dict[str, Any] = field(default_factory=dict)
@@ -217,7 +218,7 @@ def train_ppo(
         parts = ray.get([w.collect.remote(net, args.episodes_per_worker) for w in workers])
         batch = {
             key: np.concatenate([p[key] for p in parts])
-            for key in ("obs", "actions", "logprobs", "rewards", "dones", "values")
+            for key in ("obs", "actions", "logprobs", "rewards", "dones", "values", "teacher")
         }
         finals = [r for p in parts for r in p["finals"]]
         adv, returns = _advantages(batch, args.gamma, args.gae_lambda)
@@ -226,6 +227,7 @@ def train_ppo(
         old_logp = torch.tensor(batch["logprobs"])
         adv_t = torch.tensor(adv)
         ret_t = torch.tensor(returns)
+        teacher_t = torch.tensor(batch["teacher"])
         n = len(actions)
         losses = []
         for _ in range(args.update_epochs):
@@ -243,6 +245,13 @@ def train_ppo(
                 ).mean()
                 v_loss = 0.5 * ((value - ret_t[idx]) ** 2).mean()
                 loss = pg - args.ent_coef * dist.entropy().mean() + args.vf_coef * v_loss
+                taught = teacher_t[idx]
+                if args.teacher_coef and bool((taught >= 0).any()):
+                    # Stay near the teacher where the reward gives no clear reason to leave it.
+                    keep = taught >= 0
+                    loss = loss + args.teacher_coef * torch.nn.functional.cross_entropy(
+                        logits[keep], taught[keep]
+                    )
                 losses.append(descend(loss))
         ops = np.bincount(batch["actions"].clip(max=3), minlength=4)
         row = {
