@@ -44,9 +44,11 @@ class _Cue:
         return self.pattern.search(text)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 14)
 def _words(text: str) -> frozenset[str]:
-    # The same statement is searched for every cue, decision after decision.
+    """The lower-cased words of ``text``: what the cues look for, and what the learned
+    policy's word overlap counts. Memoised: a statement is read for every cue, and read
+    again as a neighbour of later candidates."""
     return frozenset(_WORD.findall(text.lower()))
 
 

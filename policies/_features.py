@@ -22,15 +22,14 @@ as ADD; :func:`action_mask` says which actions have a real target.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from memory import Candidate, Decision, Operation, ScoredMemory
+from memory import Candidate, Decision, MemoryRecord, Operation, ScoredMemory
 from memory.errors import InvalidInputError
 from policies._baselines import (
     _ADDITIVE,
@@ -39,10 +38,10 @@ from policies._baselines import (
     _RETRACTION,
     _candidate_slots,
     _is_question,
-    _mentions,
     _record_slots,
     _statement,
     _subject,
+    _words,
 )
 
 __all__ = [
@@ -58,6 +57,7 @@ __all__ = [
     "decision_for",
     "featurize",
     "flatten_observation",
+    "joined_features",
 ]
 
 K = 5
@@ -108,16 +108,11 @@ _NC = len(CANDIDATE_FEATURES)
 _NF = len(NEIGHBOUR_FEATURES)
 _DAY = 86400.0
 _LOG_SCALE = 1.0 / 4.0  # log1p(days) / 4: a day ~0.17, a month ~0.86, a year ~1.5
-_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'll|I'd|me|my|mine|we|we're|us|our)\b", re.I)
-_WORDS = re.compile(r"[a-z0-9]+")
+# "I", "I'm", "me", "we're"...: the words, as _words splits them, of speaking in the first person.
+_FIRST_PERSON = frozenset(("i", "me", "my", "mine", "we", "us", "our"))
 
 Features = npt.NDArray[np.float32]
-
-
-@lru_cache(maxsize=1 << 14)
-def _tokens(text: str) -> frozenset[str]:
-    # Memoised: the same neighbour texts come back decision after decision.
-    return frozenset(_WORDS.findall(text.lower()))
+_NO_ROW = (0.0,) * _NF
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -133,18 +128,63 @@ def _log_days(seconds: float) -> float:
     return max(-FEATURE_BOUND, min(FEATURE_BOUND, value))
 
 
-@lru_cache(maxsize=1 << 14)
-def _lowered(entities: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(e.lower() for e in entities)
+def _epoch(value: datetime) -> float:
+    """Seconds since 1970; a naive time is taken as UTC, as the store does."""
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+class _Version(NamedTuple):
+    """What the features read from one version of a memory, computed once per version.
+
+    A decision reads five neighbours, and the same versions come back decision after
+    decision; the parts that do not change are kept here (:func:`_version`).
+    """
+
+    source: tuple[object, ...]  # the fields the rest derive from, to check a memo
+    tokens: frozenset[str]
+    lowered: str
+    entities: frozenset[str]
+    speaker: object
+    slots: frozenset[str] | None  # as tagged in the metadata; None: read from the text
+    valid_from: float | None
+    since: float  # valid_from, else when it was recorded
+    versions: float
+
+
+_VERSIONS: dict[tuple[str, int], _Version] = {}
+_VERSIONS_KEPT = 1 << 14
+
+
+def _version(record: MemoryRecord) -> _Version:
+    """The memo of ``record``'s version. A version never changes once written; the check of
+    its fields still guards against two stores (or hand-built records) reusing an id."""
+    source = (record.text, record.entities, record.metadata, record.valid_from, record.recorded_at)
+    known = _VERSIONS.get((record.id, record.version))
+    if known is not None and known.source == source:
+        return known
+    metadata = record.metadata or {}
+    given = metadata.get("slots")
+    valid_from = _epoch(record.valid_from) if record.valid_from is not None else None
+    known = _Version(
+        source,
+        _words(record.text),
+        record.text.lower(),
+        frozenset(e.lower() for e in record.entities),
+        metadata.get("speaker"),
+        frozenset(str(slot) for slot in given) if isinstance(given, list | tuple) else None,
+        valid_from,
+        valid_from if valid_from is not None else _epoch(record.recorded_at),
+        math.log(max(1, record.version)) * 0.5,
+    )
+    if len(_VERSIONS) >= _VERSIONS_KEPT:
+        _VERSIONS.clear()
+    _VERSIONS[(record.id, record.version)] = known
+    return known
 
 
 def _about_other(said: str, candidate: Candidate) -> bool:
     """True when the statement names someone else and nothing in the first person."""
-    if _FIRST_PERSON.search(said):
+    if not _FIRST_PERSON.isdisjoint(_words(said)):
         return False
     speaker = (candidate.speaker or "").lower()
     lowered = said.lower()
@@ -169,13 +209,42 @@ def featurize(
         ``(candidate_features, neighbour_features, mask)`` as float32 arrays of shapes
         ``(len(CANDIDATE_FEATURES),)``, ``(K, len(NEIGHBOUR_FEATURES))`` and ``(K,)``.
     """
+    cand, rows, mask = _features(candidate, neighbours, now)
+    padding = K - len(rows)
+    return (
+        np.array(cand, np.float32),
+        np.array(rows + [_NO_ROW] * padding, np.float32),
+        np.array(mask + [0.0] * padding, np.float32),
+    )
+
+
+def joined_features(
+    candidate: Candidate, neighbours: Sequence[ScoredMemory], *, now: datetime | None = None
+) -> tuple[Features, list[float]]:
+    """:func:`featurize` laid out for :meth:`policies._network.Network.decide`.
+
+    Returns:
+        One row per neighbour slot, ``[neighbour features, candidate features, 1]`` (a
+        padding slot's neighbour features are zero), shape ``(K, F + C + 1)``; and the mask
+        as Python floats.
+    """
+    cand, rows, mask = _features(candidate, neighbours, now)
+    tail = (*cand, 1.0)
+    padding = K - len(rows)
+    joined = np.array([row + tail for row in rows] + [_NO_ROW + tail] * padding, np.float32)
+    return joined, mask + [0.0] * padding
+
+
+def _features(
+    candidate: Candidate, neighbours: Sequence[ScoredMemory], now: datetime | None
+) -> tuple[tuple[float, ...], list[tuple[float, ...]], list[float]]:
+    """The candidate's features, one row per retrieved neighbour, and their mask, as Python
+    floats: item writes into numpy arrays cost more than the features themselves."""
     said = _statement(candidate)
     metadata = candidate.metadata
     slots = _candidate_slots(candidate)
     subject = _subject(candidate)
     hits = neighbours[:K]
-    # Rows are built as Python floats and converted once: item writes into numpy arrays
-    # cost more than the features themselves.
     denial = _DENIAL.search(said) is not None
     retraction = _RETRACTION.search(said) is not None
     hypothetical = bool(metadata.get("hypothetical")) or _HYPOTHETICAL.search(said) is not None
@@ -183,65 +252,69 @@ def featurize(
     about_other = _about_other(said, candidate)
     # Such a statement changes nobody's facts: its neighbours are context, not targets.
     modal = hypothetical or distractor or about_other or (denial and not retraction)
-    cand = np.array(
-        (
-            denial,
-            retraction,
-            hypothetical,
-            distractor,
-            _is_question(candidate),
-            _ADDITIVE.search(said) is not None,
-            about_other,
-            bool(slots),
-            "date_expression" in metadata,
-            math.log1p(len(candidate.text.split())) * _LOG_SCALE,
-            math.log1p(len(candidate.entities)) * 0.5,
-            len(hits) / K,
-        ),
-        np.float32,
+    cand = (
+        denial,
+        retraction,
+        hypothetical,
+        distractor,
+        _is_question(candidate),
+        _ADDITIVE.search(said) is not None,
+        about_other,
+        bool(slots),
+        "date_expression" in metadata,
+        math.log1p(len(candidate.text.split())) * _LOG_SCALE,
+        math.log1p(len(candidate.entities)) * 0.5,
+        len(hits) / K,
     )
-    neigh = np.zeros((K, _NF), np.float32)
-    mask = np.zeros(K, np.float32)
+    rows: list[tuple[float, ...]] = []
+    mask: list[float] = []
     if not hits:
-        return cand, neigh, mask
-    words = _tokens(candidate.text)
-    entities = _lowered(tuple(candidate.entities))
-    when = _aware(candidate.time) if candidate.time is not None else None
-    reference = _aware(now) if now is not None else when or datetime.now(UTC)
-    rows = []
-    targets = []
+        return cand, rows, mask
+    words = _words(candidate.text)
+    entities = frozenset(e.lower() for e in candidate.entities)
+    lowered_subject = subject.lower() if subject is not None else None
+    when = _epoch(candidate.time) if candidate.time is not None else None
+    if now is not None:
+        reference = _epoch(now)
+    else:
+        reference = when if when is not None else datetime.now(UTC).timestamp()
     for i, hit in enumerate(hits):
         record = hit.record
-        components = hit.components
-        same_subject = subject is not None and _mentions(hit, subject)
-        speaker = record.metadata.get("speaker") if record.metadata else None
+        known = _version(record)
+        speaker = known.speaker
+        same_subject = lowered_subject is not None and (
+            speaker == subject
+            or lowered_subject in known.entities
+            or lowered_subject in known.lowered
+        )
+        same_slot = False
+        if same_subject and slots:
+            stated = known.slots if known.slots is not None else _record_slots(hit, subject)
+            same_slot = not slots.isdisjoint(stated)
         same_speaker = candidate.speaker is not None and speaker == candidate.speaker
-        targets.append(not modal and (same_speaker or candidate.speaker is None or speaker is None))
-        valid_from = record.valid_from
-        gap = 0.0
-        if when is not None and valid_from is not None:
-            gap = _log_days((when - _aware(valid_from)).total_seconds())
-        since = _aware(valid_from if valid_from is not None else record.recorded_at)
+        target = not modal and (same_speaker or candidate.speaker is None or speaker is None)
+        mask.append(1.0 if target else CONTEXT)
+        components = hit.components
         rows.append(
             (
                 components.get("vector", hit.score),
                 math.log1p(max(0.0, components.get("bm25", 0.0))) * 0.5,
                 i / K,
-                _jaccard(words, _tokens(record.text)),
-                _jaccard(entities, _lowered(tuple(record.entities))),
+                _jaccard(words, known.tokens),
+                _jaccard(entities, known.entities),
                 same_subject,
-                same_subject and bool(slots) and bool(slots & _record_slots(hit, subject)),
+                same_slot,
                 same_speaker,
-                gap,
-                _log_days(max(0.0, (reference - since).total_seconds())),
+                _log_days(when - known.valid_from)
+                if when is not None and known.valid_from is not None
+                else 0.0,
+                _log_days(max(0.0, reference - known.since)),
                 math.tanh(record.utility),
                 record.is_current,
-                math.log(max(1, record.version)) * 0.5,
+                known.versions,
             )
         )
-    neigh[: len(rows)] = rows
-    mask[: len(rows)] = [1.0 if target else CONTEXT for target in targets]
-    return cand, neigh, mask
+    return cand, rows, mask
 
 
 def flatten_observation(

@@ -7,11 +7,10 @@ checkpoint shipped with the package, ``make_policy(path)`` any checkpoint from
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from memory import Candidate, Decision, ScoredMemory
 from memory.errors import InvalidInputError
@@ -20,7 +19,7 @@ from policies._features import (
     NEIGHBOUR_FEATURES,
     K,
     decision_for,
-    featurize,
+    joined_features,
 )
 from policies._network import Network
 from policies._registry import register_policy
@@ -71,11 +70,10 @@ class LearnedPolicy:
 
     def decide(self, candidate: Candidate, neighbours: Sequence[ScoredMemory]) -> Decision:
         """The network's most likely action, with its probability as the confidence."""
-        cand, neigh, mask = featurize(candidate, neighbours)
-        logits = self.network.logits(cand, neigh, mask)
-        action = int(np.argmax(logits))
-        z = np.exp(logits - logits[action])
-        confidence = float(1.0 / z.sum())
+        logits, _ = self.network.decide(*joined_features(candidate, neighbours))
+        best = max(logits)
+        action = logits.index(best)
+        confidence = 1.0 / sum(math.exp(logit - best) for logit in logits)
         return decision_for(action, candidate, neighbours, confidence=confidence, reason="learned")
 
 

@@ -8,10 +8,11 @@ memory an UPDATE or DELETE acts on as well as the operation.
     g     = [h_c, masked mean of h_i]
     ADD, NOOP       = Wg . g + bg                         two global logits
     UPDATE_i, DELETE_i = Wp . h_i + bp                    two logits per neighbour (masked)
+    value           = Wv . g + bv
 
 The mask is 1 for a neighbour that may be a target, ``CONTEXT`` (0.5) for one that is only
-read (pooled, never pointed at), 0 for padding.
-    value           = Wv . g + bv
+read (pooled, never pointed at), 0 for padding. Inference (:meth:`Network.decide`) computes
+the same layers with the weights rearranged into two products.
 
 Action ids (as :mod:`policies._features`): 0 = ADD, 1 = NOOP, 2 + i = UPDATE neighbour i,
 2 + K + i = DELETE neighbour i.
@@ -20,7 +21,7 @@ Action ids (as :mod:`policies._features`): 0 = ADD, 1 = NOOP, 2 + i = UPDATE nei
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,7 +31,7 @@ import numpy as np
 
 __all__ = ["Network", "action_count", "split_observation"]
 
-_NEG = np.float32(-1e9)
+_NEG = -1e9
 
 
 def action_count(k: int) -> int:
@@ -88,43 +89,75 @@ class Network:
             mask: 1 for a possible target, 0.5 for a neighbour only read, 0 for padding,
                 shape (K,).
         """
-        g, h_n = self._encode(cand, neigh, mask)
-        return self._action_logits(g, h_n, mask)
+        logits, _ = self.forward(cand, neigh, mask)
+        return logits
 
     def forward(
         self, cand: np.ndarray, neigh: np.ndarray, mask: np.ndarray
     ) -> tuple[np.ndarray, float]:
         """Masked action logits and the value estimate for one observation (see ``logits``)."""
-        g, h_n = self._encode(cand, neigh, mask)
-        w = self.weights
-        return self._action_logits(g, h_n, mask), float(w["Wv"][0] @ g + w["bv"][0])
+        joined = np.empty((self.k, self.neigh_dim + self.cand_dim + 1), np.float32)
+        joined[:, : self.neigh_dim] = neigh
+        joined[:, self.neigh_dim : -1] = cand
+        joined[:, -1] = 1.0
+        logits, value = self.decide(joined, mask.tolist())
+        return np.array(logits, np.float32), value
 
-    def _encode(
-        self, cand: np.ndarray, neigh: np.ndarray, mask: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        # A decision is a few dozen small numpy calls, so each one saved counts.
-        w = self.weights
-        h_c = np.maximum(w["Wc"] @ cand + w["bc"], 0.0)
-        # Wn . [neigh_i, cand] split in two: the candidate's share is the same for every i.
-        wn_neigh, wn_cand = self._neighbour_weights
-        h_n = np.maximum(neigh @ wn_neigh + (wn_cand @ cand + w["bn"]), 0.0)
-        live = (mask > 0).astype(np.float32)
-        pooled = (live @ h_n) / max(1.0, float(live.sum()))
-        return np.concatenate([h_c, pooled]), h_n
+    def decide(self, joined: np.ndarray, mask: Sequence[float]) -> tuple[list[float], float]:
+        """Logits and value from the joined input, in three numpy calls: a decision's hot path.
 
-    def _action_logits(self, g: np.ndarray, h_n: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        w = self.weights
-        out = np.empty(2 + 2 * self.k, np.float32)
-        out[:2] = w["Wg"] @ g + w["bg"]
-        pointer = h_n @ w["Wp"].T + w["bp"]  # (K, 2): UPDATE_i, DELETE_i
-        pointer[mask < 1.0] = _NEG
-        out[2:] = pointer.T.reshape(-1)
-        return out
+        Args:
+            joined: One row per neighbour slot: ``[neigh_i, cand, 1]``, shape (K, F + C + 1),
+                as :func:`policies._features.joined_features` builds it.
+            mask: As for :meth:`logits`, as Python floats.
+
+        The layers are those of the module docstring, rearranged so that one product
+        computes both encoders (each row of ``h`` is ``[h_i, h_c]``, the 1 brings the biases)
+        and a second one every head's share of each row. A small numpy call costs more than
+        its arithmetic, above all when a decision runs between a search and a write that
+        evict the caches, so the few sums left are done in Python.
+        """
+        encoder, heads, (b_add, b_noop, b_update, b_delete, b_value) = self._fused
+        rows = (np.maximum(joined @ encoder, 0.0) @ heads).tolist()
+        # Per row: UPDATE_i, DELETE_i; then ADD, NOOP, value from h_i (pooled over live
+        # neighbours) and from h_c (the same in every row).
+        first, slots = rows[0], list(zip(rows, mask, strict=True))
+        live = [row for row, m in slots if m > 0.0]
+        pooled = [sum(column) / len(live) for column in zip(*live, strict=True)] if live else None
+        add, noop, value = b_add + first[5], b_noop + first[6], b_value + first[7]
+        if pooled is not None:
+            add, noop, value = add + pooled[2], noop + pooled[3], value + pooled[4]
+        update = [
+            row[0] + b_update if m >= 1.0 else _NEG for row, m in zip(rows, mask, strict=True)
+        ]
+        delete = [
+            row[1] + b_delete if m >= 1.0 else _NEG for row, m in zip(rows, mask, strict=True)
+        ]
+        return [add, noop, *update, *delete], value
 
     @cached_property
-    def _neighbour_weights(self) -> tuple[np.ndarray, np.ndarray]:
-        wn = self.weights["Wn"]
-        return np.ascontiguousarray(wn[:, : self.neigh_dim].T), wn[:, self.neigh_dim :]
+    def _fused(self) -> tuple[np.ndarray, np.ndarray, tuple[float, ...]]:
+        """The weights laid out for :meth:`decide`.
+
+        ``encoder`` (F + C + 1, 2H) maps ``[neigh_i, cand, 1]`` to ``[h_i, h_c]`` before the
+        relu; ``heads`` (2H, 8) maps that to UPDATE_i, DELETE_i, then ADD, NOOP, value from
+        h_i, then ADD, NOOP, value from h_c.
+        """
+        w = self.weights
+        f, hidden = self.neigh_dim, w["bc"].size
+        encoder = np.zeros((f + self.cand_dim + 1, 2 * hidden), np.float32)
+        encoder[:f, :hidden] = w["Wn"][:, :f].T
+        encoder[f:-1, :hidden] = w["Wn"][:, f:].T
+        encoder[f:-1, hidden:] = w["Wc"].T
+        encoder[-1] = np.concatenate([w["bn"], w["bc"]])
+        heads = np.zeros((2 * hidden, 8), np.float32)
+        heads[:hidden, 0:2] = w["Wp"].T
+        heads[:hidden, 2:4] = w["Wg"][:, hidden:].T
+        heads[:hidden, 4] = w["Wv"][0, hidden:]
+        heads[hidden:, 5:7] = w["Wg"][:, :hidden].T
+        heads[hidden:, 7] = w["Wv"][0, :hidden]
+        biases = (*map(float, w["bg"]), *map(float, w["bp"]), float(w["bv"][0]))
+        return encoder, heads, biases
 
     def save(self, path: str | Path, **meta: Any) -> Path:
         """Write the weights and ``meta`` (figures, features, seed) to an ``.npz`` file."""

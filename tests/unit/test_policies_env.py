@@ -37,6 +37,7 @@ from policies._features import (
     decision_for,
     featurize,
     flatten_observation,
+    joined_features,
 )
 from tests.unit.test_baseline_policies import hit as baseline_hit
 
@@ -88,6 +89,25 @@ def test_featurize_shapes_and_dtypes() -> None:
     c, n, mask = featurize(cand("Ana lives in Porto"), neighbours[:2])
     assert mask.tolist() == [1, 1, 0, 0, 0]
     assert not n[2:].any()
+
+
+def test_joined_features_are_the_same_features_laid_out_for_the_network() -> None:
+    neighbours = [hit(f"Ana said thing {i}", 0.5 - i / 10, f"m{i}") for i in range(3)]
+    c, n, mask = featurize(cand("Ana lives in Porto"), neighbours)
+    joined, joined_mask = joined_features(cand("Ana lives in Porto"), neighbours)
+    assert joined.shape == (K, len(NEIGHBOUR_FEATURES) + len(CANDIDATE_FEATURES) + 1)
+    np.testing.assert_array_equal(joined[:, : n.shape[1]], n)
+    np.testing.assert_array_equal(joined[:, n.shape[1] : -1], np.tile(c, (K, 1)))
+    assert joined[:, -1].tolist() == [1.0] * K and joined_mask == mask.tolist()
+
+
+def test_a_reused_id_and_version_is_read_afresh() -> None:
+    # Features of a version are memoised by (id, version); records built by hand, or from
+    # another store, may reuse both with other content.
+    same = NEIGHBOUR_FEATURES.index("same_speaker")
+    said_by_ana = featurize(cand("Ana lives in Porto"), [hit("I moved", 0.9, "m1", "Ana")])[1]
+    said_by_ben = featurize(cand("Ana lives in Porto"), [hit("I moved", 0.9, "m1", "Ben")])[1]
+    assert said_by_ana[0, same] == 1.0 and said_by_ben[0, same] == 0.0
 
 
 def test_identical_text_has_maximal_similarity() -> None:

@@ -56,10 +56,19 @@ def test_numpy_and_torch_networks_agree() -> None:
     net = Network.init(*DIMS, hidden=8, seed=1)
     obs = np.random.default_rng(0).random((4, DIMS[0] + DIMS[1] * K + K), dtype=np.float32)
     obs[:, -K:] = np.array([1.0, 0.5, 1.0, 0.0, 0.0], np.float32)  # target, context, padding
-    logits, _ = TorchNetwork(net)(torch.tensor(obs))
+    with torch.no_grad():
+        logits, values = TorchNetwork(net)(torch.tensor(obs))
     for row in range(4):
-        expected = net.logits(*split_observation(obs[row], *DIMS))
+        expected, value = net.forward(*split_observation(obs[row], *DIMS))
         np.testing.assert_allclose(logits[row].detach().numpy(), expected, rtol=1e-4, atol=1e-4)
+        assert float(values[row]) == pytest.approx(value, rel=1e-4, abs=1e-4)
+    no_neighbours = obs[0].copy()
+    no_neighbours[-K:] = 0.0
+    with torch.no_grad():
+        logits, values = TorchNetwork(net)(torch.tensor(no_neighbours[None]))
+    expected, value = net.forward(*split_observation(no_neighbours, *DIMS))
+    np.testing.assert_allclose(logits[0].detach().numpy(), expected, rtol=1e-4, atol=1e-4)
+    assert float(values[0]) == pytest.approx(value, rel=1e-4, abs=1e-4)
 
 
 def test_the_shipped_checkpoint_reproduces_its_recorded_validation_figures() -> None:
