@@ -122,11 +122,12 @@ class Network:
         # Per row: UPDATE_i, DELETE_i; then ADD, NOOP, value from h_i (pooled over live
         # neighbours) and from h_c (the same in every row).
         first, slots = rows[0], list(zip(rows, mask, strict=True))
-        live = [row for row, m in slots if m > 0.0]
-        pooled = [sum(column) / len(live) for column in zip(*live, strict=True)] if live else None
         add, noop, value = b_add + first[5], b_noop + first[6], b_value + first[7]
-        if pooled is not None:
-            add, noop, value = add + pooled[2], noop + pooled[3], value + pooled[4]
+        live = [row for row, m in slots if m > 0.0]
+        if live:
+            add += sum(row[2] for row in live) / len(live)
+            noop += sum(row[3] for row in live) / len(live)
+            value += sum(row[4] for row in live) / len(live)
         update = [
             row[0] + b_update if m >= 1.0 else _NEG for row, m in zip(rows, mask, strict=True)
         ]
