@@ -121,7 +121,12 @@ def policy_train(
     iterations: Annotated[int, typer.Option(help="PPO iterations")] = 30,
     workers: Annotated[int, typer.Option(help="Rollout actors")] = 2,
     episodes: Annotated[int, typer.Option(help="Episodes per actor per iteration")] = 2,
-    budget_words: Annotated[int, typer.Option(help="Recall budget in the reward")] = 30,
+    budget_words: Annotated[
+        int, typer.Option(help="Recall budget in the reward (synthetic conversations)")
+    ] = 30,
+    locomo_budget_words: Annotated[
+        int | None, typer.Option(help="Recall budget for the LoCoMo files (default: as above)")
+    ] = None,
     embedder: Annotated[str, typer.Option(help="hash (fast) or minilm (as deployed)")] = "hash",
     learning_rate: Annotated[float, typer.Option(help="Adam learning rate")] = 3e-3,
     teacher_coef: Annotated[
@@ -143,6 +148,7 @@ def policy_train(
             locomo=locomo or [],
             synthetic=synthetic,
             budget_words=budget_words,
+            locomo_budget_words=locomo_budget_words,
             embedder=embedder,
             args=PPOArgs(
                 seed=seed,

@@ -158,6 +158,9 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         embedder: Embeds candidates and questions; :class:`memory.HashEmbedder` by default
             (fast; MiniLM gives realistic similarities at ~300 sentences/s).
         budget_words: Words of retrieved memory each question may use.
+        budgets: Another budget for some conversations, by conversation id: LoCoMo's
+            narrative turns are asked at 300 words where a synthetic conversation's short
+            facts are asked at 30.
         item_cost: Reward cost of each memory stored at the end.
         update_weight: Weight of the update-correctness term.
         teacher: A policy whose choice for each observation is reported as
@@ -180,6 +183,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         *,
         embedder: Embedder | None = None,
         budget_words: int = 300,
+        budgets: Mapping[str, int] | None = None,
         item_cost: float = 0.0005,
         update_weight: float = 0.5,
         teacher: MemoryPolicy | None = None,
@@ -188,14 +192,16 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
     ) -> None:
         if not conversations:
             raise InvalidInputError("MemoryManagerEnv needs at least one conversation")
-        if not isinstance(budget_words, int) or budget_words <= 0:
-            raise InvalidInputError(
-                f"budget_words must be a positive integer, got {budget_words!r}"
-            )
+        for name, value in [("budget_words", budget_words), *(budgets or {}).items()]:
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise InvalidInputError(
+                    f"the word budget of {name!r} must be a positive integer, got {value!r}"
+                )
         if not math.isfinite(item_cost) or item_cost < 0:
             raise InvalidInputError(f"item_cost must be a finite number >= 0, got {item_cost!r}")
         self.embedder = embedder or HashEmbedder()
         self.budget_words = budget_words
+        self.budgets = dict(budgets or {})
         self.item_cost = float(item_cost)
         self.update_weight = float(update_weight)
         self.teacher = teacher
@@ -381,6 +387,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         assert self._service is not None and self._episode is not None
         conv = self._episode.conversation
         namespace = self._episode.candidates[0].namespace
+        budget = self.budgets.get(conv.id, self.budget_words)
         scores = []
         for q in conv.questions:
             if q.category in EXCLUDED_CATEGORIES or not q.evidence:
@@ -388,11 +395,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
             hits = self._service.search(
                 q.question, principal=SYSTEM, namespace_prefix=namespace, k=SEARCH_DEPTH
             )
-            found = {
-                p
-                for hit in pack_within_budget(hits, self.budget_words)
-                for p in hit.record.provenance
-            }
+            found = {p for hit in pack_within_budget(hits, budget) for p in hit.record.provenance}
             scores.append(len(found & set(q.evidence)) / len(set(q.evidence)))
         counts = self._counts
         correctness = (counts["right"] - counts["wrong"]) / max(1, counts["opportunities"])

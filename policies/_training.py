@@ -43,15 +43,30 @@ def training_conversations(
 
 
 def make_training_env(
-    locomo: tuple[str, ...], synthetic: int, seed: int, budget_words: int, embedder: str = "hash"
+    locomo: tuple[str, ...],
+    synthetic: int,
+    seed: int,
+    budget_words: int,
+    embedder: str = "hash",
+    locomo_budget_words: int | None = None,
 ) -> MemoryManagerEnv:
-    """Build one training environment (runs inside each rollout actor)."""
+    """Build one training environment (runs inside each rollout actor).
+
+    Synthetic conversations are scored at ``budget_words``, LoCoMo ones at
+    ``locomo_budget_words`` (default: ``budget_words``).
+    """
     conversations, labels = training_conversations([Path(p) for p in locomo], synthetic, seed)
+    budgets = (
+        {conv.id: locomo_budget_words for conv in conversations if conv.id not in labels}
+        if locomo_budget_words is not None
+        else {}
+    )
     return MemoryManagerEnv(
         conversations,
         labels=labels,
         embedder=default_embedder(embedder),
         budget_words=budget_words,
+        budgets=budgets,
         teacher=HeuristicPolicy(),  # imitated first, then improved on by PPO
     )
 
@@ -96,6 +111,7 @@ def train_policy(
     locomo: Sequence[str | Path] = (),
     synthetic: int = 16,
     budget_words: int = 30,
+    locomo_budget_words: int | None = None,
     embedder: str = "hash",
     args: PPOArgs | None = None,
     log: Callable[[str], None] = print,
@@ -104,6 +120,12 @@ def train_policy(
     settings = args or PPOArgs(seed=seed)
     settings = replace(settings, seed=seed)
     factory = functools.partial(
-        make_training_env, tuple(str(p) for p in locomo), synthetic, seed, budget_words, embedder
+        make_training_env,
+        tuple(str(p) for p in locomo),
+        synthetic,
+        seed,
+        budget_words,
+        embedder,
+        locomo_budget_words,
     )
     return train_ppo(factory, DIMS, settings, out=out, log=log, evaluate=validation_figures)

@@ -235,6 +235,26 @@ def test_always_add_matches_add_all_through_the_service(tmp_path: Path) -> None:
     assert info["reward"] == pytest.approx(expected)
 
 
+def test_a_conversation_can_be_scored_at_its_own_budget() -> None:
+    # LoCoMo is asked at 300 words while synthetic conversations are asked at 30.
+    recalls = []
+    for budgets in ({}, {"wide": 300}):
+        env = MemoryManagerEnv([conversation("wide")], budget_words=15, budgets=budgets)
+        recalls.append(run_episode(env, lambda obs, info: 0, seed=0)[1]["recall"])
+        env.close()
+    assert recalls[0] < 1 and recalls[1] == 1
+
+
+def test_training_scores_locomo_files_at_their_own_budget(tmp_path: Path) -> None:
+    from policies._training import make_training_env
+
+    path = tmp_path / "demo.json"
+    write_locomo([conversation("locomo-file")], path)
+    env = make_training_env((str(path),), 1, 7, 30, "hash", locomo_budget_words=300)
+    assert env.budget_words == 30 and env.budgets == {"locomo-file": 300}
+    env.close()
+
+
 def test_update_correctness_rewards_slot_updates_and_punishes_distractors() -> None:
     env = MemoryManagerEnv([conversation()])
     same_slot = NEIGHBOUR_FEATURES.index("same_slot")
@@ -286,6 +306,8 @@ def test_bad_arguments_are_rejected() -> None:
         MemoryManagerEnv([])
     with pytest.raises(InvalidInputError, match="budget_words"):
         MemoryManagerEnv([conversation()], budget_words=0)
+    with pytest.raises(InvalidInputError, match="'demo'.*got -5"):
+        MemoryManagerEnv([conversation()], budgets={"demo": -5})
     env = MemoryManagerEnv([conversation()])
     with pytest.raises(InvalidInputError, match="reset"):
         env.step(0)
