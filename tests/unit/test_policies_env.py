@@ -306,7 +306,7 @@ def test_bad_arguments_are_rejected() -> None:
         MemoryManagerEnv([])
     with pytest.raises(InvalidInputError, match="budget_words"):
         MemoryManagerEnv([conversation()], budget_words=0)
-    with pytest.raises(InvalidInputError, match="'demo'.*got -5"):
+    with pytest.raises(InvalidInputError, match=r"'demo'.*got -5"):
         MemoryManagerEnv([conversation()], budgets={"demo": -5})
     env = MemoryManagerEnv([conversation()])
     with pytest.raises(InvalidInputError, match="reset"):
