@@ -15,7 +15,14 @@ from agents._messages import ChatResponse, Message, Role, ToolCall, Usage
 from agents._models import ChatModel, ChatRequest, FunctionModel, ScriptedModel, ScriptStep
 from agents._openai import OpenAIChatModel
 from agents._tools import ToolSpec, tool
-from agents._worker import AgentRequest, AgentStep, AgentWorker, ToolUse, step_from_result
+from agents._worker import (
+    AgentRequest,
+    AgentStep,
+    AgentWorker,
+    ToolUse,
+    record_step,
+    step_from_result,
+)
 from agents._working_memory import WorkingItem, WorkingMemory, count_words
 
 __all__ = [
@@ -43,6 +50,7 @@ __all__ = [
     "WorkingItem",
     "WorkingMemory",
     "count_words",
+    "record_step",
     "step_from_result",
     "tool",
     "tool_from_langchain",

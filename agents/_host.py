@@ -10,16 +10,50 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
 from agents._agent import Agent
 from agents._memory_view import AgentMemory
-from agents._messages import Message, ToolCall, Usage
+from agents._messages import ChatResponse, Message, ToolCall, Usage
 from agents._tools import ToolSpec
 from agents._working_memory import WorkingItem, WorkingMemory, count_words
 from agents.errors import ToolArgumentError
 from memory import Action, MemoryService, Namespace, Principal, ScoredMemory, Tier
 from memory.errors import InvalidInputError
+from telemetry import Attr, capture_content, span
 
 __all__ = ["AgentHost", "AgentResult"]
+
+
+def _model_identity(model: object) -> tuple[str, str]:
+    """``(gen_ai.provider.name, gen_ai.request.model)`` of a chat model, as far as it says."""
+    provider = getattr(model, "provider_name", None)
+    name = getattr(model, "model", None)
+    if not isinstance(name, str):
+        # A wrapped client (LangChain) names its model in one of these.
+        name = getattr(name, "model_name", None) or getattr(name, "model", None)
+    return (
+        provider if isinstance(provider, str) else type(model).__name__,
+        name if isinstance(name, str) else type(model).__name__,
+    )
+
+
+def _messages_json(messages: Sequence[Message]) -> str:
+    """Messages in the GenAI conventions' JSON shape (role, parts), for content capture."""
+    shaped = []
+    for message in messages:
+        parts: list[dict[str, Any]] = []
+        if message.content:
+            parts.append({"type": "text", "content": message.content})
+        parts.extend(
+            {"type": "tool_call", "id": call.id, "name": call.name, "arguments": call.arguments}
+            for call in message.tool_calls
+        )
+        if message.role == "tool":
+            response = {"id": message.tool_call_id, "result": message.content}
+            parts = [{"type": "tool_call_response", **response}]
+        shaped.append({"role": message.role, "parts": parts})
+    return json.dumps(shaped, default=str)
 
 
 @dataclass(frozen=True)
@@ -178,7 +212,7 @@ class AgentHost:
         output = ""
         tools = (*self._tools.values(), *(handoff_tool(name) for name in handoffs))
         while steps < self.agent.max_steps and handoff is None:
-            response = self.agent.model.chat(messages, tools)
+            response = self._chat(messages, tools)
             steps += 1
             usage = usage + response.usage
             reply = response.message
@@ -259,7 +293,50 @@ class AgentHost:
         messages.append(Message("user", user))
         return messages
 
+    def _chat(self, messages: list[Message], tools: Sequence[ToolSpec]) -> ChatResponse:
+        model = self.agent.model
+        provider, name = _model_identity(model)
+        with span(
+            "chat",
+            name,
+            kind=SpanKind.CLIENT,
+            attributes={
+                Attr.PROVIDER: provider,
+                Attr.REQUEST_MODEL: name,
+                Attr.AGENT: self.agent.name,
+            },
+        ) as current:
+            if capture_content():
+                current.set_attribute(Attr.INPUT_MESSAGES, _messages_json(messages))
+            response = model.chat(messages, tools)
+            current.set_attributes(
+                {
+                    Attr.INPUT_TOKENS: response.usage.prompt_tokens,
+                    Attr.OUTPUT_TOKENS: response.usage.completion_tokens,
+                }
+            )
+            if capture_content():
+                current.set_attribute(Attr.OUTPUT_MESSAGES, _messages_json([response.message]))
+        return response
+
     def _call_tool(self, call: ToolCall) -> str:
+        with span(
+            "execute_tool",
+            call.name,
+            attributes={Attr.TOOL: call.name, Attr.TOOL_CALL: call.id, Attr.TOOL_TYPE: "function"},
+        ) as current:
+            if capture_content():
+                current.set_attribute(Attr.TOOL_ARGUMENTS, json.dumps(call.arguments, default=str))
+            content = self._run_tool(call)
+            if content.startswith("error:"):
+                # The model is told and may recover; the span still shows the failure.
+                current.set_status(Status(StatusCode.ERROR, content[:200]))
+                current.set_attribute(Attr.ERROR_TYPE, "tool_error")
+            elif capture_content():
+                current.set_attribute(Attr.TOOL_RESULT, content)
+        return content
+
+    def _run_tool(self, call: ToolCall) -> str:
         spec = self._tools.get(call.name)
         if spec is None:
             return (

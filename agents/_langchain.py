@@ -118,6 +118,8 @@ class LangChainChatModel:
         model: The wrapped LangChain chat model.
     """
 
+    provider_name = "langchain"  # gen_ai.provider.name of its spans
+
     def __init__(self, model: BaseChatModel) -> None:
         """Wrap ``model``.
 

@@ -64,6 +64,8 @@ class ScriptedModel:
     recorded in :attr:`requests`.
     """
 
+    provider_name = "colony.scripted"  # gen_ai.provider.name of its spans
+
     def __init__(self, responses: Sequence[ScriptStep]) -> None:
         """Create the model.
 
@@ -132,6 +134,8 @@ class FunctionModel:
     :class:`ChatResponse` or a string (an assistant message). Use it for offline teams that
     run many tasks; :class:`ScriptedModel` for tests that expect an exact sequence of calls.
     """
+
+    provider_name = "colony.function"  # gen_ai.provider.name of its spans
 
     def __init__(
         self, fn: Callable[[Sequence[Message], Sequence[ToolSpec]], ChatResponse | str]

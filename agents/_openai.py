@@ -106,6 +106,9 @@ class OpenAIChatModel:
         retries: Requests that were retries.
     """
 
+    # gen_ai.provider.name of its spans: the API it speaks (the server may host any model).
+    provider_name = "openai"
+
     def __init__(
         self,
         model: str,

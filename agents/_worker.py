@@ -9,15 +9,25 @@ each actor process lighter and quicker to start.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Literal, cast
 
+from opentelemetry.trace import Span
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents._agent import Agent
 from agents._host import AgentHost, AgentResult
 from memory import MemoryService
+from telemetry import Attr, attached, span
 
-__all__ = ["AgentRequest", "AgentStep", "AgentWorker", "ToolUse", "step_from_result"]
+__all__ = [
+    "AgentRequest",
+    "AgentStep",
+    "AgentWorker",
+    "ToolUse",
+    "record_step",
+    "step_from_result",
+]
 
 
 class _Record(BaseModel):
@@ -39,6 +49,8 @@ class AgentRequest(_Record):
     state: dict[str, Any] = Field(default_factory=dict)
     context: list[tuple[str, str]] = Field(default_factory=list)
     handoffs: list[str] = Field(default_factory=list)
+    # The caller's trace context (W3C traceparent), so the agent's spans join the run's trace.
+    trace: dict[str, str] = Field(default_factory=dict)
 
 
 class AgentStep(_Record):
@@ -59,6 +71,29 @@ class AgentStep(_Record):
     def total_tokens(self) -> int:
         """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
+
+
+def _ray_node() -> str | None:
+    """The Ray node this process runs on; None outside Ray (without importing it)."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return None
+    return str(ray.get_runtime_context().get_node_id())
+
+
+def record_step(current: Span, step: AgentStep) -> None:
+    """What an agent step did, as attributes of its ``invoke_agent`` span."""
+    current.set_attributes(
+        {
+            Attr.INPUT_TOKENS: step.prompt_tokens,
+            Attr.OUTPUT_TOKENS: step.completion_tokens,
+            Attr.STEPS: step.steps,
+            Attr.TOOL_CALLS: step.tool_calls,
+            Attr.RUN_STATUS: step.status,
+        }
+    )
+    if step.handoff is not None:
+        current.set_attribute(Attr.HANDOFF, step.handoff)
 
 
 def step_from_result(agent: str, result: AgentResult) -> AgentStep:
@@ -108,10 +143,26 @@ class AgentWorker:
         return self._step(AgentRequest.model_validate_json(request)).model_dump_json().encode()
 
     def _step(self, req: AgentRequest) -> AgentStep:
-        result = self.host.run(
-            req.task, req.state, context=req.context, handoffs=tuple(req.handoffs)
-        )
-        return step_from_result(self.host.agent.name, result)
+        name = self.host.agent.name
+        with (
+            attached(req.trace),
+            span(
+                "invoke_agent",
+                name,
+                attributes={
+                    Attr.AGENT: name,
+                    Attr.TEAM: self.host.team,
+                    Attr.PID: os.getpid(),
+                    Attr.NODE: _ray_node(),
+                },
+            ) as current,
+        ):
+            result = self.host.run(
+                req.task, req.state, context=req.context, handoffs=tuple(req.handoffs)
+            )
+            step = step_from_result(name, result)
+            record_step(current, step)
+        return step
 
     def ping(self) -> int:
         """A no-op call (the benchmark's bare actor round trip)."""

@@ -154,6 +154,11 @@ class DuckDBStore:
         return f"DuckDBStore({self._where!r})"
 
     @property
+    def location(self) -> str:
+        """The database file (``:memory:`` for an in-memory store); names it in traces."""
+        return self._where
+
+    @property
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The underlying connection, for derived indexes (full-text, vector) and analysis.
 

@@ -13,6 +13,7 @@ from typing import Any
 from memory._access import AccessRules
 from memory._retrieval import RetrievalWeights
 from memory._types import MemoryPolicy
+from telemetry import attached, carrier
 
 __all__ = ["MemoryServiceActor", "RemoteMemory", "start_memory_actor"]
 
@@ -35,11 +36,18 @@ class MemoryServiceActor:
             path, embedder=default_embedder(embedder), policy=policy, rules=rules, weights=weights
         )
 
-    def call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Invoke a public service method by name."""
+    def call(
+        self,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        trace: dict[str, str] | None = None,
+    ) -> Any:
+        """Invoke a public service method by name, in the caller's trace (``trace``)."""
         if method.startswith("_") or method in {"open", "store"}:
             raise AttributeError(f"MemoryService has no remote method {method!r}")
-        return getattr(self._service, method)(*args, **kwargs)
+        with attached(trace):
+            return getattr(self._service, method)(*args, **kwargs)
 
     def pid(self) -> int:
         """The actor's process id (tests kill it by PID)."""
@@ -62,7 +70,7 @@ class RemoteMemory:
         import ray
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return ray.get(self.handle.call.remote(method, args, kwargs))
+            return ray.get(self.handle.call.remote(method, args, kwargs, carrier()))
 
         call.__name__ = method
         return call

@@ -8,6 +8,7 @@ runs in-process or as a Ray actor (see ``memory._ray``).
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -24,6 +25,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from opentelemetry.trace import Span
 
 from memory._access import AccessRules, Action, Principal
 from memory._embedding import Embedder, default_embedder
@@ -50,6 +52,7 @@ from memory._types import (
     WriteOp,
 )
 from memory.errors import InvalidInputError, MemoryNotFoundError
+from telemetry import Attr, capture_content, span
 
 __all__ = ["AppliedDecision", "MemoryService"]
 
@@ -177,6 +180,8 @@ class MemoryService:
         self._retriever = HybridRetriever(self.embedder, weights, slot_model)
         self._writes = _GroupCommit(store)
         self._retriever.load_arrow(store.export_arrow(all_versions=True))
+        # gen_ai.memory.store.id of this service's spans.
+        self._store_id = str(getattr(store, "location", None) or type(store).__name__)
 
     @classmethod
     def open(
@@ -257,6 +262,13 @@ class MemoryService:
         self, memories: Sequence[NewMemory], *, principal: Principal
     ) -> list[MemoryRecord]:
         """Store several memories in one transaction (embedded in one batch)."""
+        with self._span("create_memory", count=len(memories)) as current:
+            records = self._add_many(memories, principal)
+            if len(records) == 1:
+                _describe(current, records[0])
+        return records
+
+    def _add_many(self, memories: Sequence[NewMemory], principal: Principal) -> list[MemoryRecord]:
         for memory in memories:
             self.rules.check(principal, Action.WRITE, validate_namespace(memory.namespace))
             if not isinstance(memory.text, str):
@@ -294,6 +306,33 @@ class MemoryService:
 
         Raises VersionConflictError otherwise: reread and retry.
         """
+        with self._span("update_memory", count=1) as current:
+            record = self._update(
+                memory_id,
+                text,
+                principal,
+                expected_version,
+                entities,
+                metadata,
+                valid_from,
+                utility,
+                info,
+            )
+            _describe(current, record)
+        return record
+
+    def _update(
+        self,
+        memory_id: str,
+        text: str | None,
+        principal: Principal,
+        expected_version: int,
+        entities: Sequence[str] | None,
+        metadata: Mapping[str, Any] | None,
+        valid_from: datetime | None,
+        utility: float | None,
+        info: ChangeInfo | None,
+    ) -> MemoryRecord:
         self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
         embedding = None if text is None else self.embedder.embed([text])[0]
         op = UpdateOp(
@@ -318,9 +357,21 @@ class MemoryService:
         info: ChangeInfo | None = None,
     ) -> MemoryRecord:
         """Soft-delete a memory: it disappears from current reads; history stays."""
-        self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
-        op = DeleteOp(memory_id, expected_version, info or ChangeInfo(actor=principal.id))
-        return self._commit([op])[0]
+        with self._span("delete_memory", count=1) as current:
+            self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
+            op = DeleteOp(memory_id, expected_version, info or ChangeInfo(actor=principal.id))
+            record = self._commit([op])[0]
+            _describe(current, record)
+        return record
+
+    @contextmanager
+    def _span(
+        self, operation: str | None, *, count: int | None = None, name: str | None = None
+    ) -> Iterator[Span]:
+        """A memory-operation span of this service's store."""
+        attributes = {Attr.MEMORY_STORE: self._store_id, Attr.MEMORY_COUNT: count}
+        with span(operation, self._store_id, attributes=attributes, name=name) as current:
+            yield current
 
     def _namespace_of(self, memory_id: str) -> Namespace:
         """A memory's namespace for access checks, from the index (no store read)."""
@@ -397,7 +448,22 @@ class MemoryService:
             near = self._neighbours(candidate, neighbours)
             decision = policy.decide(candidate, near)
             elapsed = time.perf_counter() - started
-            record = self._apply_decision(candidate, decision, near, principal, policy.name)
+            operation = _DECISION_SPANS[decision.operation]
+            with self._span(operation, name=None if operation else "noop_memory") as current:
+                current.set_attributes(
+                    {
+                        Attr.DECISION: decision.operation.value,
+                        Attr.POLICY: policy.name,
+                        Attr.CONFIDENCE: float(decision.confidence),
+                        Attr.DECIDE_MS: round(elapsed * 1e3, 4),
+                        Attr.MEMORY_NAMESPACE: "/".join(candidate.namespace),
+                    }
+                )
+                if decision.target is not None:
+                    current.set_attribute(Attr.TARGET, decision.target)
+                record = self._apply_decision(candidate, decision, near, principal, policy.name)
+                if record is not None:
+                    _describe(current, record)
             applied.append(AppliedDecision(candidate, decision, record, elapsed))
         return applied
 
@@ -583,8 +649,13 @@ class MemoryService:
             include_superseded=include_superseded,
             metadata=dict(metadata or {}),
         )
-        readable = self.rules.readable(principal, self._retriever.namespaces())
-        return self._search_rows(query, flt, k=k, readable=readable)
+        with self._span("search_memory") as current:
+            if capture_content():
+                current.set_attribute(Attr.MEMORY_QUERY, query)
+            readable = self.rules.readable(principal, self._retriever.namespaces())
+            hits = self._search_rows(query, flt, k=k, readable=readable)
+            current.set_attribute(Attr.MEMORY_COUNT, len(hits))
+        return hits
 
     def search_vector(
         self,
@@ -743,3 +814,28 @@ def _fill_import_defaults(table: pa.Table, author: str, now: datetime) -> pa.Tab
     if "embedding" not in table.column_names:
         table = table.append_column("embedding", pa.nulls(n, pa.list_(pa.float32())))
     return table
+
+
+# gen_ai.operation.name of the span of each decision (None: the conventions name no NOOP).
+_DECISION_SPANS: dict[Operation, str | None] = {
+    Operation.ADD: "create_memory",
+    Operation.UPDATE: "update_memory",
+    Operation.DELETE: "delete_memory",
+    Operation.NOOP: None,
+}
+
+
+def _describe(current: Span, record: MemoryRecord) -> None:
+    """The memory an operation wrote, as attributes of its span."""
+    current.set_attributes(
+        {
+            Attr.MEMORY_ID: record.id,
+            Attr.MEMORY_NAMESPACE: "/".join(record.namespace),
+            Attr.MEMORY_TYPE: record.tier.value,
+            Attr.VERSION: record.version,
+        }
+    )
+    if capture_content():
+        current.set_attribute(
+            Attr.MEMORY_RECORDS, json.dumps([{"id": record.id, "content": record.text}])
+        )

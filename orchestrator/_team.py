@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -12,8 +13,10 @@ from typing import Any, Literal, cast
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
 from langgraph.types import Command, RetryPolicy, interrupt
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
-from agents import Agent
+from agents import Agent, record_step
 from memory import MemoryService, RemoteMemory, validate_namespace
 from memory.errors import InvalidNamespaceError
 from orchestrator._checkpoint import Checkpoints, open_checkpointer
@@ -23,6 +26,7 @@ from orchestrator._placement import Placement
 from orchestrator._runtime import LocalRuntime, RayRuntime, Runtime, init_ray, start_timeout
 from orchestrator._state import AgentStep, TeamState, request_for
 from orchestrator.errors import RunStateError, TeamDefinitionError
+from telemetry import Attr, capture_content, carrier, failed, span, start, within
 
 __all__ = ["AgentFinished", "AgentStarted", "RunResult", "Team", "TeamSession", "default_retry"]
 
@@ -243,6 +247,7 @@ class _NodeFactory:
 
     def agent(self, name: str, *, handoffs: Sequence[str] = (), after: After | None = None) -> Node:
         runtime = self.runtime
+        team_name = self.team.name
         review = name in self.team.interrupt_before
         targets = list(handoffs)
 
@@ -262,7 +267,15 @@ class _NodeFactory:
                     state = cast(
                         TeamState, {**state, "feedback": [*state.get("feedback", []), answer]}
                     )
-            step = runtime.step(name, request_for(state, name, handoffs=targets))
+            with span(
+                "invoke_agent",
+                name,
+                kind=SpanKind.CLIENT,
+                attributes={Attr.AGENT: name, Attr.TEAM: team_name},
+            ) as current:
+                request = request_for(state, name, handoffs=targets)
+                step = runtime.step(name, request.model_copy(update={"trace": carrier()}))
+                record_step(current, step)
             update["steps"] = [step.model_dump()]
             if after is not None:
                 command = after(step, state)
@@ -393,9 +406,12 @@ class TeamSession:
             raise RunStateError(
                 f"thread {thread_id!r} already has a run; resume it or use a new thread_id"
             )
-        context = self.insights.recall(task) if self.insights is not None else []
-        state = {"task": task, "context": [list(pair) for pair in context], "steps": []}
-        yield from self._drive(state, thread_id)
+
+        def first_state() -> dict[str, Any]:
+            context = self.insights.recall(task) if self.insights is not None else []
+            return {"task": task, "context": [list(pair) for pair in context], "steps": []}
+
+        yield from self._drive(first_state, thread_id, task)
 
     def stream_resume(
         self, thread_id: str, feedback: str | None = None
@@ -407,7 +423,7 @@ class TeamSession:
         if not snapshot.next:
             raise RunStateError(f"the run {thread_id!r} has already finished; nothing to resume")
         command: Any = Command(resume=feedback) if snapshot.interrupts else None
-        yield from self._drive(command, thread_id)
+        yield from self._drive(lambda: command, thread_id, snapshot.values.get("task"))
 
     def _config(self, thread_id: str) -> dict[str, Any]:
         # Parallel branches each hold a thread while they wait for their agent.
@@ -418,22 +434,54 @@ class TeamSession:
         }
 
     def _drive(
-        self, graph_input: Any, thread_id: str
+        self, graph_input: Callable[[], Any], thread_id: str, task: str | None
     ) -> Iterator[AgentStarted | AgentFinished | RunResult]:
-        start = time.perf_counter()
+        """Run the graph from ``graph_input()`` (made inside the run's trace), with events."""
+        start_s = time.perf_counter()
         config = self._config(thread_id)
         names = set(self.team.agent_names)
-        for mode, payload in self.graph.stream(
-            graph_input, config, stream_mode=["tasks"], durability=self._durability
-        ):
-            if mode != "tasks" or payload.get("name") not in names:
-                continue
-            if "input" in payload:
-                yield AgentStarted(payload["name"])
-            elif not payload.get("error") and not payload.get("interrupts"):
-                for step in _steps_of(payload.get("result")):
-                    yield AgentFinished(step)
-        yield self._result(thread_id, time.perf_counter() - start)
+        # The run's root span; current only while the run works (see telemetry.start).
+        root = start(
+            "invoke_workflow",
+            self.team.name,
+            attributes={
+                Attr.WORKFLOW: self.team.name,
+                Attr.TEAM: self.team.name,
+                Attr.RUN: thread_id,
+                Attr.CONVERSATION: thread_id,
+                Attr.INPUT_MESSAGES: _task_json(task) if task and capture_content() else None,
+            },
+        )
+        try:
+            with trace.use_span(root):
+                first = graph_input()
+            events = self.graph.stream(
+                first, config, stream_mode=["tasks"], durability=self._durability
+            )
+            for mode, payload in within(root, events):
+                if mode != "tasks" or payload.get("name") not in names:
+                    continue
+                if "input" in payload:
+                    yield AgentStarted(payload["name"])
+                elif not payload.get("error") and not payload.get("interrupts"):
+                    for step in _steps_of(payload.get("result")):
+                        yield AgentFinished(step)
+            with trace.use_span(root):
+                result = self._result(thread_id, time.perf_counter() - start_s)
+            root.set_attributes(
+                {
+                    Attr.RUN_STATUS: result.status,
+                    Attr.INPUT_TOKENS: sum(s.prompt_tokens for s in result.steps),
+                    Attr.OUTPUT_TOKENS: sum(s.completion_tokens for s in result.steps),
+                    Attr.STEPS: len(result.steps),
+                }
+            )
+        except BaseException as exc:
+            failed(root, exc)
+            raise
+        finally:
+            root.end()
+        yield result
 
     def _result(self, thread_id: str, wall_s: float) -> RunResult:
         snapshot = self.graph.get_state(self._config(thread_id))
@@ -482,6 +530,11 @@ class TeamSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _task_json(task: str) -> str:
+    """The task as the GenAI conventions' input messages (recorded with content capture on)."""
+    return json.dumps([{"role": "user", "parts": [{"type": "text", "content": task}]}])
 
 
 def _final(events: Iterator[AgentStarted | AgentFinished | RunResult]) -> RunResult:

@@ -1,0 +1,37 @@
+"""Traces of team runs, by the OpenTelemetry GenAI semantic conventions.
+
+Library code (``orchestrator/``, ``agents/``, ``memory/``) opens its spans through
+:mod:`telemetry._spans`, which uses the OpenTelemetry API only: until an application installs
+an SDK tracer provider every span is a no-op. The trace context crosses Ray actor boundaries
+explicitly (:func:`carrier` in the request, :func:`attached` on the other side), so one team
+run is one trace whichever nodes its agents and its memory run on.
+
+Message content (tasks, model messages, tool arguments and results, memory texts and queries)
+is recorded only when ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` is ``true``.
+"""
+
+from telemetry._spans import (
+    CONTENT_ENV,
+    TRACER_NAME,
+    Attr,
+    attached,
+    capture_content,
+    carrier,
+    failed,
+    span,
+    start,
+    within,
+)
+
+__all__ = [
+    "CONTENT_ENV",
+    "TRACER_NAME",
+    "Attr",
+    "attached",
+    "capture_content",
+    "carrier",
+    "failed",
+    "span",
+    "start",
+    "within",
+]

@@ -1,0 +1,169 @@
+"""Span helpers, attribute names, and trace context that crosses process boundaries.
+
+Names follow the OpenTelemetry GenAI semantic conventions (development status): a span is
+named ``"{gen_ai.operation.name} {subject}"`` (``invoke_agent writer``, ``chat gpt-4o``,
+``execute_tool add``); what the conventions do not cover (memory-policy decisions, the run's
+status) is in the ``colony.*`` namespace.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TypeVar
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+# Exported through telemetry/__init__.py.
+
+T = TypeVar("T")
+
+TRACER_NAME = "colony"
+CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+"""Set to ``true`` to record message content on spans (off by default: it may hold PII)."""
+
+# A ProxyTracer until the application installs a tracer provider; it follows the provider
+# installed later, so library modules can hold it from import time.
+_TRACER = trace.get_tracer(TRACER_NAME)
+
+
+class Attr:
+    """Attribute names: GenAI semantic conventions first, then Colony's own."""
+
+    OPERATION = "gen_ai.operation.name"
+    PROVIDER = "gen_ai.provider.name"
+    WORKFLOW = "gen_ai.workflow.name"
+    CONVERSATION = "gen_ai.conversation.id"
+    AGENT = "gen_ai.agent.name"
+    AGENT_ID = "gen_ai.agent.id"
+    REQUEST_MODEL = "gen_ai.request.model"
+    INPUT_TOKENS = "gen_ai.usage.input_tokens"
+    OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+    INPUT_MESSAGES = "gen_ai.input.messages"
+    OUTPUT_MESSAGES = "gen_ai.output.messages"
+    TOOL = "gen_ai.tool.name"
+    TOOL_CALL = "gen_ai.tool.call.id"
+    TOOL_TYPE = "gen_ai.tool.type"
+    TOOL_ARGUMENTS = "gen_ai.tool.call.arguments"
+    TOOL_RESULT = "gen_ai.tool.call.result"
+    MEMORY_STORE = "gen_ai.memory.store.id"
+    MEMORY_ID = "gen_ai.memory.id"
+    MEMORY_NAMESPACE = "gen_ai.memory.namespace"
+    MEMORY_TYPE = "gen_ai.memory.type"
+    MEMORY_COUNT = "gen_ai.memory.record.count"
+    MEMORY_QUERY = "gen_ai.memory.query.text"
+    MEMORY_RECORDS = "gen_ai.memory.records"
+    ERROR_TYPE = "error.type"
+    PID = "process.pid"
+
+    RUN = "colony.run.id"
+    RUN_STATUS = "colony.run.status"
+    TEAM = "colony.team"
+    NODE = "colony.node.id"
+    STEPS = "colony.agent.steps"
+    TOOL_CALLS = "colony.agent.tool_calls"
+    HANDOFF = "colony.agent.handoff"
+    DECISION = "colony.memory.decision"
+    POLICY = "colony.memory.policy"
+    CONFIDENCE = "colony.memory.confidence"
+    TARGET = "colony.memory.target"
+    VERSION = "colony.memory.version"
+    DECIDE_MS = "colony.memory.decide_ms"
+
+
+def capture_content() -> bool:
+    """Whether message content may be recorded (:data:`CONTENT_ENV` is ``true``)."""
+    return os.environ.get(CONTENT_ENV, "").strip().lower() in ("true", "1", "yes")
+
+
+@contextmanager
+def span(
+    operation: str | None,
+    subject: str | None = None,
+    *,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: Mapping[str, AttributeValue | None] | None = None,
+    name: str | None = None,
+) -> Iterator[Span]:
+    """The current span for one operation, ended on exit.
+
+    Args:
+        operation: ``gen_ai.operation.name`` (``invoke_agent``, ``chat``...); ``None`` for an
+            operation the conventions do not name (then give ``name``).
+        subject: What it acts on: the agent, model, tool or memory store.
+        kind: ``CLIENT`` for a call into another process or service, else ``INTERNAL``.
+        attributes: Set at the start (``None`` values are left out), where samplers see them.
+        name: The span name, when not ``"{operation} {subject}"``.
+
+    An exception leaving the block marks the span failed (status ``ERROR``, the exception as
+    an event, ``error.type``) and propagates unchanged.
+    """
+    initial: dict[str, AttributeValue] = {} if operation is None else {Attr.OPERATION: operation}
+    for key, value in (attributes or {}).items():
+        if value is not None:
+            initial[key] = value
+    title = name or (f"{operation} {subject}" if subject else str(operation))
+    with _TRACER.start_as_current_span(title, kind=kind, attributes=initial) as current:
+        try:
+            yield current
+        except BaseException as exc:
+            current.set_attribute(Attr.ERROR_TYPE, type(exc).__qualname__)
+            raise
+
+
+def start(
+    operation: str,
+    subject: str | None = None,
+    *,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: Mapping[str, AttributeValue | None] | None = None,
+) -> Span:
+    """A span the caller makes current where it works (:func:`within`) and ends itself.
+
+    For work that is a generator: a span made current with ``with`` would stay current in
+    the consumer's code between two items.
+    """
+    initial: dict[str, AttributeValue] = {Attr.OPERATION: operation}
+    initial.update({k: v for k, v in (attributes or {}).items() if v is not None})
+    title = f"{operation} {subject}" if subject else operation
+    return _TRACER.start_span(title, kind=kind, attributes=initial)
+
+
+def within(current: Span, items: Iterator[T]) -> Iterator[T]:
+    """``items``, each produced with ``current`` as the current span."""
+    while True:
+        with trace.use_span(current):
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+        yield item
+
+
+def failed(current: Span, exc: BaseException) -> None:
+    """Mark ``current`` failed by ``exc`` (not for a consumer that stopped early)."""
+    if isinstance(exc, GeneratorExit):
+        return
+    current.record_exception(exc)
+    current.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+    current.set_attribute(Attr.ERROR_TYPE, type(exc).__qualname__)
+
+
+def carrier() -> dict[str, str]:
+    """The current trace context as W3C ``traceparent`` headers, to send with a request."""
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    return headers
+
+
+@contextmanager
+def attached(headers: Mapping[str, str] | None) -> Iterator[None]:
+    """Run the block in the trace context a request brought (see :func:`carrier`)."""
+    token = context.attach(propagate.extract(dict(headers or {})))
+    try:
+        yield
+    finally:
+        context.detach(token)

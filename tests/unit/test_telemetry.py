@@ -1,0 +1,219 @@
+"""Traces: the span tree and attributes of a team run, by the GenAI semantic conventions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from agents import Agent, ChatResponse, Message, ScriptedModel, ToolCall, Usage
+from memory import HashEmbedder, MemoryService
+from orchestrator import Sequential, Team
+from telemetry import CONTENT_ENV, attached, carrier, span
+
+_EXPORTER = InMemorySpanExporter()
+
+
+class _WhileTesting(SimpleSpanProcessor):
+    """Exports only while a test here records, so other tests' spans do not pile up."""
+
+    on = False
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if _WhileTesting.on:
+            super().on_end(span)
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    if not getattr(provider, "_colony_test_processor", False):
+        provider.add_span_processor(_WhileTesting(_EXPORTER))
+        provider._colony_test_processor = True  # type: ignore[attr-defined]
+    _EXPORTER.clear()
+    _WhileTesting.on = True
+    try:
+        yield _EXPORTER
+    finally:
+        _WhileTesting.on = False
+        _EXPORTER.clear()
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def reply(text: str, prompt: int, completion: int) -> ChatResponse:
+    return ChatResponse(Message("assistant", text), Usage(prompt, completion))
+
+
+def two_agent_team(memory: MemoryService) -> Team:
+    calc = ScriptedModel(
+        [
+            ChatResponse(
+                Message("assistant", "", tool_calls=[ToolCall("c1", "add", {"a": 2, "b": 3})]),
+                Usage(11, 4),
+            ),
+            reply("2 + 3 = 5", 20, 6),
+        ]
+    )
+    writer = ScriptedModel([reply("The answer is 5.", 30, 8)])
+    return Team(
+        "sums",
+        [
+            Agent("calc", "Compute.", calc, tools=[add], writes=("team", "sums", "notes")),
+            Agent("writer", "Write.", writer, reads=(("team", "sums"),)),
+        ],
+        flow=Sequential(),
+        memory=memory,
+        checkpoints=":memory:",
+    )
+
+
+def by_name(finished: tuple[ReadableSpan, ...], name: str) -> list[ReadableSpan]:
+    return [s for s in finished if s.name == name]
+
+
+def only(finished: tuple[ReadableSpan, ...], name: str) -> ReadableSpan:
+    found = by_name(finished, name)
+    assert len(found) == 1, (name, [s.name for s in finished])
+    return found[0]
+
+
+def parent_of(child: ReadableSpan) -> int | None:
+    return None if child.parent is None else child.parent.span_id
+
+
+def test_a_two_agent_run_is_one_trace_with_the_genai_span_tree(
+    spans: InMemorySpanExporter,
+) -> None:
+    with MemoryService.open(embedder=HashEmbedder()) as memory:
+        result = two_agent_team(memory).run("What is 2 + 3?")
+    assert result.status == "done"
+    finished = spans.get_finished_spans()
+    assert len({s.context.trace_id for s in finished}) == 1
+
+    root = only(finished, "invoke_workflow sums")
+    assert root.parent is None and root.kind is SpanKind.INTERNAL
+    attrs: dict[str, Any] = dict(root.attributes or {})
+    assert attrs["gen_ai.operation.name"] == "invoke_workflow"
+    assert attrs["gen_ai.workflow.name"] == "sums"
+    assert attrs["colony.run.id"] == result.thread_id == attrs["gen_ai.conversation.id"]
+    assert attrs["colony.run.status"] == "done" and attrs["colony.agent.steps"] == 2
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (61, 18)
+
+    for name, tokens in (("calc", (31, 10)), ("writer", (30, 8))):
+        agent_spans = by_name(finished, f"invoke_agent {name}")
+        assert len(agent_spans) == 2
+        outer = next(s for s in agent_spans if s.kind is SpanKind.CLIENT)
+        inner = next(s for s in agent_spans if s.kind is SpanKind.INTERNAL)
+        assert parent_of(outer) == root.context.span_id
+        assert parent_of(inner) == outer.context.span_id
+        for agent_span in (outer, inner):
+            a = dict(agent_span.attributes or {})
+            assert a["gen_ai.operation.name"] == "invoke_agent" and a["gen_ai.agent.name"] == name
+            assert (a["gen_ai.usage.input_tokens"], a["gen_ai.usage.output_tokens"]) == tokens
+
+    calc_inner = next(
+        s for s in by_name(finished, "invoke_agent calc") if s.kind is SpanKind.INTERNAL
+    )
+    chats = by_name(finished, "chat ScriptedModel")
+    calc_chats = [c for c in chats if parent_of(c) == calc_inner.context.span_id]
+    assert len(chats) == 3 and len(calc_chats) == 2
+    first = dict(calc_chats[0].attributes or {})
+    assert first["gen_ai.provider.name"] == "colony.scripted"
+    assert calc_chats[0].kind is SpanKind.CLIENT
+    assert (first["gen_ai.usage.input_tokens"], first["gen_ai.usage.output_tokens"]) == (11, 4)
+
+    tool = only(finished, "execute_tool add")
+    assert parent_of(tool) == calc_inner.context.span_id
+    assert dict(tool.attributes or {})["gen_ai.tool.call.id"] == "c1"
+    assert tool.status.status_code is not StatusCode.ERROR
+
+    # calc's answer is written to the team's notes: a memory span inside calc's step.
+    writes = [
+        s
+        for s in by_name(finished, "create_memory :memory:")
+        if dict(s.attributes or {}).get("gen_ai.memory.namespace") == "team/sums/notes"
+    ]
+    assert len(writes) == 1
+    assert parent_of(writes[0]) == calc_inner.context.span_id
+    assert dict(writes[0].attributes or {})["gen_ai.memory.store.id"] == ":memory:"
+    searches = by_name(finished, "search_memory :memory:")
+    assert searches
+    assert all("gen_ai.memory.record.count" in (s.attributes or {}) for s in searches)
+
+    # No message content unless the user turns it on.
+    assert not any("gen_ai.input.messages" in (s.attributes or {}) for s in finished)
+    assert not any("gen_ai.memory.records" in (s.attributes or {}) for s in finished)
+
+
+def test_message_content_is_recorded_only_when_turned_on(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONTENT_ENV, "true")
+    with MemoryService.open(embedder=HashEmbedder()) as memory:
+        two_agent_team(memory).run("What is 2 + 3?")
+    finished = spans.get_finished_spans()
+    root = only(finished, "invoke_workflow sums")
+    assert "What is 2 + 3?" in str(dict(root.attributes or {})["gen_ai.input.messages"])
+    tool = dict(only(finished, "execute_tool add").attributes or {})
+    assert tool["gen_ai.tool.call.result"] == "5"
+    chat_outputs = [
+        str(dict(s.attributes or {}).get("gen_ai.output.messages"))
+        for s in by_name(finished, "chat ScriptedModel")
+    ]
+    assert any("The answer is 5." in text for text in chat_outputs)
+
+
+def test_a_failing_tool_marks_its_span_and_the_run_goes_on(spans: InMemorySpanExporter) -> None:
+    def broken(x: str) -> str:
+        """Always fails."""
+        raise ValueError(f"cannot use {x}")
+
+    model = ScriptedModel(
+        [
+            ChatResponse(
+                Message("assistant", "", tool_calls=[ToolCall("c9", "broken", {"x": "y"})])
+            ),
+            "I could not do it.",
+        ]
+    )
+    team = Team("t", [Agent("solo", "Try.", model, tools=[broken])], checkpoints=":memory:")
+    assert team.run("Try it").status == "done"
+    tool = only(spans.get_finished_spans(), "execute_tool broken")
+    assert tool.status.status_code is StatusCode.ERROR
+    assert dict(tool.attributes or {})["error.type"] == "tool_error"
+
+
+def test_the_trace_context_crosses_a_process_boundary_as_headers(
+    spans: InMemorySpanExporter,
+) -> None:
+    with span("invoke_agent", "caller") as outer:
+        headers = carrier()
+    assert headers["traceparent"].split("-")[2] == format(outer.get_span_context().span_id, "016x")
+    with attached(headers), span("invoke_agent", "callee") as inner:
+        pass
+    parent = inner.parent  # type: ignore[attr-defined]
+    assert parent is not None and parent.span_id == outer.get_span_context().span_id
+    with attached({}), span("invoke_agent", "alone") as alone:
+        pass
+    assert alone.parent is None  # type: ignore[attr-defined]
+
+
+def test_an_error_ends_the_span_failed_and_propagates(spans: InMemorySpanExporter) -> None:
+    with pytest.raises(KeyError), span("chat", "m"):
+        raise KeyError("boom")
+    failed = only(spans.get_finished_spans(), "chat m")
+    assert failed.status.status_code is StatusCode.ERROR
+    assert dict(failed.attributes or {})["error.type"] == "KeyError"
