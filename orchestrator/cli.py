@@ -46,6 +46,34 @@ def _store_path(store: Path | None) -> Path:
     return Path(os.environ.get("COLONY_STORE", DEFAULT_STORE))
 
 
+TracesOption = Annotated[
+    Path | None,
+    typer.Option(help="Trace store (DuckDB) to write [default: traces.duckdb beside the store]"),
+]
+NoTracesOption = Annotated[bool, typer.Option("--no-traces", help="Write no trace store")]
+OtlpOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Also send traces over OTLP/HTTP, e.g. http://127.0.0.1:6006 "
+        "[default: OTEL_EXPORTER_OTLP_ENDPOINT]"
+    ),
+]
+
+
+def _trace_path(traces: Path | None, off: bool, store: Path) -> Path | None:
+    """The trace store to write: explicit, else ``traces.duckdb`` beside the memory store."""
+    if off:
+        if traces is not None:
+            raise typer.BadParameter("give --traces or --no-traces, not both")
+        return None
+    return traces if traces is not None else store.with_name("traces.duckdb")
+
+
+def _warn(exporting: Any) -> None:
+    for problem in exporting.problems if exporting is not None else ():
+        typer.echo(f"colony: warning: {problem}; the run goes on without it", err=True)
+
+
 def _emit(result: dict[str, Any], as_json: bool, summary: str) -> None:
     if as_json:
         typer.echo(json.dumps(result))
@@ -340,10 +368,14 @@ def run(
         str | None, typer.Option(help="Resume this thread (after a crash or an interrupt)")
     ] = None,
     feedback: Annotated[str | None, typer.Option(help="Answer to a pending interrupt")] = None,
+    traces: TracesOption = None,
+    no_traces: NoTracesOption = False,
+    otlp_endpoint: OtlpOption = None,
 ) -> None:
     """Run a team on a task with live progress (or resume a run)."""
     from orchestrator._load import load_team
     from orchestrator._team import AgentFinished, AgentStarted, RunResult
+    from telemetry import tracing
 
     if (task is None) == (resume is None):
         raise typer.BadParameter("give either --task or --resume THREAD_ID", param_hint="--task")
@@ -351,7 +383,12 @@ def run(
     typer.echo(
         f"team {team.name}: {', '.join(team.agent_names)} on the {runtime} runtime", err=True
     )
-    with team.session(runtime=runtime, address=address) as session:
+    trace_store = _trace_path(traces, no_traces, _store_path(None))
+    with (
+        tracing(trace_store=trace_store, otlp=otlp_endpoint) as exporting,
+        team.session(runtime=runtime, address=address) as session,
+    ):
+        _warn(exporting)
         events = (
             session.stream(task, thread_id=thread_id)
             if task is not None
@@ -393,11 +430,21 @@ def run(
 def demo(
     store: Annotated[Path | None, typer.Option(help="Where to write the memory store")] = None,
     embedder: Annotated[str | None, typer.Option(help="minilm (default) or hash")] = None,
+    traces: TracesOption = None,
+    no_traces: NoTracesOption = False,
+    otlp_endpoint: OtlpOption = None,
 ) -> None:
     """Run an offline team and memory demonstration and say where to look next."""
     from orchestrator._demo import run_demo
+    from telemetry import tracing
 
-    run_demo(_store_path(store), embedder=embedder, echo=typer.echo)
+    path = _store_path(store)
+    trace_store = _trace_path(traces, no_traces, path)
+    with tracing(trace_store=trace_store, otlp=otlp_endpoint) as exporting:
+        _warn(exporting)
+        run_demo(path, embedder=embedder, echo=typer.echo)
+    if exporting is not None and exporting.trace_store is not None:
+        typer.echo(f"traces: {exporting.trace_store}")
 
 
 def main() -> None:

@@ -10,6 +10,15 @@ Message content (tasks, model messages, tool arguments and results, memory texts
 is recorded only when ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` is ``true``.
 """
 
+from telemetry._export import (
+    DuckDBSpanExporter,
+    Exporting,
+    TraceStore,
+    configure,
+    otlp_endpoint,
+    span_row,
+    tracing,
+)
 from telemetry._spans import (
     CONTENT_ENV,
     TRACER_NAME,
@@ -27,11 +36,18 @@ __all__ = [
     "CONTENT_ENV",
     "TRACER_NAME",
     "Attr",
+    "DuckDBSpanExporter",
+    "Exporting",
+    "TraceStore",
     "attached",
     "capture_content",
     "carrier",
+    "configure",
     "failed",
+    "otlp_endpoint",
     "span",
+    "span_row",
     "start",
+    "tracing",
     "within",
 ]

@@ -16,7 +16,9 @@ import agents
 import memory
 import orchestrator
 import policies
+import telemetry
 from orchestrator.cli import app
+from telemetry import TraceStore
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -118,6 +120,12 @@ def test_demo_then_inspect(tmp_path: Path) -> None:
     copy = tmp_path / "copy.duckdb"
     imported = runner.invoke(app, ["memory", "import", str(out), "--store", str(copy)], env=env)
     assert imported.exit_code == 0 and "imported" in imported.output
+    # The team half's runs are traced beside the store (on by default).
+    assert f"traces: {tmp_path / 'traces.duckdb'}" in result.output
+    traces = TraceStore(tmp_path / "traces.duckdb", read_only=True)
+    ((runs,),) = traces.query("SELECT count(*) FROM spans WHERE operation = 'invoke_workflow'")
+    traces.close()
+    assert runs == 48  # 2 passes x 2 teams x 12 tasks
 
 
 def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
@@ -162,7 +170,7 @@ def test_bad_bench_arguments_are_clear() -> None:
     assert "--memories" in str(result.exception) or "--memories" in result.output
 
 
-@pytest.mark.parametrize("module", [memory, policies, agents, orchestrator])
+@pytest.mark.parametrize("module", [memory, policies, agents, orchestrator, telemetry])
 def test_public_names_are_exactly_all(module: object) -> None:
     exported = set(getattr(module, "__all__", ()))
     public = {name for name in vars(module) if not name.startswith("_")}
@@ -216,22 +224,51 @@ def test_run_streams_progress_and_resumes_an_interrupted_run(tmp_path: Path) -> 
     module = tmp_path / "my_team.py"
     checkpoints = tmp_path / "cp.sqlite"
     module.write_text(TEAM_MODULE.replace("CHECKPOINTS", repr(str(checkpoints))))
-    done = runner.invoke(app, ["run", f"{module}:team", "--task", "ship it"])
+    traces = ["--traces", str(tmp_path / "traces.duckdb")]
+    done = runner.invoke(app, ["run", f"{module}:team", "--task", "ship it", *traces])
     assert done.exit_code == 0, done.output
     assert "> planner is working" in done.output and "< writer: done in 1 step(s)" in done.output
     assert "written" in done.output and "succeeded" in done.output
 
     paused = runner.invoke(
-        app, ["run", f"{module}:reviewed", "--task", "ship", "--thread-id", "r1"]
+        app, ["run", f"{module}:reviewed", "--task", "ship", "--thread-id", "r1", *traces]
     )
     assert paused.exit_code == 0, paused.output
     assert "waiting for a human before writer" in paused.output
     assert "--resume r1" in paused.output
     resumed = runner.invoke(
-        app, ["run", f"{module}:reviewed", "--resume", "r1", "--feedback", "shorter"]
+        app, ["run", f"{module}:reviewed", "--resume", "r1", "--feedback", "shorter", *traces]
     )
     assert resumed.exit_code == 0, resumed.output
     assert "< writer: done" in resumed.output and "written" in resumed.output
+
+    # Every run, and the resumed one again, is a trace in the trace store.
+    store = TraceStore(tmp_path / "traces.duckdb", read_only=True)
+    roots = store.query(
+        "SELECT run_id, attributes->>'colony.run.status', "
+        "(SELECT count(*) FROM spans c WHERE c.trace_id = s.trace_id) "
+        "FROM spans s WHERE operation = 'invoke_workflow' ORDER BY start_ns"
+    )
+    store.close()
+    resumed_runs = [(run, status) for run, status, _ in roots[1:]]
+    assert resumed_runs == [("r1", "interrupted"), ("r1", "done")]
+    assert roots[0][1] == "done" and roots[0][2] >= 7  # root, 2 x (client, agent, chat)
+
+
+def test_demo_and_run_write_no_traces_when_told(tmp_path: Path) -> None:
+    both = runner.invoke(app, ["demo", "--traces", "x.duckdb", "--no-traces"])
+    assert both.exit_code != 0 and "--no-traces" in both.output
+
+
+def test_an_unusable_trace_store_warns_and_the_run_goes_on(tmp_path: Path) -> None:
+    module = tmp_path / "my_team.py"
+    module.write_text(TEAM_MODULE.replace("CHECKPOINTS", repr(str(tmp_path / "cp.sqlite"))))
+    broken = tmp_path / "traces.duckdb"
+    broken.write_text("not a database")
+    done = runner.invoke(app, ["run", f"{module}:team", "--task", "ship", "--traces", str(broken)])
+    assert done.exit_code == 0, done.output
+    assert "warning: no trace store at" in done.output and "succeeded" in done.output
+    assert broken.read_text() == "not a database"
 
 
 @pytest.mark.parametrize(

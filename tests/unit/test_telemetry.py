@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -15,7 +24,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from agents import Agent, ChatResponse, Message, ScriptedModel, ToolCall, Usage
 from memory import HashEmbedder, MemoryService
 from orchestrator import Sequential, Team
-from telemetry import CONTENT_ENV, attached, carrier, span
+from telemetry import CONTENT_ENV, TraceStore, attached, carrier, span, tracing
 
 _EXPORTER = InMemorySpanExporter()
 
@@ -217,3 +226,80 @@ def test_an_error_ends_the_span_failed_and_propagates(spans: InMemorySpanExporte
     failed = only(spans.get_finished_spans(), "chat m")
     assert failed.status.status_code is StatusCode.ERROR
     assert dict(failed.attributes or {})["error.type"] == "KeyError"
+
+
+class _Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP trace receiver: keeps every decoded export request."""
+
+    received: ClassVar[list[ExportTraceServiceRequest]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path == "/v1/traces":
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            _Collector.received.append(request)
+        self.send_response(200 if self.path == "/v1/traces" else 404)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+        self.wfile.write(ExportTraceServiceResponse().SerializeToString())
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def collector() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Collector.received = []
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_run_is_exported_over_otlp_http_and_to_the_trace_store(
+    collector: str, tmp_path: Path
+) -> None:
+    store_path = tmp_path / "traces.duckdb"
+    with (
+        tracing(trace_store=store_path, otlp=collector) as exporting,
+        MemoryService.open(embedder=HashEmbedder()) as memory,
+    ):
+        assert exporting is not None and exporting.otlp == collector
+        result = two_agent_team(memory).run("What is 2 + 3?")
+    names = [
+        span.name
+        for request in _Collector.received
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    assert "invoke_workflow sums" in names and "execute_tool add" in names
+    assert names.count("invoke_agent calc") == 2
+    store = TraceStore(store_path, read_only=True)
+    rows = store.query("SELECT name, run_id FROM spans WHERE parent_id IS NULL")
+    count = store.query("SELECT count(*) FROM spans")[0][0]
+    store.close()
+    assert rows == [("invoke_workflow sums", result.thread_id)]
+    assert count == len(names)  # the same spans went both ways
+
+
+def test_an_unreachable_collector_does_not_break_or_hold_up_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    started = time.monotonic()
+    with (
+        tracing(otlp=f"http://127.0.0.1:{port}"),
+        MemoryService.open(embedder=HashEmbedder()) as memory,
+    ):
+        assert two_agent_team(memory).run("What is 2 + 3?").status == "done"
+    assert time.monotonic() - started < 10

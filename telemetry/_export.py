@@ -1,0 +1,294 @@
+"""Where spans go: the embedded trace store (a DuckDB file), OTLP/HTTP, or both.
+
+Applications (the ``colony`` CLI, a user's script) call :func:`configure`; library code never
+does. A failing exporter never breaks a run: the SDK's span processors catch and log what an
+exporter raises, and :class:`DuckDBSpanExporter` reports a failed batch instead of raising.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from telemetry._spans import Attr
+
+_log = logging.getLogger(__name__)
+
+OTLP_ENV = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spans (
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    parent_id VARCHAR,
+    name VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    start_ns BIGINT NOT NULL,
+    end_ns BIGINT NOT NULL,
+    status VARCHAR NOT NULL,
+    status_message VARCHAR,
+    operation VARCHAR,
+    run_id VARCHAR,
+    agent VARCHAR,
+    service VARCHAR,
+    attributes JSON NOT NULL,
+    events JSON NOT NULL
+)
+"""
+
+
+def span_row(span: ReadableSpan) -> tuple[Any, ...]:
+    """One span as a row of the ``spans`` table."""
+    context = span.get_span_context()
+    assert context is not None  # a span the SDK finished always has one
+    attributes: Mapping[str, Any] = span.attributes or {}
+    resource = span.resource.attributes if span.resource is not None else {}
+    events = [
+        {
+            "name": event.name,
+            "time_ns": event.timestamp,
+            "attributes": _jsonable(event.attributes or {}),
+        }
+        for event in span.events
+    ]
+    return (
+        format(context.trace_id, "032x"),
+        format(context.span_id, "016x"),
+        format(span.parent.span_id, "016x") if span.parent is not None else None,
+        span.name,
+        span.kind.name,
+        span.start_time or 0,
+        span.end_time or span.start_time or 0,
+        span.status.status_code.name,
+        span.status.description,
+        attributes.get(Attr.OPERATION),
+        attributes.get(Attr.RUN),
+        attributes.get(Attr.AGENT),
+        resource.get("service.name"),
+        json.dumps(_jsonable(attributes)),
+        json.dumps(events),
+    )
+
+
+def _jsonable(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in attributes.items()}
+
+
+class TraceStore:
+    """The embedded trace store: spans in one DuckDB file (what ``colony dashboard`` reads).
+
+    One process writes it at a time (DuckDB's rule for a file); readers open it read-only.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = duckdb.connect(str(self.path), read_only=read_only)
+        self._lock = threading.Lock()
+        if not read_only:
+            self._conn.execute(_SCHEMA)
+
+    def write(self, spans: Sequence[ReadableSpan]) -> int:
+        """Append ``spans``; returns how many were written."""
+        rows = [span_row(s) for s in spans]
+        if rows:
+            with self._lock:
+                self._conn.executemany(
+                    "INSERT INTO spans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                )
+        return len(rows)
+
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read query over the ``spans`` table."""
+        with self._lock:
+            return self._conn.execute(sql, list(parameters)).fetchall()
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._conn.close()
+
+
+class DuckDBSpanExporter(SpanExporter):
+    """Exports spans to a :class:`TraceStore` file."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.store = TraceStore(path)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Write one batch; a failure is logged and reported, never raised into the run."""
+        try:
+            self.store.write(spans)
+        except Exception:
+            _log.warning(
+                "could not write %d span(s) to %s", len(spans), self.store.path, exc_info=True
+            )
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        """Close the trace store."""
+        self.store.close()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Writes are synchronous: nothing is buffered here."""
+        return True
+
+
+def otlp_endpoint(explicit: str | None = None) -> str | None:
+    """The OTLP/HTTP endpoint: ``explicit``, else the standard environment variables."""
+    if explicit:
+        return explicit
+    for name in OTLP_ENV:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+class _Routes(SpanProcessor):
+    """Colony's processors on the process's tracer provider; :func:`configure` adds some and
+    :meth:`Exporting.close` removes them again (a provider cannot drop a processor itself)."""
+
+    def __init__(self) -> None:
+        self._active: tuple[SpanProcessor, ...] = ()
+        self._lock = threading.Lock()
+
+    def add(self, processor: SpanProcessor) -> None:
+        with self._lock:
+            self._active = (*self._active, processor)
+
+    def remove(self, processor: SpanProcessor) -> None:
+        with self._lock:
+            self._active = tuple(p for p in self._active if p is not processor)
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        for processor in self._active:
+            processor.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        for processor in self._active:
+            processor.on_end(span)
+
+    def shutdown(self) -> None:
+        for processor in self._active:
+            processor.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return all(p.force_flush(timeout_millis) for p in self._active)
+
+
+_ROUTES: _Routes | None = None
+_ROUTES_LOCK = threading.Lock()
+
+
+def _routes(service_name: str) -> _Routes:
+    """The process's :class:`_Routes`, installed on first use (with an SDK provider if the
+    application has none)."""
+    global _ROUTES
+    with _ROUTES_LOCK:
+        if _ROUTES is None:
+            provider = trace.get_tracer_provider()
+            if not isinstance(provider, TracerProvider):
+                provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+                trace.set_tracer_provider(provider)
+            _ROUTES = _Routes()
+            provider.add_span_processor(_ROUTES)
+        return _ROUTES
+
+
+@dataclass
+class Exporting:
+    """The exporters one :func:`configure` call added."""
+
+    processors: list[SpanProcessor]
+    trace_store: Path | None
+    otlp: str | None
+    problems: list[str]  # destinations that could not be set up (the run goes on without)
+
+    def close(self) -> None:
+        """Flush the spans and stop these exporters (errors are logged, never raised)."""
+        routes = _routes("colony")
+        for processor in self.processors:
+            routes.remove(processor)
+            try:
+                processor.force_flush()
+                processor.shutdown()
+            except Exception:
+                _log.warning("could not flush spans to %s", processor, exc_info=True)
+
+
+@contextmanager
+def tracing(
+    *,
+    trace_store: str | os.PathLike[str] | None = None,
+    otlp: str | None = None,
+    service_name: str = "colony",
+) -> Iterator[Exporting | None]:
+    """:func:`configure` for the block; on exit the spans are flushed and the exporters closed."""
+    exporting = configure(trace_store=trace_store, otlp=otlp, service_name=service_name)
+    try:
+        yield exporting
+    finally:
+        if exporting is not None:
+            exporting.close()
+
+
+def configure(
+    *,
+    trace_store: str | os.PathLike[str] | None = None,
+    otlp: str | None = None,
+    service_name: str = "colony",
+) -> Exporting | None:
+    """Send this process's spans to the trace store and/or OTLP/HTTP.
+
+    Args:
+        trace_store: The DuckDB trace file, or None.
+        otlp: An OTLP/HTTP endpoint (``http://127.0.0.1:6006``: ``/v1/traces`` is added); None
+            reads ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT``.
+        service_name: ``service.name`` of the spans, when Colony installs the provider (an
+            application's own SDK provider is kept, and the exporters are added to it).
+
+    Returns:
+        What was added (close it to flush), or None when neither destination is given.
+    """
+    endpoint = otlp_endpoint(otlp)
+    if trace_store is None and endpoint is None:
+        return None
+    routes = _routes(service_name)
+    processors: list[SpanProcessor] = []
+    problems: list[str] = []
+    if trace_store is not None:
+        try:
+            processors.append(BatchSpanProcessor(DuckDBSpanExporter(trace_store)))
+        except Exception as exc:  # telemetry never stops a run: say so and go on without
+            problems.append(f"no trace store at {trace_store}: {type(exc).__name__}: {exc}")
+    if endpoint is not None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        base = endpoint.rstrip("/")
+        url = base if base.endswith("/v1/traces") else base + "/v1/traces"
+        # A short deadline: an unreachable collector must not hold the run's exit for long.
+        timeout = float(os.environ.get("OTEL_EXPORTER_OTLP_TIMEOUT", "5"))
+        processors.append(BatchSpanProcessor(OTLPSpanExporter(endpoint=url, timeout=timeout)))
+    for processor in processors:
+        routes.add(processor)
+    for problem in problems:
+        _log.warning("%s", problem)
+    store = Path(trace_store) if trace_store is not None and not problems else None
+    return Exporting(processors, store, endpoint, problems)
