@@ -13,7 +13,7 @@ from typing import Any
 from memory._access import AccessRules
 from memory._retrieval import RetrievalWeights
 from memory._types import MemoryPolicy
-from telemetry import attached, carrier
+from telemetry import Wire, attached, carrier, collect_for_relay, exporting, outgoing, relay
 
 __all__ = ["MemoryServiceActor", "RemoteMemory", "start_memory_actor"]
 
@@ -28,9 +28,13 @@ class MemoryServiceActor:
         policy: MemoryPolicy | None = None,
         rules: AccessRules | None = None,
         weights: RetrievalWeights | None = None,
+        relay_spans: bool = False,
     ) -> None:
         from memory._embedding import default_embedder
         from memory._service import MemoryService
+
+        if relay_spans:
+            collect_for_relay()
 
         self._service = MemoryService.open(
             path, embedder=default_embedder(embedder), policy=policy, rules=rules, weights=weights
@@ -49,6 +53,17 @@ class MemoryServiceActor:
         with attached(trace):
             return getattr(self._service, method)(*args, **kwargs)
 
+    def call_relay(
+        self,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        trace: dict[str, str] | None = None,
+    ) -> tuple[Any, list[Wire]]:
+        """:meth:`call`, and the spans finished here since the last reply."""
+        result = self.call(method, args, kwargs, trace)
+        return result, outgoing()
+
     def pid(self) -> int:
         """The actor's process id (tests kill it by PID)."""
         return os.getpid()
@@ -61,8 +76,9 @@ class MemoryServiceActor:
 class RemoteMemory:
     """Client of a MemoryService actor; methods mirror :class:`MemoryService`."""
 
-    def __init__(self, handle: Any) -> None:
+    def __init__(self, handle: Any, *, relay_spans: bool = False) -> None:
         self.handle = handle
+        self.relay_spans = relay_spans
 
     def __getattr__(self, method: str) -> Any:
         if method.startswith("_"):
@@ -70,14 +86,22 @@ class RemoteMemory:
         import ray
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return ray.get(self.handle.call.remote(method, args, kwargs, carrier()))
+            if not self.relay_spans:
+                return ray.get(self.handle.call.remote(method, args, kwargs, carrier()))
+            result, spans = ray.get(self.handle.call_relay.remote(method, args, kwargs, carrier()))
+            relay(spans)
+            return result
 
         call.__name__ = method
         return call
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Handles are serialisable, so clients can be passed to other actors.
-        return (RemoteMemory, (self.handle,))
+        return (_remote_memory, (self.handle, self.relay_spans))
+
+
+def _remote_memory(handle: Any, relay_spans: bool) -> RemoteMemory:
+    return RemoteMemory(handle, relay_spans=relay_spans)
 
 
 def start_memory_actor(
@@ -92,11 +116,15 @@ def start_memory_actor(
     resources: dict[str, float] | None = None,
     label_selector: dict[str, str] | None = None,
     max_restarts: int = -1,
+    relay_spans: bool | None = None,
 ) -> RemoteMemory:
     """Start the MemoryService actor for ``path`` on the current Ray cluster.
 
-    It reserves no CPU (I/O-bound) and restarts after a crash, reopening its file.
+    It reserves no CPU (I/O-bound) and restarts after a crash, reopening its file. Its spans
+    come back with its replies when ``relay_spans`` (default: when this process exports
+    spans, see :mod:`telemetry`).
     """
+    relaying = exporting() if relay_spans is None else relay_spans
     import ray
 
     actor_cls = ray.remote(MemoryServiceActor)
@@ -112,5 +140,7 @@ def start_memory_actor(
         options["resources"] = resources
     if label_selector:
         options["label_selector"] = label_selector
-    handle = actor_cls.options(**options).remote(os.fspath(path), embedder, policy, rules, weights)
-    return RemoteMemory(handle)
+    handle = actor_cls.options(**options).remote(
+        os.fspath(path), embedder, policy, rules, weights, relaying
+    )
+    return RemoteMemory(handle, relay_spans=relaying)

@@ -15,6 +15,7 @@ from agents import Agent, AgentRequest, AgentStep, AgentWorker
 from memory import MemoryService
 from orchestrator._placement import Placement
 from orchestrator.errors import TeamDefinitionError
+from telemetry import exporting, relay
 
 __all__ = ["LocalRuntime", "RayRuntime", "Runtime", "start_timeout"]
 
@@ -144,6 +145,8 @@ class RayRuntime:
         timeout = start_timeout(start_timeout_s)
         placement = placement or {}
         remote = ray.remote(AgentWorker)
+        # Actors send their spans home with each reply while this process exports spans.
+        self.relay_spans = exporting()
         self.actors: dict[str, Any] = {}
         for name, agent in agents.items():
             options = (placement.get(name) or Placement()).ray_options()
@@ -152,7 +155,7 @@ class RayRuntime:
                 max_task_retries=0,
                 max_concurrency=max_concurrency,
                 **options,
-            ).remote(agent, team, memory)
+            ).remote(agent, team, memory, relay_spans=self.relay_spans)
         try:
             self._wait_started(agents, team, memory, placement, timeout)
         except BaseException:
@@ -201,7 +204,12 @@ class RayRuntime:
         """Run one step on the agent's actor."""
         import ray
 
-        reply = ray.get(self.actors[agent].step_json.remote(request.model_dump_json().encode()))
+        body = request.model_dump_json().encode()
+        if self.relay_spans:
+            reply, spans = ray.get(self.actors[agent].step_relay.remote(body))
+            relay(spans)
+        else:
+            reply = ray.get(self.actors[agent].step_json.remote(body))
         return AgentStep.model_validate_json(reply)
 
     def close(self) -> None:

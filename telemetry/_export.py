@@ -45,8 +45,10 @@ CREATE TABLE IF NOT EXISTS spans (
     run_id VARCHAR,
     agent VARCHAR,
     service VARCHAR,
+    node VARCHAR,
     attributes JSON NOT NULL,
-    events JSON NOT NULL
+    events JSON NOT NULL,
+    resource JSON NOT NULL
 )
 """
 
@@ -79,8 +81,10 @@ def span_row(span: ReadableSpan) -> tuple[Any, ...]:
         attributes.get(Attr.RUN),
         attributes.get(Attr.AGENT),
         resource.get("service.name"),
+        attributes.get(Attr.NODE) or resource.get(Attr.NODE),
         json.dumps(_jsonable(attributes)),
         json.dumps(events),
+        json.dumps(_jsonable(resource)),
     )
 
 
@@ -109,7 +113,7 @@ class TraceStore:
         if rows:
             with self._lock:
                 self._conn.executemany(
-                    "INSERT INTO spans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                    "INSERT INTO spans VALUES (" + ", ".join("?" * len(rows[0])) + ")", rows
                 )
         return len(rows)
 
@@ -169,6 +173,10 @@ class _Routes(SpanProcessor):
         self._active: tuple[SpanProcessor, ...] = ()
         self._lock = threading.Lock()
 
+    @property
+    def active(self) -> bool:
+        return bool(self._active)
+
     def add(self, processor: SpanProcessor) -> None:
         with self._lock:
             self._active = (*self._active, processor)
@@ -210,6 +218,17 @@ def _routes(service_name: str) -> _Routes:
             _ROUTES = _Routes()
             provider.add_span_processor(_ROUTES)
         return _ROUTES
+
+
+def active_routes() -> _Routes | None:
+    """This process's exporters, when :func:`configure` installed any that are still open."""
+    routes = _ROUTES
+    return routes if routes is not None and routes.active else None
+
+
+def exporting() -> bool:
+    """Whether this process sends spans anywhere (then the actors it starts relay theirs)."""
+    return active_routes() is not None
 
 
 @dataclass

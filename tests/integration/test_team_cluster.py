@@ -15,6 +15,7 @@ from ray.cluster_utils import Cluster
 
 from agents import Agent
 from orchestrator import Placement, Team
+from telemetry import TraceStore, tracing
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +72,21 @@ def cluster() -> Iterator[Nodes]:
             nodes.shutdown()
 
 
+def spread(scout: Agent, editor: Agent, memory: Path) -> Team:
+    """Scout on node a, editor on node b, the memory actor on the head."""
+    return Team(
+        TEAM,
+        [scout, editor],
+        memory=memory,
+        checkpoints=":memory:",
+        placement={
+            "scout": Placement(resources={"node_a": 1}),  # by custom resource
+            "editor": Placement(labels={"colony-node": "b"}),  # by node label
+        },
+        memory_placement=Placement(resources={"node_head": 1}),
+    )
+
+
 def test_agents_and_memory_run_where_placed(cluster: Nodes, script: Any, tmp_path: Path) -> None:
     scout = Agent("scout", "Keep facts.", script([FACT]), writes=NOTES)
     editor = Agent(
@@ -79,17 +95,7 @@ def test_agents_and_memory_run_where_placed(cluster: Nodes, script: Any, tmp_pat
         script([lambda m: " / ".join(x.content for x in m if x.role == "system")]),
         reads=(NOTES,),
     )
-    team = Team(
-        TEAM,
-        [scout, editor],
-        memory=tmp_path / "spread.duckdb",
-        checkpoints=":memory:",
-        placement={
-            "scout": Placement(resources={"node_a": 1}),  # by custom resource
-            "editor": Placement(labels={"colony-node": "b"}),  # by node label
-        },
-        memory_placement=Placement(resources={"node_head": 1}),
-    )
+    team = spread(scout, editor, tmp_path / "spread.duckdb")
     with team.session(runtime="ray", address=cluster.address) as session:
         result = session.run("what does the team span?")
         actors = session.runtime.actors
@@ -108,3 +114,34 @@ def test_agents_and_memory_run_where_placed(cluster: Nodes, script: Any, tmp_pat
     # The editor, on node b, read what the scout on node a wrote, through the head's actor.
     assert FACT in read.output and read.memories_used
     assert result.learned is not None and result.learned.success
+
+
+def test_one_run_is_one_trace_across_the_nodes(cluster: Nodes, script: Any, tmp_path: Path) -> None:
+    scout = Agent("scout", "Keep facts.", script([FACT]), writes=NOTES)
+    editor = Agent("editor", "Answer.", script(["the team spans three nodes"]), reads=(NOTES,))
+    team = spread(scout, editor, tmp_path / "traced.duckdb")
+    traces = tmp_path / "traces.duckdb"
+    with tracing(trace_store=traces), team.session(runtime="ray", address=cluster.address) as s:
+        result = s.run("what does the team span?")
+    assert result.status == "done"
+    store = TraceStore(traces, read_only=True)
+    rows = store.query(
+        "SELECT trace_id, name, kind, node, resource->>'process.pid' FROM spans "
+        "WHERE trace_id = (SELECT trace_id FROM spans WHERE run_id = ? AND parent_id IS NULL)",
+        [result.thread_id],
+    )
+    everything = store.query("SELECT count(DISTINCT trace_id) FROM spans")[0][0]
+    store.close()
+    names = [name for _, name, *_ in rows]
+    # The driver's spans, each agent's (recorded on its node), and the memory actor's.
+    assert names.count("invoke_workflow spread") == 1
+    inner = {name: node for _, name, kind, node, _ in rows if kind == "INTERNAL"}
+    assert inner["invoke_agent scout"] == cluster.ids["a"]
+    assert inner["invoke_agent editor"] == cluster.ids["b"]
+    assert names.count("chat ScriptedModel") == 2
+    memory_spans = [(name, node) for _, name, _, node, _ in rows if "_memory " in name]
+    assert ("create_memory " + str(tmp_path / "traced.duckdb"), cluster.ids["head"]) in (
+        memory_spans
+    )
+    assert len({pid for *_, pid in rows}) >= 3  # driver, agents' and memory actor's processes
+    assert everything == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import socket
 import threading
 import time
@@ -24,7 +25,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from agents import Agent, ChatResponse, Message, ScriptedModel, ToolCall, Usage
 from memory import HashEmbedder, MemoryService
 from orchestrator import Sequential, Team
-from telemetry import CONTENT_ENV, TraceStore, attached, carrier, span, tracing
+from telemetry import CONTENT_ENV, TraceStore, attached, carrier, span, span_row, tracing
+from telemetry._relay import from_wire, to_wire
 
 _EXPORTER = InMemorySpanExporter()
 
@@ -303,3 +305,11 @@ def test_an_unreachable_collector_does_not_break_or_hold_up_a_run(
     ):
         assert two_agent_team(memory).run("What is 2 + 3?").status == "done"
     assert time.monotonic() - started < 10
+
+
+def test_a_span_crosses_a_process_as_plain_data(spans: InMemorySpanExporter) -> None:
+    with span("execute_tool", "add", attributes={"gen_ai.tool.call.id": "c1"}) as current:
+        current.add_event("retry", {"attempt": 2})
+    (finished,) = spans.get_finished_spans()
+    wired = pickle.loads(pickle.dumps(to_wire(finished)))  # what Ray ships between processes
+    assert span_row(from_wire(wired)) == span_row(finished)

@@ -1,0 +1,141 @@
+"""Spans recorded in Ray actors travel home with the actors' replies.
+
+Only the driver writes the trace store (a DuckDB file has one writer) and holds the OTLP
+exporters. When it is exporting, the actors it starts keep the spans they finish in an
+outbox (:func:`collect_for_relay`); each reply carries them back (:func:`outgoing`), and the
+receiver hands them to its own exporters (:func:`relay`). An actor that receives spans from
+another actor (an agent calling the memory actor) forwards them with its own reply, so every
+span of a run reaches the driver, whichever node recorded it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from telemetry import _export
+from telemetry._spans import Attr
+
+Wire = dict[str, Any]
+"""A finished span as plain data (SDK spans hold locks and do not pickle)."""
+
+
+class _Outbox(SpanExporter):
+    def __init__(self) -> None:
+        self._spans: list[Wire] = []
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        wired = [to_wire(s) for s in spans]
+        with self._lock:
+            self._spans.extend(wired)
+        return SpanExportResult.SUCCESS
+
+    def keep(self, spans: Sequence[Wire]) -> None:
+        with self._lock:
+            self._spans.extend(spans)
+
+    def drain(self) -> list[Wire]:
+        with self._lock:
+            spans, self._spans = self._spans, []
+        return spans
+
+
+_OUTBOX: _Outbox | None = None
+_OUTBOX_LOCK = threading.Lock()
+
+
+def collect_for_relay(service_name: str = "colony") -> None:
+    """In an actor: keep every span this process finishes for :func:`outgoing` (idempotent)."""
+    global _OUTBOX
+    with _OUTBOX_LOCK:
+        if _OUTBOX is not None:
+            return
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, TracerProvider):
+            where: dict[str, Any] = {"service.name": service_name, "process.pid": os.getpid()}
+            ray = sys.modules.get("ray")
+            if ray is not None and ray.is_initialized():
+                where[Attr.NODE] = ray.get_runtime_context().get_node_id()
+            provider = TracerProvider(resource=Resource.create(where))
+            trace.set_tracer_provider(provider)
+        _OUTBOX = _Outbox()
+        provider.add_span_processor(SimpleSpanProcessor(_OUTBOX))
+
+
+def outgoing() -> list[Wire]:
+    """The spans finished here since the last call (none when this process does not relay)."""
+    return _OUTBOX.drain() if _OUTBOX is not None else []
+
+
+def relay(spans: Sequence[Wire]) -> None:
+    """Spans another process sent: to this process's exporters, or onward with its replies."""
+    if not spans:
+        return
+    if _OUTBOX is not None:
+        _OUTBOX.keep(spans)
+        return
+    routes = _export.active_routes()
+    if routes is not None:
+        for wired in spans:
+            routes.on_end(from_wire(wired))
+
+
+def to_wire(span: ReadableSpan) -> Wire:
+    """A finished span as plain, picklable data."""
+    context = span.get_span_context()
+    assert context is not None  # a finished SDK span always has one
+    scope = span.instrumentation_scope
+    return {
+        "name": span.name,
+        "trace_id": context.trace_id,
+        "span_id": context.span_id,
+        "flags": int(context.trace_flags),
+        "parent": None if span.parent is None else span.parent.span_id,
+        "kind": span.kind.value,
+        "status": (span.status.status_code.value, span.status.description),
+        "start": span.start_time,
+        "end": span.end_time,
+        "attributes": dict(span.attributes or {}),
+        "events": [(e.name, e.timestamp, dict(e.attributes or {})) for e in span.events],
+        "resource": dict(span.resource.attributes) if span.resource is not None else {},
+        "scope": None if scope is None else (scope.name, scope.version),
+    }
+
+
+def from_wire(wired: Wire) -> ReadableSpan:
+    """The span :func:`to_wire` described."""
+    flags = TraceFlags(wired["flags"])
+    context = SpanContext(wired["trace_id"], wired["span_id"], is_remote=False, trace_flags=flags)
+    parent = (
+        None
+        if wired["parent"] is None
+        else SpanContext(wired["trace_id"], wired["parent"], is_remote=True, trace_flags=flags)
+    )
+    code, description = wired["status"]
+    scope = wired["scope"]
+    return ReadableSpan(
+        name=wired["name"],
+        context=context,
+        parent=parent,
+        resource=Resource(wired["resource"]),
+        attributes=wired["attributes"],
+        events=[
+            Event(name, attributes, timestamp) for name, timestamp, attributes in wired["events"]
+        ],
+        kind=SpanKind(wired["kind"]),
+        status=Status(StatusCode(code), description),
+        start_time=wired["start"],
+        end_time=wired["end"],
+        instrumentation_scope=None if scope is None else InstrumentationScope(*scope),
+    )
