@@ -300,6 +300,7 @@ class AgentHost:
             "chat",
             name,
             kind=SpanKind.CLIENT,
+            leaf=True,
             attributes={
                 Attr.PROVIDER: provider,
                 Attr.REQUEST_MODEL: name,

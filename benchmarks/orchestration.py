@@ -17,8 +17,14 @@ file (the default store) in a temporary directory, timed in the same rounds.
   The ideal wall time is ``calls_per_agent * latency_s``. Actor start-up is timed apart
   (``fanout_startup_s``); one warm-up run precedes the ``repeats`` timed runs.
 
+- tracing: every hop and fan-out run is timed twice per round, tracing off and on (spans to a
+  trace store in a temporary directory, as ``colony run`` writes them). ``tracing_overhead_*``
+  is the median over rounds of on / off, minus 1. Off, the process's tracer provider drops
+  every span (a sampler switched per run), which costs a few microseconds per span more than
+  no SDK at all; the figures are None when the process already has another SDK provider.
+
 Targets (issue 3): ``added_hop_ms <= 1.3 * ray_actor_rtt_ms`` and
-``fanout_wall_s <= 1.25 * fanout_ideal_s``.
+``fanout_wall_s <= 1.25 * fanout_ideal_s``; (issue 5) tracing overhead <= 3%.
 """
 
 from __future__ import annotations
@@ -37,10 +43,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, TraceState
+from opentelemetry.util.types import Attributes
+
 from agents import Agent, ChatResponse, Message, ToolCall, ToolSpec, Usage
 from memory.errors import InvalidInputError
 from orchestrator import Parallel, Sequential, Team, TeamSession
 from orchestrator._runtime import RayRuntime, init_ray
+from telemetry import tracing
 
 __all__ = ["EchoModel", "SleepyModel", "main", "run_orchestration", "summarize"]
 
@@ -124,13 +138,73 @@ def _rounds(timers: Sequence[Callable[[], None]], rounds: int) -> None:
             timer()
 
 
+def _overhead(traced: Sequence[float], plain: Sequence[float]) -> float | None:
+    """Median over rounds of traced / untraced hop, minus 1 (same round: same machine load)."""
+    if not traced or not plain:
+        return None
+    return round(statistics.median(t / p for t, p in zip(traced, plain, strict=True)) - 1, 4)
+
+
 def _hop_team(checkpoints: str) -> Team:
     agent = Agent("solo", "Answer.", EchoModel(), max_steps=1)
     return Team("bench-hop", [agent], flow=Sequential(), checkpoints=checkpoints)
 
 
-def _hops(hops: int, runtime: str) -> dict[str, Any]:
-    times: dict[str, list[float]] = {"local": [], "sqlite": [], "ray": [], "rtt": []}
+class _Sampled(Sampler):
+    """Drops every span while ``on`` is False: tracing on and off in one process, round by
+    round. Off, every span is a non-recording one, as without an SDK; on (the default, also
+    outside the timed runs), spans go to the trace store as in ``colony run``.
+    """
+
+    on = True
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        decision = Decision.RECORD_AND_SAMPLE if _Sampled.on else Decision.DROP
+        return SamplingResult(decision, attributes if _Sampled.on else None)
+
+    def get_description(self) -> str:
+        return "colony bench: tracing on/off"
+
+
+def _switchable_tracing() -> bool:
+    """Install a tracer provider whose sampling the bench switches; False if this process
+    already has another SDK provider (then tracing is not timed)."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        return isinstance(provider.sampler, _Sampled)
+    trace.set_tracer_provider(TracerProvider(sampler=_Sampled()))
+    return True
+
+
+def _traced(on: bool, call: Callable[[], None]) -> Callable[[], None]:
+    def switched() -> None:
+        _Sampled.on = on
+        try:
+            call()
+        finally:
+            _Sampled.on = True
+
+    return switched
+
+
+def _hops(hops: int, runtime: str, traced: bool) -> dict[str, Any]:
+    times: dict[str, list[float]] = {
+        "local": [],
+        "sqlite": [],
+        "ray": [],
+        "rtt": [],
+        "local_traced": [],
+        "ray_traced": [],
+    }
     with contextlib.ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory())
         sessions = {
@@ -141,7 +215,16 @@ def _hops(hops: int, runtime: str) -> dict[str, Any]:
         }
         if runtime == "ray":
             sessions["ray"] = stack.enter_context(_hop_team(":memory:").session(runtime="ray"))
-        timers = [_timer(times[name], functools.partial(_run, s)) for name, s in sessions.items()]
+        timers = [
+            _timer(times[name], _traced(False, functools.partial(_run, s)))
+            for name, s in sessions.items()
+        ]
+        if traced:
+            timers += [
+                _timer(times[f"{name}_traced"], _traced(True, functools.partial(_run, s)))
+                for name, s in sessions.items()
+                if name in ("local", "ray")
+            ]
         if runtime == "ray":
             import ray
 
@@ -158,7 +241,12 @@ def _hops(hops: int, runtime: str) -> dict[str, Any]:
         "inprocess_hop_ms": _ms(local),
         "inprocess_hop_p95_ms": _p95_ms(local),
         "inprocess_hop_sqlite_ms": _ms(times["sqlite"]),
+        "inprocess_hop_traced_ms": _ms(times["local_traced"]) if times["local_traced"] else None,
+        "tracing_overhead_inprocess": _overhead(times["local_traced"], local),
+        "tracing_overhead_ray": _overhead(times["ray_traced"], on_ray),
     }
+    if runtime == "ray":
+        figures["ray_hop_traced_ms"] = _ms(times["ray_traced"]) if times["ray_traced"] else None
     if runtime == "ray":
         figures.update(
             {
@@ -175,7 +263,7 @@ def _hops(hops: int, runtime: str) -> dict[str, Any]:
 
 
 def _fanout(
-    runtime: str, agents: int, calls: int, latency_s: float, repeats: int
+    runtime: str, agents: int, calls: int, latency_s: float, repeats: int, traced: bool
 ) -> dict[str, Any]:
     model = SleepyModel(latency_s, calls)
     team = Team(
@@ -185,15 +273,21 @@ def _fanout(
         checkpoints=":memory:",
     )
     walls: list[float] = []
+    traced_walls: list[float] = []
     start = time.perf_counter()
     with team.session(runtime=runtime) as session:
         startup_s = time.perf_counter() - start
         _run(session)  # warm-up: first calls on fresh actors and threads
         warmup_s = time.perf_counter() - start - startup_s
-        _rounds([_timer(walls, functools.partial(_run, session))], repeats)
+        timers = [_timer(walls, _traced(False, functools.partial(_run, session)))]
+        if traced:
+            timers.append(_timer(traced_walls, _traced(True, functools.partial(_run, session))))
+        _rounds(timers, repeats)
     return {
         "fanout_wall_s": round(statistics.median(walls), 3),
         "fanout_walls_s": [round(w, 3) for w in walls],
+        "fanout_traced_wall_s": round(statistics.median(traced_walls), 3) if traced else None,
+        "tracing_overhead_fanout": _overhead(traced_walls, walls),
         "fanout_warmup_s": round(warmup_s, 3),
         "fanout_startup_s": round(startup_s, 2),
     }
@@ -246,9 +340,15 @@ def run_orchestration(
     # stdout, where the caller prints the JSON.
     with contextlib.redirect_stdout(sys.stderr):
         started = init_ray(None) if runtime == "ray" else False
+        traced = _switchable_tracing()
         try:
-            hop = _hops(hops, runtime)
-            fan = _fanout(runtime, fanout_agents, calls_per_agent, latency_s, repeats)
+            with contextlib.ExitStack() as stack:
+                if traced:
+                    # Before any session starts: Ray actors then send their spans home.
+                    folder = stack.enter_context(tempfile.TemporaryDirectory())
+                    stack.enter_context(tracing(trace_store=os.path.join(folder, "t.duckdb")))
+                hop = _hops(hops, runtime, traced)
+                fan = _fanout(runtime, fanout_agents, calls_per_agent, latency_s, repeats, traced)
         finally:
             if started:
                 import ray
@@ -272,6 +372,10 @@ def run_orchestration(
         "inprocess_hop_sqlite_ms": hop["inprocess_hop_sqlite_ms"],
         "ray_hop_p95_ms": hop.get("ray_hop_p95_ms"),
         "ray_actor_rtt_p95_ms": hop.get("ray_actor_rtt_p95_ms"),
+        "inprocess_hop_traced_ms": hop["inprocess_hop_traced_ms"],
+        "ray_hop_traced_ms": hop.get("ray_hop_traced_ms"),
+        "tracing_overhead_inprocess": hop["tracing_overhead_inprocess"],
+        "tracing_overhead_ray": hop["tracing_overhead_ray"],
         **{key: value for key, value in fan.items() if key != "fanout_wall_s"},
         "fanout_runtime": runtime,
         "calls_per_agent": calls_per_agent,
@@ -292,12 +396,27 @@ def summarize(result: dict[str, Any]) -> str:
             f"+{result['added_hop_ms']} ms = {result['added_hop_over_rtt']} x the actor round "
             f"trip {result['ray_actor_rtt_ms']} ms (target <= {HOP_TARGET})"
         )
+    tracing = (
+        "tracing not timed (another tracer provider is installed)"
+        if result["tracing_overhead_inprocess"] is None
+        else "tracing overhead "
+        + ", ".join(
+            f"{label} {100 * result[key]:+.1f}%"
+            for label, key in (
+                ("in-process hop", "tracing_overhead_inprocess"),
+                ("Ray hop", "tracing_overhead_ray"),
+                ("fan-out", "tracing_overhead_fanout"),
+            )
+            if result.get(key) is not None
+        )
+    )
     return (
         f"orchestration: {hop}; {result['fanout_agents']} agents fanned out on "
         f"{result['fanout_runtime']}: {result['fanout_wall_s']} s vs ideal "
         f"{result['fanout_ideal_s']} s = {result['fanout_over_ideal']} x (target <= "
         f"{FANOUT_TARGET}), actors started in {result['fanout_startup_s']} s; checkpoints in "
-        f"memory (in a SQLite file: {result['inprocess_hop_sqlite_ms']} ms in-process)"
+        f"memory (in a SQLite file: {result['inprocess_hop_sqlite_ms']} ms in-process); "
+        f"{tracing}"
     )
 
 

@@ -370,7 +370,9 @@ class MemoryService:
     ) -> Iterator[Span]:
         """A memory-operation span of this service's store."""
         attributes = {Attr.MEMORY_STORE: self._store_id, Attr.MEMORY_COUNT: count}
-        with span(operation, self._store_id, attributes=attributes, name=name) as current:
+        with span(
+            operation, self._store_id, attributes=attributes, name=name, leaf=True
+        ) as current:
             yield current
 
     def _namespace_of(self, memory_id: str) -> Namespace:

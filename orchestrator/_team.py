@@ -267,15 +267,19 @@ class _NodeFactory:
                     state = cast(
                         TeamState, {**state, "feedback": [*state.get("feedback", []), answer]}
                     )
-            with span(
-                "invoke_agent",
-                name,
-                kind=SpanKind.CLIENT,
-                attributes={Attr.AGENT: name, Attr.TEAM: team_name},
-            ) as current:
-                request = request_for(state, name, handoffs=targets)
-                step = runtime.step(name, request.model_copy(update={"trace": carrier()}))
-                record_step(current, step)
+            request = request_for(state, name, handoffs=targets)
+            if runtime.name == "local":
+                # A call in this process: the host's own invoke_agent span is the only one.
+                step = runtime.step(name, request)
+            else:
+                with span(
+                    "invoke_agent",
+                    name,
+                    kind=SpanKind.CLIENT,
+                    attributes={Attr.AGENT: name, Attr.TEAM: team_name},
+                ) as current:
+                    step = runtime.step(name, request.model_copy(update={"trace": carrier()}))
+                    record_step(current, step)
             update["steps"] = [step.model_dump()]
             if after is not None:
                 command = after(step, state)

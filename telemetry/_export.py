@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
@@ -51,6 +52,27 @@ CREATE TABLE IF NOT EXISTS spans (
     resource JSON NOT NULL
 )
 """
+
+
+_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "name",
+    "kind",
+    "start_ns",
+    "end_ns",
+    "status",
+    "status_message",
+    "operation",
+    "run_id",
+    "agent",
+    "service",
+    "node",
+    "attributes",
+    "events",
+    "resource",
+)
 
 
 def span_row(span: ReadableSpan) -> tuple[Any, ...]:
@@ -111,10 +133,15 @@ class TraceStore:
         """Append ``spans``; returns how many were written."""
         rows = [span_row(s) for s in spans]
         if rows:
+            # One Arrow batch, not a statement per row: the export runs beside the run (on a
+            # background thread) and must cost it little.
+            batch = pa.Table.from_pylist([dict(zip(_COLUMNS, row, strict=True)) for row in rows])
             with self._lock:
-                self._conn.executemany(
-                    "INSERT INTO spans VALUES (" + ", ".join("?" * len(rows[0])) + ")", rows
-                )
+                self._conn.register("_colony_spans", batch)
+                try:
+                    self._conn.execute("INSERT INTO spans SELECT * FROM _colony_spans")
+                finally:
+                    self._conn.unregister("_colony_spans")
         return len(rows)
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -138,6 +138,9 @@ def test_one_run_is_one_trace_across_the_nodes(cluster: Nodes, script: Any, tmp_
     inner = {name: node for _, name, kind, node, _ in rows if kind == "INTERNAL"}
     assert inner["invoke_agent scout"] == cluster.ids["a"]
     assert inner["invoke_agent editor"] == cluster.ids["b"]
+    # The driver's side of each call to an agent's actor: a CLIENT span.
+    client = sorted(name for _, name, kind, _, _ in rows if kind == "CLIENT" and "agent" in name)
+    assert client == ["invoke_agent editor", "invoke_agent scout"]
     assert names.count("chat ScriptedModel") == 2
     memory_spans = [(name, node) for _, name, _, node, _ in rows if "_memory " in name]
     assert ("create_memory " + str(tmp_path / "traced.duckdb"), cluster.ids["head"]) in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from typing import Any
 
@@ -48,6 +49,24 @@ def test_local_run_reports_the_issue_keys_without_ray(no_ray: None) -> None:
     assert result["checkpoints"] == ":memory:"
     line = summarize(result)
     assert "no Ray" in line and "4 agents" in line
+
+
+def test_tracing_on_and_off_are_timed_in_the_same_run() -> None:
+    # A fresh process: the on/off switch needs the process's first tracer provider.
+    args = ["--runtime", "local", "--hops", "20", "--fanout-agents", "2", "--calls-per-agent", "2"]
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.orchestration", *args, "--latency-s", "0.02"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result = json.loads(out.stdout)
+    for key in ("tracing_overhead_inprocess", "tracing_overhead_fanout"):
+        assert isinstance(result[key], float) and -0.5 < result[key] < 1.0, (key, result[key])
+    assert result["inprocess_hop_traced_ms"] > 0 and result["fanout_traced_wall_s"] > 0
+    assert result["tracing_overhead_ray"] is None
+    assert "tracing overhead in-process hop" in out.stderr
 
 
 def test_main_prints_only_json_on_stdout_and_the_summary_on_stderr(
