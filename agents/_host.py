@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -21,6 +22,7 @@ from agents.errors import ToolArgumentError
 from memory import Action, MemoryService, Namespace, Principal, ScoredMemory, Tier
 from memory.errors import InvalidInputError
 from telemetry import Attr, capture_content, span
+from telemetry._metrics import TOOL_CALLS, model_call
 
 __all__ = ["AgentHost", "AgentResult"]
 
@@ -309,7 +311,10 @@ class AgentHost:
         ) as current:
             if capture_content():
                 current.set_attribute(Attr.INPUT_MESSAGES, _messages_json(messages))
+            started = time.perf_counter()
             response = model.chat(messages, tools)
+            usage = (response.usage.prompt_tokens, response.usage.completion_tokens)
+            model_call(self.agent.name, provider, name, time.perf_counter() - started, usage)
             current.set_attributes(
                 {
                     Attr.INPUT_TOKENS: response.usage.prompt_tokens,
@@ -329,7 +334,9 @@ class AgentHost:
             if capture_content():
                 current.set_attribute(Attr.TOOL_ARGUMENTS, json.dumps(call.arguments, default=str))
             content = self._run_tool(call)
-            if content.startswith("error:"):
+            failed = content.startswith("error:")
+            TOOL_CALLS.add(1, {Attr.TOOL: call.name, Attr.AGENT: self.agent.name, "ok": not failed})
+            if failed:
                 # The model is told and may recover; the span still shows the failure.
                 current.set_status(Status(StatusCode.ERROR, content[:200]))
                 current.set_attribute(Attr.ERROR_TYPE, "tool_error")

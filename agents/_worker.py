@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any, Literal, cast
 
 from opentelemetry.trace import Span
@@ -19,6 +20,7 @@ from agents._agent import Agent
 from agents._host import AgentHost, AgentResult
 from memory import MemoryService
 from telemetry import Attr, Wire, attached, collect_for_relay, outgoing, span
+from telemetry._metrics import AGENT_DURATION, AGENT_STEPS
 
 __all__ = [
     "AgentRequest",
@@ -167,11 +169,15 @@ class AgentWorker:
                 },
             ) as current,
         ):
+            started = time.perf_counter()
             result = self.host.run(
                 req.task, req.state, context=req.context, handoffs=tuple(req.handoffs)
             )
             step = step_from_result(name, result)
             record_step(current, step)
+        where = {Attr.AGENT: name, Attr.TEAM: self.host.team, Attr.RUN_STATUS: step.status}
+        AGENT_STEPS.add(1, where)
+        AGENT_DURATION.record(time.perf_counter() - started, where)
         return step
 
     def ping(self) -> int:

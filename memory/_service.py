@@ -53,6 +53,7 @@ from memory._types import (
 )
 from memory.errors import InvalidInputError, MemoryNotFoundError
 from telemetry import Attr, capture_content, span
+from telemetry._metrics import MEMORY_DURATION, MEMORY_OPERATIONS
 
 __all__ = ["AppliedDecision", "MemoryService"]
 
@@ -370,10 +371,14 @@ class MemoryService:
     ) -> Iterator[Span]:
         """A memory-operation span of this service's store."""
         attributes = {Attr.MEMORY_STORE: self._store_id, Attr.MEMORY_COUNT: count}
+        started = time.perf_counter()
         with span(
             operation, self._store_id, attributes=attributes, name=name, leaf=True
         ) as current:
             yield current
+        where = {Attr.OPERATION: operation or name or "", Attr.MEMORY_STORE: self._store_id}
+        MEMORY_OPERATIONS.add(1, where)
+        MEMORY_DURATION.record(time.perf_counter() - started, where)
 
     def _namespace_of(self, memory_id: str) -> Namespace:
         """A memory's namespace for access checks, from the index (no store read)."""

@@ -19,8 +19,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -269,6 +271,12 @@ class Exporting:
 
     def close(self) -> None:
         """Flush the spans and stop these exporters (errors are logged, never raised)."""
+        meters = metrics.get_meter_provider()
+        if self.otlp is not None and isinstance(meters, MeterProvider):
+            try:
+                meters.force_flush()
+            except Exception:
+                _log.warning("could not flush metrics to %s", self.otlp, exc_info=True)
         routes = _routes("colony")
         for processor in self.processors:
             routes.remove(processor)
@@ -285,9 +293,12 @@ def tracing(
     trace_store: str | os.PathLike[str] | None = None,
     otlp: str | None = None,
     service_name: str = "colony",
+    metrics_too: bool = True,
 ) -> Iterator[Exporting | None]:
     """:func:`configure` for the block; on exit the spans are flushed and the exporters closed."""
-    exporting = configure(trace_store=trace_store, otlp=otlp, service_name=service_name)
+    exporting = configure(
+        trace_store=trace_store, otlp=otlp, service_name=service_name, metrics_too=metrics_too
+    )
     try:
         yield exporting
     finally:
@@ -295,11 +306,27 @@ def tracing(
             exporting.close()
 
 
+def _export_metrics(endpoint: str, service_name: str) -> None:
+    """Send this process's metrics over OTLP/HTTP too (the first endpoint a process is given:
+    a meter provider takes its readers when it is made, once per process)."""
+    if isinstance(metrics.get_meter_provider(), MeterProvider):
+        return
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    base = endpoint.rstrip("/").removesuffix("/v1/traces")
+    timeout = float(os.environ.get("OTEL_EXPORTER_OTLP_TIMEOUT", "5"))
+    exporter = OTLPMetricExporter(endpoint=base + "/v1/metrics", timeout=timeout)
+    reader = PeriodicExportingMetricReader(exporter)
+    resource = Resource.create({"service.name": service_name})
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader], resource=resource))
+
+
 def configure(
     *,
     trace_store: str | os.PathLike[str] | None = None,
     otlp: str | None = None,
     service_name: str = "colony",
+    metrics_too: bool = True,
 ) -> Exporting | None:
     """Send this process's spans to the trace store and/or OTLP/HTTP.
 
@@ -309,6 +336,9 @@ def configure(
             reads ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT``.
         service_name: ``service.name`` of the spans, when Colony installs the provider (an
             application's own SDK provider is kept, and the exporters are added to it).
+        metrics_too: Also send the metrics (:mod:`telemetry._metrics`) to the OTLP endpoint.
+            A process has one meter provider, made with its readers: the first endpoint
+            given wins.
 
     Returns:
         What was added (close it to flush), or None when neither destination is given.
@@ -334,6 +364,8 @@ def configure(
         processors.append(BatchSpanProcessor(OTLPSpanExporter(endpoint=url, timeout=timeout)))
     for processor in processors:
         routes.add(processor)
+    if endpoint is not None and metrics_too:
+        _export_metrics(endpoint, service_name)
     for problem in problems:
         _log.warning("%s", problem)
     store = Path(trace_store) if trace_store is not None and not problems else None

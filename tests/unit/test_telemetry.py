@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pickle
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +15,10 @@ from typing import Any, ClassVar
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -29,6 +35,7 @@ from telemetry import CONTENT_ENV, TraceStore, attached, carrier, span, span_row
 from telemetry._relay import from_wire, to_wire
 
 _EXPORTER = InMemorySpanExporter()
+REPO = Path(__file__).resolve().parents[2]
 
 
 class _WhileTesting(SimpleSpanProcessor):
@@ -234,17 +241,26 @@ class _Collector(BaseHTTPRequestHandler):
     """An OTLP/HTTP trace receiver: keeps every decoded export request."""
 
     received: ClassVar[list[ExportTraceServiceRequest]] = []
+    metrics: ClassVar[list[ExportMetricsServiceRequest]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        reply: Any = None
         if self.path == "/v1/traces":
             request = ExportTraceServiceRequest()
             request.ParseFromString(body)
             _Collector.received.append(request)
-        self.send_response(200 if self.path == "/v1/traces" else 404)
+            reply = ExportTraceServiceResponse()
+        elif self.path == "/v1/metrics":
+            metrics = ExportMetricsServiceRequest()
+            metrics.ParseFromString(body)
+            _Collector.metrics.append(metrics)
+            reply = ExportMetricsServiceResponse()
+        self.send_response(404 if reply is None else 200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.end_headers()
-        self.wfile.write(ExportTraceServiceResponse().SerializeToString())
+        if reply is not None:
+            self.wfile.write(reply.SerializeToString())
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -256,6 +272,7 @@ def collector() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _Collector.received = []
+    _Collector.metrics = []
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -269,7 +286,8 @@ def test_a_run_is_exported_over_otlp_http_and_to_the_trace_store(
 ) -> None:
     store_path = tmp_path / "traces.duckdb"
     with (
-        tracing(trace_store=store_path, otlp=collector) as exporting,
+        # Metrics have a test of their own, in a process of its own (see below).
+        tracing(trace_store=store_path, otlp=collector, metrics_too=False) as exporting,
         MemoryService.open(embedder=HashEmbedder()) as memory,
     ):
         assert exporting is not None and exporting.otlp == collector
@@ -300,7 +318,7 @@ def test_an_unreachable_collector_does_not_break_or_hold_up_a_run(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
     started = time.monotonic()
     with (
-        tracing(otlp=f"http://127.0.0.1:{port}"),
+        tracing(otlp=f"http://127.0.0.1:{port}", metrics_too=False),
         MemoryService.open(embedder=HashEmbedder()) as memory,
     ):
         assert two_agent_team(memory).run("What is 2 + 3?").status == "done"
@@ -313,3 +331,43 @@ def test_a_span_crosses_a_process_as_plain_data(spans: InMemorySpanExporter) -> 
     (finished,) = spans.get_finished_spans()
     wired = pickle.loads(pickle.dumps(to_wire(finished)))  # what Ray ships between processes
     assert span_row(from_wire(wired)) == span_row(finished)
+
+
+METRICS_RUN = """
+import sys
+from memory import HashEmbedder, MemoryService
+from telemetry import tracing
+from tests.unit.test_telemetry import two_agent_team
+
+with tracing(otlp=sys.argv[1]), MemoryService.open(embedder=HashEmbedder()) as memory:
+    two_agent_team(memory).run("What is 2 + 3?")
+"""
+
+
+def test_metrics_of_a_run_reach_the_otlp_endpoint(collector: str) -> None:
+    # A process of its own: a process gets one meter provider, made with its readers.
+    subprocess.run(
+        [sys.executable, "-c", METRICS_RUN, collector], check=True, timeout=120, cwd=REPO
+    )
+    points: dict[str, list[Any]] = {}
+    for request in _Collector.metrics:  # cumulative: each export repeats the totals so far
+        for resource in request.resource_metrics:
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    kind = metric.WhichOneof("data")
+                    points[metric.name] = list(getattr(metric, kind).data_points)
+
+    def labels(point: Any) -> dict[str, Any]:
+        return {a.key: a.value.string_value or a.value.bool_value for a in point.attributes}
+
+    steps = {labels(p)["gen_ai.agent.name"]: p.as_int for p in points["colony.agent.steps"]}
+    assert steps == {"calc": 1, "writer": 1}
+    tokens = {labels(p)["gen_ai.token.type"]: 0 for p in points["gen_ai.client.token.usage"]}
+    for point in points["gen_ai.client.token.usage"]:
+        tokens[labels(point)["gen_ai.token.type"]] += int(point.sum)
+    assert tokens == {"input": 61, "output": 18}
+    assert sum(p.as_int for p in points["colony.model.calls"]) == 3
+    assert sum(p.count for p in points["gen_ai.client.operation.duration"]) == 3
+    assert [labels(p)["gen_ai.tool.name"] for p in points["colony.tool.calls"]] == ["add"]
+    operations = {labels(p)["gen_ai.operation.name"] for p in points["colony.memory.operations"]}
+    assert {"create_memory", "search_memory"} <= operations
