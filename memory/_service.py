@@ -372,8 +372,9 @@ class MemoryService:
         """A memory-operation span of this service's store."""
         attributes = {Attr.MEMORY_STORE: self._store_id, Attr.MEMORY_COUNT: count}
         started = time.perf_counter()
+        # Named by the store's file (its full path is the attribute).
         with span(
-            operation, self._store_id, attributes=attributes, name=name, leaf=True
+            operation, Path(self._store_id).name, attributes=attributes, name=name, leaf=True
         ) as current:
             yield current
         where = {Attr.OPERATION: operation or name or "", Attr.MEMORY_STORE: self._store_id}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -333,6 +334,20 @@ def memory_import(
     typer.echo(f"imported {n} memories into {path}")
 
 
+@bench_app.command("dashboard")
+def bench_dashboard(
+    runs: Annotated[int, typer.Option(help="Runs in the generated trace store")] = 10_000,
+    spans_per_run: Annotated[int, typer.Option(help="Spans per run")] = 100,
+    repeats: Annotated[int, typer.Option(help="Renders of each page (median)")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Dashboard pages on a generated trace store of 10,000 runs and 1,000,000 spans."""
+    from benchmarks.dashboard import run_dashboard, summarize
+
+    result = run_dashboard(runs=runs, spans_per_run=spans_per_run, repeats=repeats)
+    _emit(result, as_json, summarize(result))
+
+
 @bench_app.command("orchestration")
 def bench_orchestration(
     hops: Annotated[int, typer.Option(help="Timed single-agent runs per runtime")] = 300,
@@ -445,6 +460,49 @@ def demo(
         run_demo(path, embedder=embedder, echo=typer.echo)
     if exporting is not None and exporting.trace_store is not None:
         typer.echo(f"traces: {exporting.trace_store}")
+
+
+@app.command("dashboard")
+def dashboard(
+    store: Annotated[Path | None, typer.Option(help="The memory store to show")] = None,
+    traces: Annotated[
+        Path | None, typer.Option(help="The trace store [default: traces.duckdb beside --store]")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free one)")] = 8765,
+    embedder: Annotated[str | None, typer.Option(help="minilm (default) or hash")] = None,
+) -> None:
+    """Serve the dashboard (runs, span trees, memory, graph, policy) on 127.0.0.1."""
+    from memory import MemoryService, default_embedder
+    from memory._duckdb import DuckDBStore
+    from orchestrator._dashboard import Dashboard, serve
+
+    path = _store_path(store)
+    trace_path = traces if traces is not None else path.with_name("traces.duckdb")
+    if not path.exists() and not trace_path.exists():
+        raise typer.BadParameter(
+            f"no memory store at {path} and no trace store at {trace_path}; "
+            "run `colony demo` first",
+            param_hint="--store",
+        )
+    memory = (
+        MemoryService(
+            DuckDBStore.from_path(path, read_only=True), embedder=default_embedder(embedder)
+        )
+        if path.exists()
+        else None
+    )
+    server = serve(Dashboard(trace_path, memory), port=port)
+    bound = server.server_address[1]
+    typer.echo(f"Colony dashboard on http://127.0.0.1:{bound}/ (Ctrl-C stops it)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        if memory is not None:
+            memory.close()
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ _log = logging.getLogger(__name__)
 
 OTLP_ENV = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS spans (
     trace_id VARCHAR NOT NULL,
     span_id VARCHAR NOT NULL,
@@ -129,7 +129,7 @@ class TraceStore:
         self._conn = duckdb.connect(str(self.path), read_only=read_only)
         self._lock = threading.Lock()
         if not read_only:
-            self._conn.execute(_SCHEMA)
+            self._conn.execute(SCHEMA)
 
     def write(self, spans: Sequence[ReadableSpan]) -> int:
         """Append ``spans``; returns how many were written."""

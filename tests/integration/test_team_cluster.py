@@ -143,8 +143,6 @@ def test_one_run_is_one_trace_across_the_nodes(cluster: Nodes, script: Any, tmp_
     assert client == ["invoke_agent editor", "invoke_agent scout"]
     assert names.count("chat ScriptedModel") == 2
     memory_spans = [(name, node) for _, name, _, node, _ in rows if "_memory " in name]
-    assert ("create_memory " + str(tmp_path / "traced.duckdb"), cluster.ids["head"]) in (
-        memory_spans
-    )
+    assert ("create_memory traced.duckdb", cluster.ids["head"]) in memory_spans
     assert len({pid for *_, pid in rows}) >= 3  # driver, agents' and memory actor's processes
     assert everything == 1
