@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlparse
 import duckdb
 import networkx as nx
 
-from memory import Filter, MemoryService, Principal, entity_subgraph, k_hop
+from memory import Filter, MemoryService, Principal, Tier, entity_subgraph, k_hop
 from memory.errors import ColonyError, InvalidInputError, MemoryNotFoundError
 
 __all__ = ["Dashboard", "serve", "serving"]
@@ -302,6 +302,8 @@ def memory_page(board: Dashboard, query: Mapping[str, str]) -> str:
     namespace = tuple(p for p in query.get("ns", "").split("/") if p)
     as_of, q = _as_of(query.get("as_of", "")), query.get("q", "")
     page = int(query.get("page", "0") or 0)
+    tier = query.get("tier", "")
+    tiers = (Tier(tier),) if tier else None  # an unknown tier is a ValueError: a clear 400
     spaces = service.list_namespaces(principal=_ADMIN, limit=1000)
     side = "".join(
         f"<li><a href='/memory?{urlencode({'ns': '/'.join(n)})}'>{_e('/'.join(n))}</a></li>"
@@ -311,16 +313,21 @@ def memory_page(board: Dashboard, query: Mapping[str, str]) -> str:
         f"<form><input type='hidden' name='ns' value='{_e('/'.join(namespace))}'>"
         f"<input name='q' placeholder='search' value='{_e(q)}'>"
         f"<input name='as_of' placeholder='as of (ISO time)' value='{_e(query.get('as_of', ''))}'>"
-        "<button>go</button></form>"
+        "<select name='tier'>"
+        + "".join(
+            f"<option value='{t}'{' selected' if t == tier else ''}>{t or 'every tier'}</option>"
+            for t in ("", *(member.value for member in Tier))
+        )
+        + "</select><button>go</button></form>"
     )
     if q:
         hits = service.search(
-            q, principal=_ADMIN, namespace_prefix=namespace, k=PAGE_SIZE, as_of=as_of
+            q, principal=_ADMIN, namespace_prefix=namespace, tiers=tiers, k=PAGE_SIZE, as_of=as_of
         )
         records = [h.record for h in hits]
         total = len(records)
     else:
-        flt = Filter(namespace_prefix=namespace, as_of=as_of)
+        flt = Filter(namespace_prefix=namespace, tiers=tiers, as_of=as_of)
         records = service.store.scan(flt, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
         total = service.store.count(flt)
     rows = "".join(
@@ -336,7 +343,10 @@ def memory_page(board: Dashboard, query: Mapping[str, str]) -> str:
             ""
             if q
             else _pager(
-                "/memory", {"ns": "/".join(namespace), "as_of": query.get("as_of", "")}, page, total
+                "/memory",
+                {"ns": "/".join(namespace), "as_of": query.get("as_of", ""), "tier": tier},
+                page,
+                total,
             )
         )
     )

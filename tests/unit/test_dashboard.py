@@ -96,6 +96,10 @@ def test_memory_pages_browse_search_history_and_time(site: str) -> None:
     before = get(site + "/memory?ns=team/t&as_of=2000-01-01T00:00")[1]
     assert "Ana lives" not in before
     assert get(site + "/memory?as_of=yesterday")[0] == 400
+    assert "Ana lives in Braga" in get(site + "/memory?tier=semantic")[1]
+    assert "Ana lives" not in get(site + "/memory?tier=interaction")[1]
+    status, refused = get(site + "/memory?tier=gossip")
+    assert status == 400 and "gossip" in refused
 
 
 def test_graph_and_policy_pages(site: str) -> None:
