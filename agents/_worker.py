@@ -148,11 +148,13 @@ class AgentWorker:
         """
         return self._step(AgentRequest.model_validate_json(request)).model_dump_json().encode()
 
-    def step_relay(self, request: bytes) -> tuple[bytes, list[Wire]]:
-        """:meth:`step_json`, and the spans this process finished since the last reply (the
-        driver exports them: see :mod:`telemetry._relay`)."""
+    def step_relay(self, request: bytes) -> bytes | tuple[bytes, list[Wire]]:
+        """:meth:`step_json`, with the spans this process finished since the last reply (the
+        driver exports them: see :mod:`telemetry._relay`). Without spans (a run that is not
+        sampled) the reply is the bare bytes, which Ray passes on without pickling."""
         reply = self.step_json(request)
-        return reply, outgoing()
+        spans = outgoing()
+        return (reply, spans) if spans else reply
 
     def _step(self, req: AgentRequest) -> AgentStep:
         name = self.host.agent.name

@@ -206,7 +206,8 @@ class RayRuntime:
 
         body = request.model_dump_json().encode()
         if self.relay_spans:
-            reply, spans = ray.get(self.actors[agent].step_relay.remote(body))
+            answer = ray.get(self.actors[agent].step_relay.remote(body))
+            reply, spans = (answer, []) if isinstance(answer, bytes) else answer
             relay(spans)
         else:
             reply = ray.get(self.actors[agent].step_json.remote(body))
