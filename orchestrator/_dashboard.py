@@ -17,6 +17,7 @@ import html
 import json
 import math
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,7 +66,15 @@ class Dashboard:
         # Opened per request, read-only: a run may still be writing between two requests.
         if self.traces is None or not self.traces.exists():
             raise MemoryNotFoundError(f"no trace store at {self.traces}; run `colony run` first")
-        conn = duckdb.connect(str(self.traces), read_only=True)
+        deadline = time.monotonic() + 2.0
+        while True:
+            try:
+                conn = duckdb.connect(str(self.traces), read_only=True)
+                break
+            except duckdb.IOException:  # a run is writing a batch this instant
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         try:
             yield conn
         finally:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,29 +159,62 @@ class TraceStore:
 
 
 class DuckDBSpanExporter(SpanExporter):
-    """Exports spans to a :class:`TraceStore` file."""
+    """Exports spans to a :class:`TraceStore` file, which it opens only to write a batch.
+
+    Between batches the file is free, so ``colony dashboard`` can read a run while it runs. A
+    batch that finds the file held by a reader is kept and written with the next one (or at
+    shutdown); nothing is dropped for that.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.store = TraceStore(path)
+        self.path = Path(path)
+        TraceStore(self.path).close()  # create the file and its table, or fail here
+        self._pending: list[ReadableSpan] = []
+        self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        """Write one batch; a failure is logged and reported, never raised into the run."""
-        try:
-            self.store.write(spans)
-        except Exception:
-            _log.warning(
-                "could not write %d span(s) to %s", len(spans), self.store.path, exc_info=True
-            )
-            return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
+        """Write this batch and any kept from before; a failure is logged, never raised."""
+        with self._lock:
+            self._pending.extend(spans)
+            return self._write(patience_s=0.5)
+
+    def _write(self, patience_s: float) -> SpanExportResult:
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                store = TraceStore(self.path)
+                try:
+                    store.write(self._pending)
+                finally:
+                    store.close()
+            except duckdb.IOException:  # a reader holds the file: keep the spans for later
+                if time.monotonic() > deadline:
+                    _log.info("%s is busy; %d span(s) kept", self.path, len(self._pending))
+                    return SpanExportResult.FAILURE
+                time.sleep(0.05)
+                continue
+            except Exception:
+                _log.warning(
+                    "could not write %d span(s) to %s", len(self._pending), self.path, exc_info=True
+                )
+                self._pending.clear()
+                return SpanExportResult.FAILURE
+            self._pending.clear()
+            return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
-        """Close the trace store."""
-        self.store.close()
+        """Write what is still kept, waiting up to 10 s for a reader to let go of the file."""
+        with self._lock:
+            if self._pending:
+                self._write(patience_s=10.0)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Writes are synchronous: nothing is buffered here."""
-        return True
+        """Write what is kept (the batch processor flushes its own queue first)."""
+        with self._lock:
+            return (
+                not self._pending
+                or self._write(patience_s=timeout_millis / 1000) is SpanExportResult.SUCCESS
+            )
 
 
 def otlp_endpoint(explicit: str | None = None) -> str | None:

@@ -31,7 +31,16 @@ from opentelemetry.trace import SpanKind, StatusCode
 from agents import Agent, ChatResponse, Message, ScriptedModel, ToolCall, Usage
 from memory import HashEmbedder, MemoryService
 from orchestrator import Sequential, Team
-from telemetry import CONTENT_ENV, TraceStore, attached, carrier, span, span_row, tracing
+from telemetry import (
+    CONTENT_ENV,
+    DuckDBSpanExporter,
+    TraceStore,
+    attached,
+    carrier,
+    span,
+    span_row,
+    tracing,
+)
 from telemetry._relay import from_wire, to_wire
 
 _EXPORTER = InMemorySpanExporter()
@@ -371,3 +380,36 @@ def test_metrics_of_a_run_reach_the_otlp_endpoint(collector: str) -> None:
     assert [labels(p)["gen_ai.tool.name"] for p in points["colony.tool.calls"]] == ["add"]
     operations = {labels(p)["gen_ai.operation.name"] for p in points["colony.memory.operations"]}
     assert {"create_memory", "search_memory"} <= operations
+
+
+READ_AND_HOLD = """
+import sys, time, duckdb
+conn = duckdb.connect(sys.argv[1], read_only=True)
+print(conn.execute("SELECT count(*) FROM spans").fetchone()[0], flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_the_trace_store_is_free_between_batches_and_keeps_what_it_could_not_write(
+    spans: InMemorySpanExporter, tmp_path: Path
+) -> None:
+    with span("invoke_agent", "a"), span("chat", "m"):
+        pass
+    first, second = spans.get_finished_spans()
+    path = tmp_path / "traces.duckdb"
+    exporter = DuckDBSpanExporter(path)
+    assert exporter.export([first]).name == "SUCCESS"
+    # Another process (a dashboard) reads while the exporter is alive.
+    read = [sys.executable, "-c", READ_AND_HOLD, str(path)]
+    assert subprocess.run([*read, "0"], capture_output=True, text=True, check=True).stdout == "1\n"
+    with subprocess.Popen([*read, "2"], stdout=subprocess.PIPE, text=True) as reader:
+        assert reader.stdout is not None and reader.stdout.readline() == "1\n"
+        assert exporter.export([second]).name == "FAILURE"  # the reader holds the file: kept
+        reader.wait(timeout=30)
+    exporter.shutdown()  # writes what it kept
+    store = TraceStore(path, read_only=True)
+    assert store.query("SELECT name FROM spans ORDER BY start_ns") == [
+        ("invoke_agent a",),
+        ("chat m",),
+    ]
+    store.close()
