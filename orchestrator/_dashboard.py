@@ -192,7 +192,7 @@ th{background:#f9fafb}.err{color:#b91c1c}.muted{color:#6b7280}
 .bar{position:relative;height:14px;background:#f3f4f6}
 .bar span{position:absolute;height:14px;background:#60a5fa}
 .bar span.ERROR{background:#f87171}form{margin:8px 0}input,select{margin-right:8px}
-details pre{white-space:pre-wrap;margin:4px 0;font-size:12px}
+details pre{white-space:pre-wrap;margin:4px 0;font-size:12px}.tokens{white-space:nowrap}
 """
 
 
@@ -270,8 +270,15 @@ def run_page(board: Dashboard, run_id: str) -> str:
     for s in spans:
         left = 100 * (s["start_ns"] - start) / length
         width = max(0.3, 100 * (s["end_ns"] - s["start_ns"]) / length)
-        attributes = json.dumps(json.loads(s["attributes"]), indent=1, sort_keys=True)
+        values = json.loads(s["attributes"])
+        attributes = json.dumps(values, indent=1, sort_keys=True)
         events = json.loads(s["events"])
+        # What the GenAI conventions record per model call (and sum per agent and run).
+        tokens = (
+            f"{values['gen_ai.usage.input_tokens']} in / {values['gen_ai.usage.output_tokens']} out"
+            if "gen_ai.usage.input_tokens" in values and "gen_ai.usage.output_tokens" in values
+            else ""
+        )
         error = (
             f"<div class='err'>{_e(s['status_message'])}</div>" if s["status"] == "ERROR" else ""
         )
@@ -282,14 +289,14 @@ def run_page(board: Dashboard, run_id: str) -> str:
             + (f"<pre>{_e(json.dumps(events, indent=1))}</pre>" if events else "")
             + f"</details>{error}</td><td>{_e(s['kind'])}</td><td>{_e(s['agent'])}</td>"
             f"<td class='muted'>{_e((s['node'] or '')[:8])}</td>"
-            f"<td>{_ms(s['end_ns'] - s['start_ns'])}</td>"
+            f"<td>{_ms(s['end_ns'] - s['start_ns'])}</td><td class='tokens'>{_e(tokens)}</td>"
             f"<td style='width:40%'><div class='bar'><span class='{_e(s['status'])}' "
             f"style='left:{left:.2f}%;width:{width:.2f}%'></span></div></td></tr>"
         )
     body = (
         f"<p class='muted'>{len(spans)} spans, {_ms(length)}, started {_when(start)} UTC</p>"
         "<table><tr><th>span</th><th>kind</th><th>agent</th><th>node</th><th>duration</th>"
-        f"<th>timeline</th></tr>{''.join(rows)}</table>"
+        f"<th>tokens</th><th>timeline</th></tr>{''.join(rows)}</table>"
     )
     return _layout(f"Run {run_id}", body)
 

@@ -7,6 +7,7 @@ saying so, only where they are missing.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +91,8 @@ def test_from_the_runs_to_a_run_a_memory_and_the_graph(dashboard: str, browser: 
     assert names[0] == "invoke_workflow helpdesk"
     assert {"invoke_agent desk", "invoke_agent scribe"} <= set(names)
     assert any(name.startswith("chat ") for name in names)
+    chat = next(row for row, name in zip(spans, names, strict=True) if name.startswith("chat "))
+    assert re.fullmatch(r"\d+ in / \d+ out", chat.find_element(By.CLASS_NAME, "tokens").text)
     spans[1].find_element(By.TAG_NAME, "summary").click()  # a span's attributes unfold
     assert "gen_ai.operation.name" in spans[1].text
     shot(browser, "run")
