@@ -309,19 +309,15 @@ class AgentHost:
                 Attr.AGENT: self.agent.name,
             },
         ) as current:
-            if capture_content():
+            content = capture_content()
+            if content:
                 current.set_attribute(Attr.INPUT_MESSAGES, _messages_json(messages))
             started = time.perf_counter()
             response = model.chat(messages, tools)
             usage = (response.usage.prompt_tokens, response.usage.completion_tokens)
             model_call(self.agent.name, provider, name, time.perf_counter() - started, usage)
-            current.set_attributes(
-                {
-                    Attr.INPUT_TOKENS: response.usage.prompt_tokens,
-                    Attr.OUTPUT_TOKENS: response.usage.completion_tokens,
-                }
-            )
-            if capture_content():
+            current.set_attributes({Attr.INPUT_TOKENS: usage[0], Attr.OUTPUT_TOKENS: usage[1]})
+            if content:
                 current.set_attribute(Attr.OUTPUT_MESSAGES, _messages_json([response.message]))
         return response
 
@@ -331,7 +327,8 @@ class AgentHost:
             call.name,
             attributes={Attr.TOOL: call.name, Attr.TOOL_CALL: call.id, Attr.TOOL_TYPE: "function"},
         ) as current:
-            if capture_content():
+            recorded = capture_content()
+            if recorded:
                 current.set_attribute(Attr.TOOL_ARGUMENTS, json.dumps(call.arguments, default=str))
             content = self._run_tool(call)
             failed = content.startswith("error:")
@@ -340,7 +337,7 @@ class AgentHost:
                 # The model is told and may recover; the span still shows the failure.
                 current.set_status(Status(StatusCode.ERROR, content[:200]))
                 current.set_attribute(Attr.ERROR_TYPE, "tool_error")
-            elif capture_content():
+            elif recorded:
                 current.set_attribute(Attr.TOOL_RESULT, content)
         return content
 

@@ -9,7 +9,6 @@ each actor process lighter and quicker to start.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from typing import Any, Literal, cast
 
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents._agent import Agent
 from agents._host import AgentHost, AgentResult
 from memory import MemoryService
-from telemetry import Attr, Wire, attached, collect_for_relay, outgoing, span
+from telemetry import Attr, Wire, attached, collect_for_relay, outgoing, ray_node, span
 from telemetry._metrics import AGENT_DURATION, AGENT_STEPS
 
 __all__ = [
@@ -75,14 +74,6 @@ class AgentStep(_Record):
         return self.prompt_tokens + self.completion_tokens
 
 
-def _ray_node() -> str | None:
-    """The Ray node this process runs on; None outside Ray (without importing it)."""
-    ray = sys.modules.get("ray")
-    if ray is None or not ray.is_initialized():
-        return None
-    return str(ray.get_runtime_context().get_node_id())
-
-
 def record_step(current: Span, step: AgentStep) -> None:
     """What an agent step did, as attributes of its ``invoke_agent`` span."""
     current.set_attributes(
@@ -135,6 +126,8 @@ class AgentWorker:
         if relay_spans:
             collect_for_relay()
         self.host = AgentHost(agent, team=team, memory=cast(MemoryService | None, memory))
+        # Where this worker runs, for its spans: fixed for the life of the process.
+        self._where = {Attr.PID: os.getpid(), Attr.NODE: ray_node()}
 
     def step(self, request: dict[str, Any]) -> dict[str, Any]:
         """Validate the request, run the agent, return a validated :class:`AgentStep` dict."""
@@ -163,12 +156,7 @@ class AgentWorker:
             span(
                 "invoke_agent",
                 name,
-                attributes={
-                    Attr.AGENT: name,
-                    Attr.TEAM: self.host.team,
-                    Attr.PID: os.getpid(),
-                    Attr.NODE: _ray_node(),
-                },
+                attributes={Attr.AGENT: name, Attr.TEAM: self.host.team, **self._where},
             ) as current,
         ):
             started = time.perf_counter()
@@ -192,9 +180,7 @@ class AgentWorker:
 
     def node_id(self) -> str:
         """The Ray node this worker runs on ("" outside Ray)."""
-        import ray
-
-        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
+        return ray_node() or ""
 
     def working_texts(self) -> list[str]:
         """Texts in the agent's private working memory (for the owner's inspection only)."""

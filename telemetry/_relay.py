@@ -11,7 +11,6 @@ span of a run reaches the driver, whichever node recorded it.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +23,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from telemetry import _export
-from telemetry._spans import Attr
+from telemetry._spans import Attr, ray_node
 
 Wire = dict[str, Any]
 """A finished span as plain data (SDK spans hold locks and do not pickle)."""
@@ -64,9 +63,9 @@ def collect_for_relay(service_name: str = "colony") -> None:
         provider = trace.get_tracer_provider()
         if not isinstance(provider, TracerProvider):
             where: dict[str, Any] = {"service.name": service_name, "process.pid": os.getpid()}
-            ray = sys.modules.get("ray")
-            if ray is not None and ray.is_initialized():
-                where[Attr.NODE] = ray.get_runtime_context().get_node_id()
+            node = ray_node()
+            if node is not None:
+                where[Attr.NODE] = node
             provider = TracerProvider(resource=Resource.create(where))
             trace.set_tracer_provider(provider)
         _OUTBOX = _Outbox()

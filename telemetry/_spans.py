@@ -9,6 +9,7 @@ status) is in the ``colony.*`` namespace.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TypeVar
@@ -72,6 +73,14 @@ class Attr:
     TARGET = "colony.memory.target"
     VERSION = "colony.memory.version"
     DECIDE_MS = "colony.memory.decide_ms"
+
+
+def ray_node() -> str | None:
+    """The Ray node this process runs on; None outside Ray (Ray is not imported for it)."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return None
+    return str(ray.get_runtime_context().get_node_id())
 
 
 def capture_content() -> bool:
