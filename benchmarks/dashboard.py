@@ -62,7 +62,7 @@ def synthetic_trace_store(path: str | Path, runs: int, spans_per_run: int) -> No
               'colony',
               NULL,
               CASE WHEN i = 0 THEN json_object(
-                     'colony.team', 'bench',
+                     'gen_ai.workflow.name', 'bench',
                      'colony.run.status', CASE WHEN r % 10 = 0 THEN 'interrupted' ELSE 'done' END,
                      'gen_ai.usage.input_tokens', 100, 'gen_ai.usage.output_tokens', 20)
                    WHEN i % 10 >= 5 THEN json_object(

@@ -92,7 +92,7 @@ class Dashboard:
             where.append("(attributes->>'colony.run.status') = ?")
             params.append(status)
         if team:
-            where.append("(attributes->>'colony.team') = ?")
+            where.append("(attributes->>'gen_ai.workflow.name') = ?")
             params.append(team)
         if q:
             where.append("(run_id ILIKE ? OR (attributes->>'gen_ai.input.messages') ILIKE ?)")
@@ -104,7 +104,7 @@ class Dashboard:
                 f"""
                 WITH page AS (
                     SELECT trace_id, run_id, start_ns, end_ns, status,
-                           attributes->>'colony.team' AS team,
+                           attributes->>'gen_ai.workflow.name' AS team,
                            attributes->>'colony.run.status' AS run_status,
                            attributes->>'gen_ai.input.messages' AS task,
                            TRY_CAST(attributes->>'gen_ai.usage.input_tokens' AS BIGINT)

@@ -450,7 +450,6 @@ class TeamSession:
             self.team.name,
             attributes={
                 Attr.WORKFLOW: self.team.name,
-                Attr.TEAM: self.team.name,
                 Attr.RUN: thread_id,
                 Attr.CONVERSATION: thread_id,
                 Attr.INPUT_MESSAGES: _task_json(task) if task and capture_content() else None,

@@ -73,6 +73,7 @@ def test_runs_are_paged_newest_first_and_filtered(site: str) -> None:
         "run11",
     ]
     assert runs_on(get(site + "/?team=nobody")[1]) == []
+    assert len(runs_on(get(site + "/?team=bench")[1])) == PAGE_SIZE
 
 
 def test_a_run_shows_its_span_tree_and_failures(site: str) -> None:
