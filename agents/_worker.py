@@ -121,9 +121,9 @@ class AgentWorker:
     """Hosts one agent behind a records-in, records-out boundary (the body of a Ray actor)."""
 
     def __init__(
-        self, agent: Agent, team: str, memory: Any = None, *, relay_spans: bool = False
+        self, agent: Agent, team: str, memory: Any = None, *, relay_telemetry: bool = False
     ) -> None:
-        if relay_spans:
+        if relay_telemetry:
             collect_for_relay()
         self.host = AgentHost(agent, team=team, memory=cast(MemoryService | None, memory))
         # Where this worker runs, for its spans: fixed for the life of the process.
@@ -142,12 +142,12 @@ class AgentWorker:
         return self._step(AgentRequest.model_validate_json(request)).model_dump_json().encode()
 
     def step_relay(self, request: bytes) -> bytes | tuple[bytes, list[Wire]]:
-        """:meth:`step_json`, with the spans this process finished since the last reply (the
-        driver exports them: see :mod:`telemetry._relay`). Without spans (a run that is not
-        sampled) the reply is the bare bytes, which Ray passes on without pickling."""
+        """:meth:`step_json`, with the spans and metric measurements this process made since
+        the last reply (the driver exports them: see :mod:`telemetry._relay`). Without any
+        the reply is the bare bytes, which Ray passes on without pickling."""
         reply = self.step_json(request)
-        spans = outgoing()
-        return (reply, spans) if spans else reply
+        telemetry = outgoing()
+        return (reply, telemetry) if telemetry else reply
 
     def _step(self, req: AgentRequest) -> AgentStep:
         name = self.host.agent.name

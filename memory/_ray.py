@@ -28,12 +28,12 @@ class MemoryServiceActor:
         policy: MemoryPolicy | None = None,
         rules: AccessRules | None = None,
         weights: RetrievalWeights | None = None,
-        relay_spans: bool = False,
+        relay_telemetry: bool = False,
     ) -> None:
         from memory._embedding import default_embedder
         from memory._service import MemoryService
 
-        if relay_spans:
+        if relay_telemetry:
             collect_for_relay()
 
         self._service = MemoryService.open(
@@ -60,7 +60,7 @@ class MemoryServiceActor:
         kwargs: dict[str, Any],
         trace: dict[str, str] | None = None,
     ) -> tuple[Any, list[Wire]]:
-        """:meth:`call`, and the spans finished here since the last reply."""
+        """:meth:`call`, and the spans and measurements made here since the last reply."""
         result = self.call(method, args, kwargs, trace)
         return result, outgoing()
 
@@ -76,9 +76,9 @@ class MemoryServiceActor:
 class RemoteMemory:
     """Client of a MemoryService actor; methods mirror :class:`MemoryService`."""
 
-    def __init__(self, handle: Any, *, relay_spans: bool = False) -> None:
+    def __init__(self, handle: Any, *, relay_telemetry: bool = False) -> None:
         self.handle = handle
-        self.relay_spans = relay_spans
+        self.relay_telemetry = relay_telemetry
 
     def __getattr__(self, method: str) -> Any:
         if method.startswith("_"):
@@ -86,10 +86,12 @@ class RemoteMemory:
         import ray
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            if not self.relay_spans:
+            if not self.relay_telemetry:
                 return ray.get(self.handle.call.remote(method, args, kwargs, carrier()))
-            result, spans = ray.get(self.handle.call_relay.remote(method, args, kwargs, carrier()))
-            relay(spans)
+            result, telemetry = ray.get(
+                self.handle.call_relay.remote(method, args, kwargs, carrier())
+            )
+            relay(telemetry)
             return result
 
         call.__name__ = method
@@ -97,11 +99,11 @@ class RemoteMemory:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Handles are serialisable, so clients can be passed to other actors.
-        return (_remote_memory, (self.handle, self.relay_spans))
+        return (_remote_memory, (self.handle, self.relay_telemetry))
 
 
-def _remote_memory(handle: Any, relay_spans: bool) -> RemoteMemory:
-    return RemoteMemory(handle, relay_spans=relay_spans)
+def _remote_memory(handle: Any, relay_telemetry: bool) -> RemoteMemory:
+    return RemoteMemory(handle, relay_telemetry=relay_telemetry)
 
 
 def start_memory_actor(
@@ -116,15 +118,15 @@ def start_memory_actor(
     resources: dict[str, float] | None = None,
     label_selector: dict[str, str] | None = None,
     max_restarts: int = -1,
-    relay_spans: bool | None = None,
+    relay_telemetry: bool | None = None,
 ) -> RemoteMemory:
     """Start the MemoryService actor for ``path`` on the current Ray cluster.
 
     It reserves no CPU (I/O-bound) and restarts after a crash, reopening its file. Its spans
-    come back with its replies when ``relay_spans`` (default: when this process exports
-    spans, see :mod:`telemetry`).
+    and metrics come back with its replies when ``relay_telemetry`` (default: when this
+    process exports spans, see :mod:`telemetry`).
     """
-    relaying = exporting() if relay_spans is None else relay_spans
+    relaying = exporting() if relay_telemetry is None else relay_telemetry
     import ray
 
     actor_cls = ray.remote(MemoryServiceActor)
@@ -143,4 +145,4 @@ def start_memory_actor(
     handle = actor_cls.options(**options).remote(
         os.fspath(path), embedder, policy, rules, weights, relaying
     )
-    return RemoteMemory(handle, relay_spans=relaying)
+    return RemoteMemory(handle, relay_telemetry=relaying)

@@ -145,8 +145,9 @@ class RayRuntime:
         timeout = start_timeout(start_timeout_s)
         placement = placement or {}
         remote = ray.remote(AgentWorker)
-        # Actors send their spans home with each reply while this process exports spans.
-        self.relay_spans = exporting()
+        # Actors send their spans and metrics home with each reply while this process exports
+        # spans.
+        self.relay_telemetry = exporting()
         self.actors: dict[str, Any] = {}
         for name, agent in agents.items():
             options = (placement.get(name) or Placement()).ray_options()
@@ -155,7 +156,7 @@ class RayRuntime:
                 max_task_retries=0,
                 max_concurrency=max_concurrency,
                 **options,
-            ).remote(agent, team, memory, relay_spans=self.relay_spans)
+            ).remote(agent, team, memory, relay_telemetry=self.relay_telemetry)
         try:
             self._wait_started(agents, team, memory, placement, timeout)
         except BaseException:
@@ -205,10 +206,10 @@ class RayRuntime:
         import ray
 
         body = request.model_dump_json().encode()
-        if self.relay_spans:
+        if self.relay_telemetry:
             answer = ray.get(self.actors[agent].step_relay.remote(body))
-            reply, spans = (answer, []) if isinstance(answer, bytes) else answer
-            relay(spans)
+            reply, telemetry = (answer, []) if isinstance(answer, bytes) else answer
+            relay(telemetry)
         else:
             reply = ray.get(self.actors[agent].step_json.remote(body))
         return AgentStep.model_validate_json(reply)

@@ -7,7 +7,6 @@ exporter raises, and :class:`DuckDBSpanExporter` reports a failed batch instead 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
@@ -78,24 +78,30 @@ _COLUMNS = (
 )
 
 
+_TYPES = {name: pa.int64() if name.endswith("_ns") else pa.string() for name in _COLUMNS}
+
+
 def span_row(span: ReadableSpan) -> tuple[Any, ...]:
     """One span as a row of the ``spans`` table."""
     context = span.get_span_context()
     assert context is not None  # a span the SDK finished always has one
     attributes: Mapping[str, Any] = span.attributes or {}
-    resource = span.resource.attributes if span.resource is not None else {}
-    events = [
-        {
-            "name": event.name,
-            "time_ns": event.timestamp,
-            "attributes": _jsonable(event.attributes or {}),
-        }
-        for event in span.events
-    ]
+    resource = span.resource
+    resource_attributes = resource.attributes if resource is not None else {}
+    events = (
+        _json(
+            [
+                {"name": event.name, "time_ns": event.timestamp, "attributes": event.attributes}
+                for event in span.events
+            ]
+        )
+        if span.events
+        else "[]"
+    )
     return (
-        format(context.trace_id, "032x"),
-        format(context.span_id, "016x"),
-        format(span.parent.span_id, "016x") if span.parent is not None else None,
+        f"{context.trace_id:032x}",
+        f"{context.span_id:016x}",
+        f"{span.parent.span_id:016x}" if span.parent is not None else None,
         span.name,
         span.kind.name,
         span.start_time or 0,
@@ -105,16 +111,41 @@ def span_row(span: ReadableSpan) -> tuple[Any, ...]:
         attributes.get(Attr.OPERATION),
         attributes.get(Attr.RUN),
         attributes.get(Attr.AGENT),
-        resource.get("service.name"),
-        attributes.get(Attr.NODE) or resource.get(Attr.NODE),
-        json.dumps(_jsonable(attributes)),
-        json.dumps(events),
-        json.dumps(_jsonable(resource)),
+        resource_attributes.get("service.name"),
+        attributes.get(Attr.NODE) or resource_attributes.get(Attr.NODE),
+        _json(attributes),
+        events,
+        _resource_json(resource),
     )
 
 
-def _jsonable(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in attributes.items()}
+def _json(value: object) -> str:
+    """``value`` as JSON. orjson, as the export runs beside the run and holds the GIL while it
+    writes: a span's attributes take ~1.5 µs, against ~8 µs with :func:`json.dumps`."""
+    return orjson.dumps(value, default=_plain).decode()
+
+
+def _plain(value: object) -> object:
+    """What orjson cannot write itself: the SDK's read-only attribute mappings."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# A process's spans share one or a few resources: each is written as JSON once.
+_RESOURCE_JSON: dict[int, tuple[Resource, str]] = {}
+
+
+def _resource_json(resource: Resource | None) -> str:
+    if resource is None:
+        return "{}"
+    known = _RESOURCE_JSON.get(id(resource))
+    if known is None or known[0] is not resource:
+        if len(_RESOURCE_JSON) > 64:  # relayed resources come and go with their actors
+            _RESOURCE_JSON.clear()
+        known = (resource, _json(resource.attributes))
+        _RESOURCE_JSON[id(resource)] = known
+    return known[1]
 
 
 class TraceStore:
@@ -138,7 +169,11 @@ class TraceStore:
         if rows:
             # One Arrow batch, not a statement per row: the export runs beside the run (on a
             # background thread) and must cost it little.
-            batch = pa.Table.from_pylist([dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+            columns = zip(*rows, strict=True)
+            batch = pa.Table.from_arrays(
+                [pa.array(c, type=_TYPES[n]) for n, c in zip(_COLUMNS, columns, strict=True)],
+                names=list(_COLUMNS),
+            )
             with self._lock:
                 self._conn.register("_colony_spans", batch)
                 try:

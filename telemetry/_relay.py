@@ -1,11 +1,12 @@
-"""Spans recorded in Ray actors travel home with the actors' replies.
+"""Spans and metrics recorded in Ray actors travel home with the actors' replies.
 
 Only the driver writes the trace store (a DuckDB file has one writer) and holds the OTLP
-exporters. When it is exporting, the actors it starts keep the spans they finish in an
-outbox (:func:`collect_for_relay`); each reply carries them back (:func:`outgoing`), and the
-receiver hands them to its own exporters (:func:`relay`). An actor that receives spans from
-another actor (an agent calling the memory actor) forwards them with its own reply, so every
-span of a run reaches the driver, whichever node recorded it.
+exporters. When it is exporting, the actors it starts keep the spans they finish and the
+measurements they make in an outbox (:func:`collect_for_relay`); each reply carries them back
+(:func:`outgoing`), and the receiver hands the spans to its own exporters and records the
+measurements on its own instruments (:func:`relay`). An actor that receives telemetry from
+another actor (an agent calling the memory actor) forwards it with its own reply, so all of a
+run's telemetry reaches the driver, whichever node recorded it.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from telemetry import _export
+from telemetry import _export, _metrics
 from telemetry._spans import Attr, ray_node
 
 Wire = dict[str, Any]
-"""A finished span as plain data (SDK spans hold locks and do not pickle)."""
+"""A finished span, or a metric measurement (``{"metric": name, ...}``), as plain data (SDK
+spans hold locks and do not pickle)."""
 
 
 class _Outbox(SpanExporter):
@@ -44,6 +46,10 @@ class _Outbox(SpanExporter):
         with self._lock:
             self._spans.extend(spans)
 
+    def put(self, wired: Wire) -> None:
+        with self._lock:
+            self._spans.append(wired)
+
     def drain(self) -> list[Wire]:
         with self._lock:
             spans, self._spans = self._spans, []
@@ -55,7 +61,8 @@ _OUTBOX_LOCK = threading.Lock()
 
 
 def collect_for_relay(service_name: str = "colony") -> None:
-    """In an actor: keep every span this process finishes for :func:`outgoing` (idempotent)."""
+    """In an actor: keep every span this process finishes, and every measurement it makes,
+    for :func:`outgoing` (idempotent)."""
     global _OUTBOX
     with _OUTBOX_LOCK:
         if _OUTBOX is not None:
@@ -70,23 +77,28 @@ def collect_for_relay(service_name: str = "colony") -> None:
             trace.set_tracer_provider(provider)
         _OUTBOX = _Outbox()
         provider.add_span_processor(SimpleSpanProcessor(_OUTBOX))
+        _metrics.relay_to(_OUTBOX.put)
 
 
 def outgoing() -> list[Wire]:
-    """The spans finished here since the last call (none when this process does not relay)."""
+    """The spans and measurements made here since the last call (none when this process does
+    not relay)."""
     return _OUTBOX.drain() if _OUTBOX is not None else []
 
 
 def relay(spans: Sequence[Wire]) -> None:
-    """Spans another process sent: to this process's exporters, or onward with its replies."""
+    """Spans and measurements another process sent: to this process's exporters and
+    instruments, or onward with its replies."""
     if not spans:
         return
     if _OUTBOX is not None:
         _OUTBOX.keep(spans)
         return
     routes = _export.active_routes()
-    if routes is not None:
-        for wired in spans:
+    for wired in spans:
+        if "metric" in wired:
+            _metrics.replay(wired)
+        elif routes is not None:
             routes.on_end(from_wire(wired))
 
 
@@ -112,6 +124,23 @@ def to_wire(span: ReadableSpan) -> Wire:
     }
 
 
+# Each sending process has one resource: made once here, not for every span it sends.
+_RESOURCES: dict[tuple[tuple[str, Any], ...], Resource] = {}
+
+
+def _resource(attributes: dict[str, Any]) -> Resource:
+    key = tuple(sorted(attributes.items()))
+    try:
+        known = _RESOURCES.get(key)
+    except TypeError:  # a value that does not hash (a list): not cached
+        return Resource(attributes)
+    if known is None:
+        if len(_RESOURCES) > 256:  # actors come and go
+            _RESOURCES.clear()
+        known = _RESOURCES[key] = Resource(attributes)
+    return known
+
+
 def from_wire(wired: Wire) -> ReadableSpan:
     """The span :func:`to_wire` described."""
     flags = TraceFlags(wired["flags"])
@@ -127,7 +156,7 @@ def from_wire(wired: Wire) -> ReadableSpan:
         name=wired["name"],
         context=context,
         parent=parent,
-        resource=Resource(wired["resource"]),
+        resource=_resource(wired["resource"]),
         attributes=wired["attributes"],
         events=[
             Event(name, attributes, timestamp) for name, timestamp, attributes in wired["events"]

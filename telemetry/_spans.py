@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
 from opentelemetry import context, propagate, trace
@@ -88,7 +88,6 @@ def capture_content() -> bool:
     return os.environ.get(CONTENT_ENV, "").strip().lower() in ("true", "1", "yes")
 
 
-@contextmanager
 def span(
     operation: str | None,
     subject: str | None = None,
@@ -97,7 +96,7 @@ def span(
     attributes: Mapping[str, AttributeValue | None] | None = None,
     name: str | None = None,
     leaf: bool = False,
-) -> Iterator[Span]:
+) -> AbstractContextManager[Span]:
     """The current span for one operation, ended on exit.
 
     Args:
@@ -114,26 +113,43 @@ def span(
     an event, ``error.type``) and propagates unchanged.
     """
     initial: dict[str, AttributeValue] = {} if operation is None else {Attr.OPERATION: operation}
-    for key, value in (attributes or {}).items():
-        if value is not None:
-            initial[key] = value
+    if attributes:
+        for key, value in attributes.items():
+            if value is not None:
+                initial[key] = value
     title = name or (f"{operation} {subject}" if subject else str(operation))
-    if leaf:
-        current = _TRACER.start_span(title, kind=kind, attributes=initial)
+    return _Scope(_TRACER.start_span(title, kind=kind, attributes=initial), leaf)
+
+
+class _Scope:
+    """A started span, current (unless a leaf) from ``__enter__`` and ended at ``__exit__``.
+
+    A class, not ``start_as_current_span``: the SDK's way wraps two generator context managers
+    and costs about 10 µs more per span, a few percent of an in-process agent hop.
+    """
+
+    __slots__ = ("_leaf", "_span", "_token")
+
+    def __init__(self, started: Span, leaf: bool) -> None:
+        self._span = started
+        self._leaf = leaf
+        self._token: context.Token[context.Context] | None = None
+
+    def __enter__(self) -> Span:
+        if not self._leaf:
+            self._token = context.attach(trace.set_span_in_context(self._span))
+        return self._span
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object
+    ) -> None:
         try:
-            yield current
-        except BaseException as exc:
-            failed(current, exc)
-            raise
+            if exc is not None:
+                failed(self._span, exc)
         finally:
-            current.end()
-        return
-    with _TRACER.start_as_current_span(title, kind=kind, attributes=initial) as current:
-        try:
-            yield current
-        except BaseException as exc:
-            current.set_attribute(Attr.ERROR_TYPE, type(exc).__qualname__)
-            raise
+            if self._token is not None:
+                context.detach(self._token)
+            self._span.end()
 
 
 def start(
@@ -156,12 +172,15 @@ def start(
 
 def within(current: Span, items: Iterator[T]) -> Iterator[T]:
     """``items``, each produced with ``current`` as the current span."""
+    scope = trace.set_span_in_context(current)
     while True:
-        with trace.use_span(current):
-            try:
-                item = next(items)
-            except StopIteration:
-                return
+        token = context.attach(scope)
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        finally:
+            context.detach(token)
         yield item
 
 

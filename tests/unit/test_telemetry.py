@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import socket
 import subprocess
@@ -84,7 +85,7 @@ def reply(text: str, prompt: int, completion: int) -> ChatResponse:
     return ChatResponse(Message("assistant", text), Usage(prompt, completion))
 
 
-def two_agent_team(memory: MemoryService) -> Team:
+def two_agent_team(memory: MemoryService | str) -> Team:
     calc = ScriptedModel(
         [
             ChatResponse(
@@ -348,15 +349,27 @@ from memory import HashEmbedder, MemoryService
 from telemetry import tracing
 from tests.unit.test_telemetry import two_agent_team
 
-with tracing(otlp=sys.argv[1]), MemoryService.open(embedder=HashEmbedder()) as memory:
-    two_agent_team(memory).run("What is 2 + 3?")
+collector, runtime, store = sys.argv[1:]
+with tracing(otlp=collector):
+    if runtime == "local":
+        with MemoryService.open(embedder=HashEmbedder()) as memory:
+            two_agent_team(memory).run("What is 2 + 3?")
+    else:  # agents and memory in actors: their measurements travel home with the replies
+        two_agent_team(store).run("What is 2 + 3?", runtime="ray")
 """
 
 
-def test_metrics_of_a_run_reach_the_otlp_endpoint(collector: str) -> None:
+@pytest.mark.parametrize("runtime", ["local", pytest.param("ray", marks=pytest.mark.integration)])
+def test_metrics_of_a_run_reach_the_otlp_endpoint(
+    collector: str, runtime: str, tmp_path: Path
+) -> None:
     # A process of its own: a process gets one meter provider, made with its readers.
     subprocess.run(
-        [sys.executable, "-c", METRICS_RUN, collector], check=True, timeout=120, cwd=REPO
+        [sys.executable, "-c", METRICS_RUN, collector, runtime, str(tmp_path / "memory.duckdb")],
+        check=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "COLONY_EMBEDDER": "hash"},
     )
     points: dict[str, list[Any]] = {}
     for request in _Collector.metrics:  # cumulative: each export repeats the totals so far
@@ -380,6 +393,9 @@ def test_metrics_of_a_run_reach_the_otlp_endpoint(collector: str) -> None:
     assert [labels(p)["gen_ai.tool.name"] for p in points["colony.tool.calls"]] == ["add"]
     operations = {labels(p)["gen_ai.operation.name"] for p in points["colony.memory.operations"]}
     assert {"create_memory", "search_memory"} <= operations
+    assert sum(p.count for p in points["colony.memory.operation.duration"]) == sum(
+        p.as_int for p in points["colony.memory.operations"]
+    )
 
 
 READ_AND_HOLD = """
