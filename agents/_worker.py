@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from typing import Any, Literal, cast
 
 from opentelemetry.trace import Span
@@ -121,10 +122,15 @@ class AgentWorker:
     """Hosts one agent behind a records-in, records-out boundary (the body of a Ray actor)."""
 
     def __init__(
-        self, agent: Agent, team: str, memory: Any = None, *, relay_telemetry: bool = False
+        self,
+        agent: Agent,
+        team: str,
+        memory: Any = None,
+        *,
+        relay: Collection[str] = (),
     ) -> None:
-        if relay_telemetry:
-            collect_for_relay()
+        if relay:  # in an actor: what to send home with each reply (telemetry.to_relay)
+            collect_for_relay(relay)
         self.host = AgentHost(agent, team=team, memory=cast(MemoryService | None, memory))
         # Where this worker runs, for its spans: fixed for the life of the process.
         self._where = {Attr.PID: os.getpid(), Attr.NODE: ray_node()}

@@ -8,12 +8,13 @@ every other actor holds a :class:`RemoteMemory` built from its handle. The actor
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from typing import Any
 
 from memory._access import AccessRules
 from memory._retrieval import RetrievalWeights
 from memory._types import MemoryPolicy
-from telemetry import Wire, attached, carrier, collect_for_relay, exporting, outgoing, relay
+from telemetry import Wire, attached, carrier, collect_for_relay, outgoing, relay, to_relay
 
 __all__ = ["MemoryServiceActor", "RemoteMemory", "start_memory_actor"]
 
@@ -28,13 +29,13 @@ class MemoryServiceActor:
         policy: MemoryPolicy | None = None,
         rules: AccessRules | None = None,
         weights: RetrievalWeights | None = None,
-        relay_telemetry: bool = False,
+        relay: Collection[str] = (),
     ) -> None:
         from memory._embedding import default_embedder
         from memory._service import MemoryService
 
-        if relay_telemetry:
-            collect_for_relay()
+        if relay:
+            collect_for_relay(relay)
 
         self._service = MemoryService.open(
             path, embedder=default_embedder(embedder), policy=policy, rules=rules, weights=weights
@@ -76,9 +77,9 @@ class MemoryServiceActor:
 class RemoteMemory:
     """Client of a MemoryService actor; methods mirror :class:`MemoryService`."""
 
-    def __init__(self, handle: Any, *, relay_telemetry: bool = False) -> None:
+    def __init__(self, handle: Any, *, relay: Collection[str] = ()) -> None:
         self.handle = handle
-        self.relay_telemetry = relay_telemetry
+        self.relay = frozenset(relay)  # what the actor sends home with its replies
 
     def __getattr__(self, method: str) -> Any:
         if method.startswith("_"):
@@ -86,7 +87,7 @@ class RemoteMemory:
         import ray
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            if not self.relay_telemetry:
+            if not self.relay:
                 return ray.get(self.handle.call.remote(method, args, kwargs, carrier()))
             result, telemetry = ray.get(
                 self.handle.call_relay.remote(method, args, kwargs, carrier())
@@ -99,11 +100,11 @@ class RemoteMemory:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Handles are serialisable, so clients can be passed to other actors.
-        return (_remote_memory, (self.handle, self.relay_telemetry))
+        return (_remote_memory, (self.handle, self.relay))
 
 
-def _remote_memory(handle: Any, relay_telemetry: bool) -> RemoteMemory:
-    return RemoteMemory(handle, relay_telemetry=relay_telemetry)
+def _remote_memory(handle: Any, relay: frozenset[str]) -> RemoteMemory:
+    return RemoteMemory(handle, relay=relay)
 
 
 def start_memory_actor(
@@ -118,15 +119,15 @@ def start_memory_actor(
     resources: dict[str, float] | None = None,
     label_selector: dict[str, str] | None = None,
     max_restarts: int = -1,
-    relay_telemetry: bool | None = None,
+    relay: Collection[str] | None = None,
 ) -> RemoteMemory:
     """Start the MemoryService actor for ``path`` on the current Ray cluster.
 
     It reserves no CPU (I/O-bound) and restarts after a crash, reopening its file. Its spans
-    and metrics come back with its replies when ``relay_telemetry`` (default: when this
-    process exports spans, see :mod:`telemetry`).
+    and metrics come back with its replies as ``relay`` says (``spans``, ``metrics``; by
+    default what this process exports, see :func:`telemetry.to_relay`).
     """
-    relaying = exporting() if relay_telemetry is None else relay_telemetry
+    relaying = to_relay() if relay is None else frozenset(relay)
     import ray
 
     actor_cls = ray.remote(MemoryServiceActor)
@@ -145,4 +146,4 @@ def start_memory_actor(
     handle = actor_cls.options(**options).remote(
         os.fspath(path), embedder, policy, rules, weights, relaying
     )
-    return RemoteMemory(handle, relay_telemetry=relaying)
+    return RemoteMemory(handle, relay=relaying)

@@ -15,7 +15,7 @@ from agents import Agent, AgentRequest, AgentStep, AgentWorker
 from memory import MemoryService
 from orchestrator._placement import Placement
 from orchestrator.errors import TeamDefinitionError
-from telemetry import exporting, relay
+from telemetry import relay, to_relay
 
 __all__ = ["LocalRuntime", "RayRuntime", "Runtime", "start_timeout"]
 
@@ -145,9 +145,9 @@ class RayRuntime:
         timeout = start_timeout(start_timeout_s)
         placement = placement or {}
         remote = ray.remote(AgentWorker)
-        # Actors send their spans and metrics home with each reply while this process exports
-        # spans.
-        self.relay_telemetry = exporting()
+        # What the actors send home with each reply: the spans while this process exports
+        # them, the metric measurements while it exports metrics.
+        self.relay = to_relay()
         self.actors: dict[str, Any] = {}
         for name, agent in agents.items():
             options = (placement.get(name) or Placement()).ray_options()
@@ -156,7 +156,7 @@ class RayRuntime:
                 max_task_retries=0,
                 max_concurrency=max_concurrency,
                 **options,
-            ).remote(agent, team, memory, relay_telemetry=self.relay_telemetry)
+            ).remote(agent, team, memory, relay=self.relay)
         try:
             self._wait_started(agents, team, memory, placement, timeout)
         except BaseException:
@@ -206,7 +206,7 @@ class RayRuntime:
         import ray
 
         body = request.model_dump_json().encode()
-        if self.relay_telemetry:
+        if self.relay:
             answer = ray.get(self.actors[agent].step_relay.remote(body))
             reply, telemetry = (answer, []) if isinstance(answer, bytes) else answer
             relay(telemetry)

@@ -20,7 +20,7 @@ from telemetry._export import (
     span_row,
     tracing,
 )
-from telemetry._relay import Wire, collect_for_relay, outgoing, relay
+from telemetry._relay import SIGNALS, Wire, collect_for_relay, outgoing, relay, to_relay
 from telemetry._spans import (
     CONTENT_ENV,
     TRACER_NAME,
@@ -37,6 +37,7 @@ from telemetry._spans import (
 
 __all__ = [
     "CONTENT_ENV",
+    "SIGNALS",
     "TRACER_NAME",
     "Attr",
     "DuckDBSpanExporter",
@@ -57,6 +58,7 @@ __all__ = [
     "span",
     "span_row",
     "start",
+    "to_relay",
     "tracing",
     "within",
 ]

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
@@ -57,27 +58,51 @@ class _Outbox(SpanExporter):
 
 
 _OUTBOX: _Outbox | None = None
+_RELAYED: set[str] = set()  # the signals this process sends home
 _OUTBOX_LOCK = threading.Lock()
 
+SIGNALS = ("spans", "metrics")
 
-def collect_for_relay(service_name: str = "colony") -> None:
-    """In an actor: keep every span this process finishes, and every measurement it makes,
-    for :func:`outgoing` (idempotent)."""
+
+def to_relay() -> frozenset[str]:
+    """What the actors this process starts should send home: ``spans`` while it exports spans
+    (:func:`telemetry.configure`), ``metrics`` while it has an SDK meter provider (metrics
+    exported over OTLP). Nothing is relayed that would be dropped on arrival."""
+    signals = set()
+    if _export.exporting():
+        signals.add("spans")
+    if isinstance(metrics.get_meter_provider(), MeterProvider):
+        signals.add("metrics")
+    return frozenset(signals)
+
+
+def collect_for_relay(signals: Collection[str], service_name: str = "colony") -> None:
+    """In an actor: keep the spans this process finishes and/or the measurements it makes
+    (``signals``, from the starter's :func:`to_relay`) for :func:`outgoing`. Idempotent.
+
+    Raises:
+        ValueError: A signal other than ``spans`` and ``metrics``.
+    """
     global _OUTBOX
+    unknown = set(signals) - set(SIGNALS)
+    if unknown:
+        raise ValueError(f"unknown telemetry signals {sorted(unknown)}; choose from {SIGNALS}")
     with _OUTBOX_LOCK:
-        if _OUTBOX is not None:
-            return
-        provider = trace.get_tracer_provider()
-        if not isinstance(provider, TracerProvider):
-            where: dict[str, Any] = {"service.name": service_name, "process.pid": os.getpid()}
-            node = ray_node()
-            if node is not None:
-                where[Attr.NODE] = node
-            provider = TracerProvider(resource=Resource.create(where))
-            trace.set_tracer_provider(provider)
-        _OUTBOX = _Outbox()
-        provider.add_span_processor(SimpleSpanProcessor(_OUTBOX))
-        _metrics.relay_to(_OUTBOX.put)
+        if _OUTBOX is None:
+            _OUTBOX = _Outbox()
+        if "spans" in signals and "spans" not in _RELAYED:
+            provider = trace.get_tracer_provider()
+            if not isinstance(provider, TracerProvider):
+                where: dict[str, Any] = {"service.name": service_name, "process.pid": os.getpid()}
+                node = ray_node()
+                if node is not None:
+                    where[Attr.NODE] = node
+                provider = TracerProvider(resource=Resource.create(where))
+                trace.set_tracer_provider(provider)
+            provider.add_span_processor(SimpleSpanProcessor(_OUTBOX))
+        if "metrics" in signals and "metrics" not in _RELAYED:
+            _metrics.relay_to(_OUTBOX.put)
+        _RELAYED.update(signals)
 
 
 def outgoing() -> list[Wire]:
@@ -102,6 +127,22 @@ def relay(spans: Sequence[Wire]) -> None:
             routes.on_end(from_wire(wired))
 
 
+_PLAIN_RESOURCE: tuple[Resource | None, dict[str, Any]] = (None, {})
+
+
+def _plain_resource(resource: Resource | None) -> dict[str, Any]:
+    """A process's resource as one dict, the same object for all its spans: a reply's pickle
+    then carries it once, however many spans it holds."""
+    global _PLAIN_RESOURCE
+    if resource is None:
+        return {}
+    known, plain = _PLAIN_RESOURCE
+    if known is not resource:
+        plain = dict(resource.attributes)
+        _PLAIN_RESOURCE = (resource, plain)
+    return plain
+
+
 def to_wire(span: ReadableSpan) -> Wire:
     """A finished span as plain, picklable data."""
     context = span.get_span_context()
@@ -119,7 +160,7 @@ def to_wire(span: ReadableSpan) -> Wire:
         "end": span.end_time,
         "attributes": dict(span.attributes or {}),
         "events": [(e.name, e.timestamp, dict(e.attributes or {})) for e in span.events],
-        "resource": dict(span.resource.attributes) if span.resource is not None else {},
+        "resource": _plain_resource(span.resource),
         "scope": None if scope is None else (scope.name, scope.version),
     }
 

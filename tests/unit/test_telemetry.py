@@ -38,6 +38,8 @@ from telemetry import (
     TraceStore,
     attached,
     carrier,
+    collect_for_relay,
+    outgoing,
     span,
     span_row,
     tracing,
@@ -429,3 +431,9 @@ def test_the_trace_store_is_free_between_batches_and_keeps_what_it_could_not_wri
         ("chat m",),
     ]
     store.close()
+
+
+def test_relaying_an_unknown_signal_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"unknown telemetry signals \['logs'\]"):
+        collect_for_relay(["spans", "logs"])
+    assert outgoing() == []  # nothing was switched on
