@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,7 +66,8 @@ class WorkingMemory:
             raise InvalidInputError(f"tokenizer must be callable, got {tokenizer!r}")
         self._budget = budget_tokens
         self._tokenizer = tokenizer
-        self._items: list[WorkingItem] = []
+        self._items: dict[int, WorkingItem] = {}  # by seq, oldest first
+        self._queue: list[tuple[float, int]] = []  # (importance, seq): a heap, next victim first
         self._tokens = 0
         self._seq = 0
 
@@ -84,7 +86,7 @@ class WorkingMemory:
 
     def items(self) -> tuple[WorkingItem, ...]:
         """Items held, oldest first."""
-        return tuple(self._items)
+        return tuple(self._items.values())
 
     def add(
         self, text: str, *, importance: float = 0.5, kind: str = "note"
@@ -126,19 +128,20 @@ class WorkingMemory:
             )
         item = WorkingItem(text, float(importance), kind, tokens, self._seq)
         self._seq += 1
-        self._items.append(item)
+        self._items[item.seq] = item
+        heapq.heappush(self._queue, (item.importance, item.seq))
         self._tokens += tokens
         evicted: list[WorkingItem] = []
         while self._tokens > self._budget:
-            victim = min(self._items, key=lambda i: (i.importance, i.seq))
-            self._items.remove(victim)
+            victim = self._items.pop(heapq.heappop(self._queue)[1])
             self._tokens -= victim.tokens
             evicted.append(victim)
         return tuple(evicted)
 
     def clear(self) -> tuple[WorkingItem, ...]:
         """Remove and return every item, oldest first."""
-        items = tuple(self._items)
+        items = tuple(self._items.values())
         self._items.clear()
+        self._queue.clear()
         self._tokens = 0
         return items

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agents import WorkingItem, WorkingMemory
 from memory.errors import InvalidInputError
@@ -99,3 +101,31 @@ def test_items_are_frozen_records() -> None:
     assert isinstance(item, WorkingItem)
     with pytest.raises(AttributeError):
         item.text = "y"  # type: ignore[misc]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.lists(st.tuples(st.integers(1, 5), st.sampled_from([0.0, 0.3, 0.5, 1.0])), max_size=60),
+)
+def test_eviction_matches_the_rule_lowest_importance_then_oldest(
+    budget: int, adds: list[tuple[int, float]]
+) -> None:
+    memory = WorkingMemory(budget)
+    held: list[WorkingItem] = []  # the rule, written out the slow way
+    seq = 0
+    for words, importance in adds:
+        if words > budget:
+            continue
+        text = " ".join(["w"] * words)
+        evicted = memory.add(text, importance=importance, kind=f"k{seq}")
+        held.append(WorkingItem(text, importance, f"k{seq}", words, seq))
+        seq += 1
+        expected: list[WorkingItem] = []
+        while sum(i.tokens for i in held) > budget:
+            victim = min(held, key=lambda i: (i.importance, i.seq))
+            held.remove(victim)
+            expected.append(victim)
+        assert list(evicted) == expected
+        assert list(memory.items()) == held
+        assert memory.tokens == sum(i.tokens for i in held) <= budget
