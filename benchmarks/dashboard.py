@@ -9,10 +9,7 @@ scale: every list is paged in SQL.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from benchmarks._main import run_as_script
 from memory.errors import InvalidInputError
 from orchestrator._dashboard import Dashboard, policy_page, run_page, runs_page
 from telemetry._export import SCHEMA
@@ -129,14 +127,7 @@ def summarize(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments, run the benchmark, print JSON on stdout and a summary on stderr."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--spans-per-run", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args(argv)
-    result = run_dashboard(runs=args.runs, spans_per_run=args.spans_per_run, repeats=args.repeats)
-    print(json.dumps(result))
-    print(summarize(result), file=sys.stderr)
+    run_as_script(run_dashboard, summarize, __doc__, argv)
 
 
 if __name__ == "__main__":

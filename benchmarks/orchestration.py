@@ -29,11 +29,8 @@ Targets (issue 3): ``added_hop_ms <= 1.3 * ray_actor_rtt_ms`` and
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
-import inspect
-import json
 import os
 import random
 import statistics
@@ -51,6 +48,7 @@ from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.util.types import Attributes
 
 from agents import Agent, ChatResponse, Message, ToolCall, ToolSpec, Usage
+from benchmarks._main import run_as_script
 from memory.errors import InvalidInputError
 from orchestrator import Parallel, Sequential, Team, TeamSession
 from orchestrator._runtime import RayRuntime, init_ray
@@ -422,16 +420,7 @@ def summarize(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments, run the benchmark, print JSON on stdout and a summary on stderr."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    # One option per parameter of run_orchestration, with its default: stated once, there.
-    for name, parameter in inspect.signature(run_orchestration).parameters.items():
-        default = parameter.default
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
-    result = run_orchestration(**vars(parser.parse_args(argv)))
-    print(json.dumps(result))
-    print(summarize(result), file=sys.stderr)
+    run_as_script(run_orchestration, summarize, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -348,6 +348,20 @@ def bench_dashboard(
     _emit(result, as_json, summarize(result))
 
 
+@bench_app.command("reliability")
+def bench_reliability(
+    writers: Annotated[int, typer.Option(help="Concurrent writers on shared memories")] = 16,
+    bumps: Annotated[int, typer.Option(help="Updates each writer makes")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Lost updates under concurrent writers, and access control over every principal,
+    namespace and operation (issue 6: the parts measured so far)."""
+    from benchmarks.reliability import run_reliability, summarize
+
+    result = run_reliability(writers=writers, bumps=bumps)
+    _emit(result, as_json, summarize(result))
+
+
 @bench_app.command("orchestration")
 def bench_orchestration(
     hops: Annotated[int, typer.Option(help="Timed single-agent runs per runtime")] = 300,

@@ -73,6 +73,7 @@ def test_readme_snippets_print_what_they_say(
         ["memory", "import"],
         ["run"],
         ["bench", "orchestration"],
+        ["bench", "reliability"],
         ["policy"],
         ["policy", "eval"],
     ],

@@ -1,0 +1,52 @@
+"""Access control over every principal x namespace x operation, and concurrent writers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from benchmarks.reliability import NAMESPACES, NOT_MEASURED, OPERATIONS, PRINCIPALS, acl_matrix
+from memory import Principal
+from memory._access import AccessRules, Action, Grant
+from memory.errors import InvalidInputError
+from orchestrator.cli import app
+
+pytestmark = pytest.mark.integration  # real DuckDB files
+
+runner = CliRunner()
+
+
+def test_the_bench_finds_no_lost_update_and_no_access_violation() -> None:
+    result = runner.invoke(app, ["bench", "reliability", "--bumps", "10", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.splitlines()[0])
+    assert data["acl_violation_examples"] == []
+    assert data["acl_violations"] == 0
+    assert data["acl_cases"] == len(PRINCIPALS) * len(NAMESPACES) * len(OPERATIONS)
+    assert data["concurrent_writers"] == 16 and data["lost_updates"] == 0
+    assert data["writes_per_s"] > 0
+    assert set(data["not_measured"]) == set(NOT_MEASURED)
+
+
+def test_the_matrix_counts_a_rule_that_lets_too_much_through(tmp_path: Path) -> None:
+    # Agent u/c is granted a's private memory, which the default rules keep from it.
+    leak = Grant(("agent", "t", "a"), Principal.agent("u", "c").id, frozenset(Action))
+    result = acl_matrix(
+        tmp_path / "acl.duckdb", rules=AccessRules((leak,)), principals=["agent u/c"]
+    )
+    leaked = {v.split(":")[0] for v in result["violations"]}
+    assert "agent u/c / get / a's private" in leaked
+    assert "agent u/c / search everywhere / a's private" in leaked
+    assert "agent u/c / update / a's private" in leaked
+    assert all("a's private" in v for v in leaked)  # and nothing else
+    assert result["acl_violations"] == len(OPERATIONS)
+
+
+def test_bad_counts_are_refused_by_name() -> None:
+    result = runner.invoke(app, ["bench", "reliability", "--writers", "0"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, InvalidInputError)
+    assert "writers must be an int >= 1, got 0" in str(result.exception)
