@@ -592,6 +592,86 @@ class DuckDBStore:
 
     # -- bulk ----------------------------------------------------------------------------------
 
+    def check_integrity(self) -> list[str]:
+        """What is wrong with the stored memories; an empty list when nothing is.
+
+        Checks, in SQL over every row: each memory's versions are distinct and consecutive;
+        exactly one of them is current (not superseded), the latest; each version has exactly
+        one history entry, and every history entry that made a version points at it; all
+        embeddings have one dimension; no validity interval ends before it starts. Then,
+        for every memory, that a point read through the rowid maps finds its current version.
+        """
+        problems: list[str] = []
+        checks = (
+            (
+                "versions not distinct and consecutive",
+                """SELECT id FROM memories GROUP BY id
+                   HAVING max(version) - min(version) + 1 <> count(*)
+                       OR count(DISTINCT version) <> count(*)""",
+            ),
+            (
+                "not exactly one current version, the latest",
+                """SELECT id FROM memories GROUP BY id
+                   HAVING count(*) FILTER (WHERE superseded_at IS NULL) <> 1
+                       OR max(version) FILTER (WHERE superseded_at IS NULL)
+                          IS DISTINCT FROM max(version)""",
+            ),
+            (
+                "a version without exactly one history entry",
+                """SELECT m.id FROM memories m
+                   LEFT JOIN history h ON h.memory_id = m.id AND h.new_version = m.version
+                   GROUP BY m.id, m.version HAVING count(h.event_id) <> 1""",
+            ),
+            (
+                "a history entry for a version that is not stored",
+                """SELECT h.memory_id FROM history h
+                   LEFT JOIN memories m ON m.id = h.memory_id AND m.version = h.new_version
+                   WHERE h.new_version IS NOT NULL AND m.id IS NULL""",
+            ),
+            (
+                "validity ends before it starts",
+                """SELECT id FROM memories
+                   WHERE valid_from IS NOT NULL AND valid_to IS NOT NULL
+                     AND valid_to < valid_from""",
+            ),
+        )
+        with self._cursor() as cur:
+            for label, sql in checks:
+                ids = sorted({str(row[0]) for row in cur.execute(sql).fetchall()})
+                if ids:
+                    shown = ", ".join(short(i) for i in ids[:5])
+                    problems.append(f"{label}: {len(ids)} memories ({shown})")
+            dims = cur.execute(
+                "SELECT DISTINCT len(embedding) FROM memories WHERE embedding IS NOT NULL"
+            ).fetchall()
+            if len(dims) > 1:
+                sizes = sorted(d[0] for d in dims)
+                problems.append(f"embeddings of {len(dims)} different dimensions: {sizes}")
+            latest = dict(
+                cur.execute("SELECT id, max(version) FROM memories GROUP BY id").fetchall()
+            )
+        wanted: list[tuple[str, int | None]] = [(memory_id, None) for memory_id in latest]
+        found: dict[tuple[str, int | None], Any] = {}
+
+        def current(chunk: list[tuple[str, int | None]]) -> dict[tuple[str, int | None], Any]:
+            return self._read(
+                lambda cur, maps: find_rows(cur, maps, chunk, with_embedding=False)[0]
+            )
+
+        for start in range(0, len(wanted), 10_000):
+            found.update(current(wanted[start : start + 10_000]))
+        astray = sorted(
+            memory_id
+            for memory_id, version in latest.items()
+            if (memory_id, None) not in found or int(found[(memory_id, None)][1][1]) != version
+        )
+        if astray:
+            shown = ", ".join(short(i) for i in astray[:5])
+            problems.append(
+                f"the rowid maps do not find the current version: {len(astray)} memories ({shown})"
+            )
+        return problems
+
     def export_arrow(self, flt: Filter = _EVERYTHING, *, all_versions: bool = False) -> pa.Table:
         """Records as an :data:`ARROW_SCHEMA` table, ordered like :meth:`scan`.
 

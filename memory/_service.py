@@ -767,6 +767,22 @@ class MemoryService:
         """Import memories from a Parquet file written by :meth:`export_parquet`."""
         return self.import_arrow(pq.read_table(path), principal=principal)
 
+    def check_integrity(self, *, principal: Principal) -> list[str]:
+        """What is wrong with the store and its search index; empty when nothing is.
+
+        See :meth:`memory.DuckDBStore.check_integrity` for the store's checks; on top, the
+        search index must hold every stored version. Reads every namespace, so it needs a
+        principal allowed to read the root (an admin).
+        """
+        self.rules.check(principal, Action.READ, ())
+        problems = self.store.check_integrity()
+        stored = self.store.count(Filter(include_superseded=True))  # tombstones are not indexed
+        if self._retriever.size != stored:
+            problems.append(
+                f"the search index holds {self._retriever.size} versions, the store {stored}"
+            )
+        return problems
+
     def stats(self) -> dict[str, int]:
         """Counts for dashboards and benchmarks."""
         return {

@@ -129,6 +129,10 @@ class MemoryStore(Protocol):
         """Bulk-insert records from an Arrow table of the export schema; returns row count."""
         ...
 
+    def check_integrity(self) -> list[str]:
+        """What is wrong with the stored versions and history; empty when nothing is."""
+        ...
+
     def close(self) -> None:
         """Release the underlying connection / file."""
         ...

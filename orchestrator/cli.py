@@ -306,6 +306,23 @@ def memory_history(
             )
 
 
+@memory_app.command("check")
+def memory_check(
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+) -> None:
+    """Check the store's integrity: versions, history, search index (exit 1 on a problem)."""
+    from memory import SYSTEM
+
+    with _open_service(store) as service:
+        problems = service.check_integrity(principal=SYSTEM)
+        stats = service.stats()
+    for problem in problems:
+        typer.echo(f"problem: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"ok: {stats['current']} memories, {stats['versions']} versions indexed")
+
+
 @memory_app.command("export")
 def memory_export(
     out: Annotated[Path, typer.Argument(help="Parquet file to write")],

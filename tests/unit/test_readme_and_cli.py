@@ -69,6 +69,7 @@ def test_readme_snippets_print_what_they_say(
         ["memory", "search"],
         ["memory", "namespaces"],
         ["memory", "history"],
+        ["memory", "check"],
         ["memory", "export"],
         ["memory", "import"],
         ["run"],
