@@ -15,8 +15,12 @@ temporary directory.
   ``lost_updates`` is the bumps made minus the counters' total at the end. The baseline,
   ``single_writer_writes_per_s``, is the same number of bumps from one writer.
 
+- bad input: ``fuzz_cases`` generated cases over the public API and the CLI
+  (:mod:`benchmarks.fuzz`); ``unhandled_exceptions`` counts those that raised anything but a
+  clear :class:`~memory.errors.ColonyError`, and the store's integrity check runs after them.
+
 Not measured yet (keys absent from the output, listed in ``not_measured``): fault injection,
-the soak run, property-based fuzzing and memory poisoning.
+the soak run and memory poisoning.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._main import run_as_script
+from benchmarks.fuzz import fuzz
 from memory import (
     Candidate,
     HashEmbedder,
@@ -65,8 +70,6 @@ __all__ = [
 NOT_MEASURED = (
     "lost_acknowledged_writes",
     "duplicate_writes",
-    "fuzz_cases",
-    "unhandled_exceptions",
     "poisoning_asr_defended",
     "poisoning_asr_undefended",
     "clean_utility_ratio",
@@ -346,13 +349,15 @@ def concurrent_writers(
     }
 
 
-def run_reliability(*, writers: int = 16, bumps: int = 50) -> dict[str, Any]:
-    """Both measurements, each on its own store in a temporary directory.
+def run_reliability(
+    *, writers: int = 16, bumps: int = 50, fuzz_cases: int = 10_000
+) -> dict[str, Any]:
+    """The measurements, each on its own store in a temporary directory.
 
     Raises:
-        InvalidInputError: ``writers`` or ``bumps`` is not an int >= 1.
+        InvalidInputError: ``writers``, ``bumps`` or ``fuzz_cases`` is not an int >= 1.
     """
-    for label, value in (("writers", writers), ("bumps", bumps)):
+    for label, value in (("writers", writers), ("bumps", bumps), ("fuzz_cases", fuzz_cases)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InvalidInputError(f"{label} must be an int >= 1, got {value!r}")
     with tempfile.TemporaryDirectory() as folder:
@@ -360,6 +365,7 @@ def run_reliability(*, writers: int = 16, bumps: int = 50) -> dict[str, Any]:
         # The baseline: the same updates from one writer, which never conflicts.
         alone = concurrent_writers(Path(folder) / "alone.duckdb", writers=1, bumps=load["bumps"])
         acl = acl_matrix(Path(folder) / "acl.duckdb")
+        bad_input = fuzz(fuzz_cases, folder=folder)
     return {
         "lost_updates": load["lost_updates"],
         "concurrent_writers": load["concurrent_writers"],
@@ -369,6 +375,12 @@ def run_reliability(*, writers: int = 16, bumps: int = 50) -> dict[str, Any]:
         "acl_cases": acl["acl_cases"],
         "acl_violations": acl["acl_violations"],
         "acl_violation_examples": acl["violations"][:10],
+        "fuzz_cases": bad_input["fuzz_cases"],
+        "unhandled_exceptions": bad_input["unhandled_exceptions"],
+        "fuzz_rejections": bad_input["rejections"],
+        "fuzz_unclear_rejections": bad_input["unclear_rejections"],
+        "fuzz_integrity_problems": bad_input["integrity_problems"],
+        "unhandled_examples": bad_input["unhandled_examples"],
         "not_measured": list(NOT_MEASURED),
     }
 
@@ -380,7 +392,11 @@ def summarize(result: dict[str, Any]) -> str:
         f"updates, {result['writes_per_s']} writes/s ({result['update_conflicts']} conflicts "
         f"retried; one writer alone: {result['single_writer_writes_per_s']} writes/s); access "
         f"control: {result['acl_violations']} violations in "
-        f"{result['acl_cases']} cases; not measured yet: {', '.join(result['not_measured'])}"
+        f"{result['acl_cases']} cases; bad input: {result['unhandled_exceptions']} unhandled "
+        f"exceptions in {result['fuzz_cases']} generated cases ({result['fuzz_rejections']} "
+        f"rejected with a ColonyError), store integrity "
+        f"{'ok' if not result['fuzz_integrity_problems'] else 'BROKEN'}; not measured yet: "
+        f"{', '.join(result['not_measured'])}"
     )
 
 

@@ -97,6 +97,16 @@ class Grant:
     actions: frozenset[Action] = frozenset({Action.READ})
 
 
+def principal_arg(principal: object) -> Principal:
+    """``principal``, checked to be a :class:`Principal` (every memory operation needs one)."""
+    if not isinstance(principal, Principal):
+        raise InvalidInputError(
+            f"every memory operation needs a Principal, got {principal!r}; "
+            "use Principal.agent(team, name), Principal.user(name) or Principal.admin()"
+        )
+    return principal
+
+
 @dataclass(frozen=True, slots=True)
 class AccessRules:
     """The namespace rules of one memory store (see the module docstring)."""
@@ -104,8 +114,12 @@ class AccessRules:
     grants: tuple[Grant, ...] = field(default_factory=tuple)
 
     def allows(self, principal: Principal, action: Action, namespace: Namespace) -> bool:
-        """True when ``principal`` may ``action`` in ``namespace``."""
-        if principal.kind is PrincipalKind.ADMIN:
+        """True when ``principal`` may ``action`` in ``namespace``.
+
+        Raises:
+            InvalidInputError: ``principal`` is not a :class:`Principal`.
+        """
+        if principal_arg(principal).kind is PrincipalKind.ADMIN:
             return True
         if any(
             has_prefix(namespace, g.prefix)
@@ -136,11 +150,6 @@ class AccessRules:
 
     def check(self, principal: Principal, action: Action, namespace: Namespace) -> None:
         """Raise :class:`AccessDeniedError` unless allowed."""
-        if not isinstance(principal, Principal):
-            raise InvalidInputError(
-                f"every memory operation needs a Principal, got {principal!r}; "
-                "use Principal.agent(team, name), Principal.user(name) or Principal.admin()"
-            )
         if not self.allows(principal, action, namespace):
             raise AccessDeniedError(
                 f"{principal.id} may not {action.value} namespace {namespace!r}; "
@@ -149,4 +158,5 @@ class AccessRules:
 
     def readable(self, principal: Principal, namespaces: Sequence[Namespace]) -> list[Namespace]:
         """The subset of ``namespaces`` that ``principal`` may read."""
+        principal_arg(principal)  # refused even when there is nothing to read
         return [ns for ns in namespaces if self.allows(principal, Action.READ, ns)]

@@ -251,6 +251,13 @@ def memory_id_arg(memory_id: object) -> str:
     """A memory id argument; anything else cannot name a memory."""
     if not isinstance(memory_id, str) or not memory_id:
         raise MemoryNotFoundError(f"no memory with id {short(memory_id)}: ids are non-empty str")
+    if not memory_id.isascii():
+        try:
+            memory_id.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no stored id can hold one
+            raise MemoryNotFoundError(
+                f"no memory with id {short(memory_id)}: ids are valid Unicode (no lone surrogates)"
+            ) from None
     return memory_id
 
 

@@ -27,7 +27,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from opentelemetry.trace import Span
 
-from memory._access import AccessRules, Action, Principal
+from memory._access import AccessRules, Action, Principal, principal_arg
+from memory._checks import check_embedding, check_strings, short
+from memory._duckdb_write import memory_id_arg
 from memory._embedding import Embedder, default_embedder
 from memory._namespace import Namespace, split_namespace, validate_namespace
 from memory._retrieval import HybridRetriever, RetrievalWeights, is_past_query
@@ -51,7 +53,7 @@ from memory._types import (
     UpdateOp,
     WriteOp,
 )
-from memory.errors import InvalidInputError, MemoryNotFoundError
+from memory.errors import InvalidInputError, InvalidRecordError, MemoryNotFoundError
 from telemetry import Attr, capture_content, span
 from telemetry._metrics import MEMORY_DURATION, MEMORY_OPERATIONS
 
@@ -247,12 +249,12 @@ class MemoryService:
             namespace=validate_namespace(namespace),
             text=text,
             tier=Tier(tier),
-            author=principal.id,
+            author=principal_arg(principal).id,
             valid_from=valid_from,
             valid_to=valid_to,
-            entities=tuple(entities),
-            provenance=tuple(provenance),
-            metadata=dict(metadata or {}),
+            entities=check_strings(entities, "entities"),
+            provenance=check_strings(provenance, "provenance"),
+            metadata=_mapping(metadata, "metadata"),
             trust=trust,
             utility=utility,
             id=memory_id,
@@ -282,12 +284,12 @@ class MemoryService:
         ready = [
             replace(
                 m,
-                author=principal.id,
+                author=principal_arg(principal).id,
                 embedding=m.embedding if m.embedding is not None else next(vectors),
             )
             for m in memories
         ]
-        info = ChangeInfo(actor=principal.id)
+        info = ChangeInfo(actor=principal_arg(principal).id)
         return self._commit([AddOp(m, info) for m in ready])
 
     def update(
@@ -341,11 +343,11 @@ class MemoryService:
             expected_version,
             text=text,
             embedding=embedding,
-            entities=None if entities is None else tuple(entities),
-            metadata=None if metadata is None else dict(metadata),
+            entities=None if entities is None else check_strings(entities, "entities"),
+            metadata=None if metadata is None else _mapping(metadata, "metadata"),
             valid_from=valid_from,
             utility=utility,
-            info=info or ChangeInfo(actor=principal.id),
+            info=info or ChangeInfo(actor=principal_arg(principal).id),
         )
         return self._commit([op])[0]
 
@@ -360,7 +362,8 @@ class MemoryService:
         """Soft-delete a memory: it disappears from current reads; history stays."""
         with self._span("delete_memory", count=1) as current:
             self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
-            op = DeleteOp(memory_id, expected_version, info or ChangeInfo(actor=principal.id))
+            actor = ChangeInfo(actor=principal_arg(principal).id)
+            op = DeleteOp(memory_id, expected_version, info or actor)
             record = self._commit([op])[0]
             _describe(current, record)
         return record
@@ -383,7 +386,7 @@ class MemoryService:
 
     def _namespace_of(self, memory_id: str) -> Namespace:
         """A memory's namespace for access checks, from the index (no store read)."""
-        namespace = self._retriever.namespace_of(memory_id)
+        namespace = self._retriever.namespace_of(memory_id_arg(memory_id))
         if namespace is None:
             return self.store.get(memory_id).namespace  # raises MemoryNotFoundError
         return namespace
@@ -530,7 +533,7 @@ class MemoryService:
         policy_name: str,
     ) -> MemoryRecord | None:
         info = ChangeInfo(
-            actor=principal.id,
+            actor=principal_arg(principal).id,
             policy=policy_name,
             confidence=decision.confidence,
             reason=decision.reason,
@@ -543,7 +546,7 @@ class MemoryService:
                 namespace=candidate.namespace,
                 text=decision.text or candidate.text,
                 tier=candidate.tier,
-                author=principal.id,
+                author=principal_arg(principal).id,
                 valid_from=candidate.time,
                 entities=candidate.entities,
                 provenance=candidate.provenance,
@@ -644,8 +647,7 @@ class MemoryService:
         """
         if not isinstance(query, str):
             raise InvalidInputError(f"search query must be a string, got {query!r:.80}")
-        if not isinstance(k, int) or not 0 < k <= MAX_K:
-            raise InvalidInputError(f"k must be an integer in 1..{MAX_K}, got {k!r}")
+        _check_k(k)
         if include_superseded is None:
             include_superseded = is_past_query(query)
         flt = Filter(
@@ -673,10 +675,21 @@ class MemoryService:
         namespace_prefix: Namespace = (),
         k: int = 10,
     ) -> list[ScoredMemory]:
-        """Nearest memories to an embedding (no text query)."""
+        """Nearest memories to an embedding (no text query).
+
+        Raises:
+            InvalidInputError: ``vector`` is not a finite 1-D vector of the embedder's
+                dimension, or ``k`` is not an integer in 1..``MAX_K``.
+        """
+        _check_k(k)
         flt = Filter(namespace_prefix=validate_namespace(namespace_prefix, allow_empty=True))
+        query_vector = check_embedding(vector, "vector")
+        if query_vector is None or query_vector.size != self.embedder.dim:
+            size = None if query_vector is None else query_vector.size
+            raise InvalidInputError(
+                f"vector must have the embedder's {self.embedder.dim} dimensions, got {size}"
+            )
         readable = self.rules.readable(principal, self._retriever.namespaces())
-        query_vector = np.asarray(vector, np.float32)
         return self._search_rows(None, flt, k=k, readable=readable, query_vector=query_vector)
 
     def _search_rows(
@@ -712,8 +725,16 @@ class MemoryService:
         limit: int = 100,
         offset: int = 0,
     ) -> list[Namespace]:
-        """Namespaces under ``prefix`` that ``principal`` may read."""
+        """Namespaces under ``prefix`` that ``principal`` may read.
+
+        Raises:
+            InvalidInputError: A bad prefix, ``max_depth`` that is not a positive int or
+                None, or ``limit`` / ``offset`` that is not an int >= 1 / >= 0.
+        """
         prefix = validate_namespace(prefix, allow_empty=True)
+        for label, value, least in (("limit", limit, 1), ("offset", offset, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise InvalidInputError(f"{label} must be an int >= {least}, got {short(value)}")
         found = self.store.list_namespaces(prefix, max_depth=max_depth, limit=10_000)
         return self.rules.readable(principal, found)[offset : offset + limit]
 
@@ -745,9 +766,9 @@ class MemoryService:
             if ns is None:
                 raise InvalidInputError("import table has a row with a null namespace")
             self.rules.check(principal, Action.WRITE, validate_namespace(split_namespace(ns)))
-        table = _fill_import_defaults(table, principal.id, datetime.now(UTC))
+        table = _fill_import_defaults(table, principal_arg(principal).id, datetime.now(UTC))
         with self._writes.exclusive():
-            count = self.store.import_arrow(table, actor=principal.id)
+            count = self.store.import_arrow(table, actor=principal_arg(principal).id)
             self._retriever.load_arrow(table)
         return count
 
@@ -790,6 +811,20 @@ class MemoryService:
             "versions": self._retriever.size,
             "namespaces": len(self._retriever.namespaces()),
         }
+
+
+def _mapping(value: object, field: str) -> dict[str, Any]:
+    """A copy of ``value`` as a dict (``None`` is empty); anything but a mapping is refused."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidRecordError(f"{field} must be a mapping, got {short(value)}")
+    return dict(value)
+
+
+def _check_k(k: object) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 < k <= MAX_K:
+        raise InvalidInputError(f"k must be an integer in 1..{MAX_K}, got {short(k)}")
 
 
 # The slot model reads single statements ("I moved to Porto last week"); a longer turn is a

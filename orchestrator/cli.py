@@ -369,13 +369,14 @@ def bench_dashboard(
 def bench_reliability(
     writers: Annotated[int, typer.Option(help="Concurrent writers on shared memories")] = 16,
     bumps: Annotated[int, typer.Option(help="Updates each writer makes")] = 50,
+    fuzz_cases: Annotated[int, typer.Option(help="Generated bad-input cases")] = 10_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Lost updates under concurrent writers, and access control over every principal,
-    namespace and operation (issue 6: the parts measured so far)."""
+    """Lost updates under concurrent writers, access control over every principal, namespace
+    and operation, and generated bad input (issue 6: the parts measured so far)."""
     from benchmarks.reliability import run_reliability, summarize
 
-    result = run_reliability(writers=writers, bumps=bumps)
+    result = run_reliability(writers=writers, bumps=bumps, fuzz_cases=fuzz_cases)
     _emit(result, as_json, summarize(result))
 
 

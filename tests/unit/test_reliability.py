@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from benchmarks.fuzz import fuzz
 from benchmarks.reliability import NAMESPACES, NOT_MEASURED, OPERATIONS, PRINCIPALS, acl_matrix
-from memory import Principal
+from memory import MemoryService, Principal
 from memory._access import AccessRules, Action, Grant
 from memory.errors import InvalidInputError
 from orchestrator.cli import app
@@ -28,6 +29,11 @@ def test_the_bench_finds_no_lost_update_and_no_access_violation() -> None:
     assert data["acl_cases"] == len(PRINCIPALS) * len(NAMESPACES) * len(OPERATIONS)
     assert data["concurrent_writers"] == 16 and data["lost_updates"] == 0
     assert data["writes_per_s"] > 0
+    assert data["fuzz_cases"] >= 10_000  # the floor, run here in full
+    assert data["unhandled_examples"] == []
+    assert data["unhandled_exceptions"] == 0
+    assert data["fuzz_integrity_problems"] == []
+    assert data["fuzz_unclear_rejections"] == 0
     assert set(data["not_measured"]) == set(NOT_MEASURED)
 
 
@@ -43,6 +49,18 @@ def test_the_matrix_counts_a_rule_that_lets_too_much_through(tmp_path: Path) -> 
     assert "agent u/c / update / a's private" in leaked
     assert all("a's private" in v for v in leaked)  # and nothing else
     assert result["acl_violations"] == len(OPERATIONS)
+
+
+def test_the_fuzzer_reports_an_exception_that_is_not_a_clear_rejection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: MemoryService, memory_id: object, **_: object) -> None:
+        raise TypeError("boom")
+
+    monkeypatch.setattr(MemoryService, "get", broken)
+    result = fuzz(300)
+    assert result["unhandled_exceptions"] > 0
+    assert "get: TypeError: boom" in result["unhandled_examples"]
 
 
 def test_bad_counts_are_refused_by_name() -> None:

@@ -1,0 +1,115 @@
+"""Bad input the fuzzer found raising something other than a clear ColonyError."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from memory import HashEmbedder, MemoryService, Principal
+from memory.errors import InvalidInputError, MemoryNotFoundError
+
+ADMIN = Principal.admin()
+
+
+@pytest.fixture
+def service() -> Iterator[MemoryService]:
+    with MemoryService.open(embedder=HashEmbedder()) as memory:
+        yield memory
+
+
+def _id(memory: MemoryService) -> str:
+    return memory.add("Ana lives in Porto", principal=ADMIN, namespace=("team", "t")).id
+
+
+CASES: list[tuple[str, Callable[[MemoryService], Any], type[Exception], str]] = [
+    (
+        "a principal that is not one",
+        lambda m: m.search("x", principal=b"admin"),  # type: ignore[arg-type]
+        InvalidInputError,
+        "needs a Principal, got b'admin'",
+    ),
+    (
+        "no principal for a batch",
+        lambda m: m.add_many([], principal=None),  # type: ignore[arg-type]
+        InvalidInputError,
+        "needs a Principal, got None",
+    ),
+    (
+        "a vector of text",
+        lambda m: m.search_vector("abc", principal=ADMIN),
+        InvalidInputError,
+        "vector must be a 1-D float array, got 'abc'",
+    ),
+    (
+        "a vector of the wrong size",
+        lambda m: m.search_vector([0.5, 0.5], principal=ADMIN),
+        InvalidInputError,
+        "dimensions, got 2",
+    ),
+    (
+        "a vector with NaN",
+        lambda m: m.search_vector([float("nan")] * m.embedder.dim, principal=ADMIN),
+        InvalidInputError,
+        "finite",
+    ),
+    (
+        "k as text",
+        lambda m: m.search_vector([0.1] * m.embedder.dim, principal=ADMIN, k="5"),  # type: ignore[arg-type]
+        InvalidInputError,
+        "k must be an integer in 1..",
+    ),
+    (
+        "a limit as text",
+        lambda m: m.list_namespaces(principal=ADMIN, limit="10"),  # type: ignore[arg-type]
+        InvalidInputError,
+        "limit must be an int >= 1, got '10'",
+    ),
+    (
+        "a negative offset",
+        lambda m: m.list_namespaces(principal=ADMIN, offset=-1),
+        InvalidInputError,
+        "offset must be an int >= 0, got -1",
+    ),
+    (
+        "entities that are None",
+        lambda m: m.add("x", principal=ADMIN, namespace=("team", "t"), entities=None),  # type: ignore[arg-type]
+        InvalidInputError,
+        "entities must be a tuple of strings, got NoneType",
+    ),
+    (
+        "metadata that is a number",
+        lambda m: m.update(_id(m), "y", principal=ADMIN, expected_version=1, metadata=3.5),  # type: ignore[arg-type]
+        InvalidInputError,
+        "metadata must be a mapping, got 3.5",
+    ),
+    (
+        "an id that is a list",
+        lambda m: m.delete(["a"], principal=ADMIN),  # type: ignore[arg-type]
+        MemoryNotFoundError,
+        "ids are non-empty str",
+    ),
+    (
+        "an id with a lone surrogate",
+        lambda m: m.history("\ud800", principal=ADMIN),
+        MemoryNotFoundError,
+        "valid Unicode",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "call", "error", "message"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_with_a_clear_error_and_nothing_written(
+    service: MemoryService,
+    case: str,
+    call: Callable[[MemoryService], Any],
+    error: type[Exception],
+    message: str,
+) -> None:
+    before = service.export_arrow(principal=ADMIN, all_versions=True).num_rows
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(".", r"\.")):
+        call(service)
+    created = 1 if case == "metadata that is a number" else 0  # the memory it tried to change
+    assert service.export_arrow(principal=ADMIN, all_versions=True).num_rows == before + created
+    assert service.check_integrity(principal=ADMIN) == []
