@@ -19,13 +19,21 @@ temporary directory.
   (:mod:`benchmarks.fuzz`); ``unhandled_exceptions`` counts those that raised anything but a
   clear :class:`~memory.errors.ColonyError`, and the store's integrity check runs after them.
 
-Not measured yet (keys absent from the output, listed in ``not_measured``): fault injection,
-the soak run and memory poisoning.
+- soak: 1,000 runs of a two-agent team with a tool, memory and insights, SQLite checkpoints
+  and a trace store, back to back on the local runtime (a new session every 100 runs);
+  ``rss_growth_mb`` and ``open_files_growth`` from the end of the first session to the end,
+  against the bounds stated in ``rss_bound_mb`` and ``open_files_bound``. The stores grow
+  with every run (about six memory versions each), and the in-memory indexes with them.
+
+Not measured yet (keys absent from the output, listed in ``not_measured``): fault injection
+and memory poisoning.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
+import os
 import random
 import tempfile
 import threading
@@ -35,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents import ChatResponse, Message, ToolCall, ToolSpec, Usage
 from benchmarks._main import run_as_script
 from benchmarks.fuzz import fuzz
 from memory import (
@@ -349,15 +358,106 @@ def concurrent_writers(
     }
 
 
+SOAK_RSS_BOUND_MB = 64
+SOAK_OPEN_FILES_BOUND = 4
+
+
+class _Offline:
+    """A stand-in model: calls ``count_words`` on the task, then answers with the count."""
+
+    def chat(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> ChatResponse:
+        last = messages[-1]
+        if last.role == "user" and tools:
+            call = ToolCall("1", tools[0].name, {"text": last.content})
+            return ChatResponse(Message("assistant", "", (call,)), Usage(20, 5))
+        return ChatResponse(Message("assistant", f"counted: {last.content[:40]}"), Usage(30, 6))
+
+
+def count_words(text: str) -> int:
+    """Count the words in a text."""
+    return len(text.split())
+
+
+def _rss_mb() -> float:
+    """Resident memory of this process (Linux ``/proc``), in MiB."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def soak(folder: str | Path, *, runs: int = 1000, per_session: int = 100) -> dict[str, Any]:
+    """``runs`` team runs back to back on the local runtime, a new session every
+    ``per_session`` runs, with a memory store, SQLite checkpoints and a trace store.
+
+    Resident memory and open files are read after the first session (the warm-up: imports,
+    caches, the first files) and at the end, after a garbage collection each time.
+
+    Returns:
+        ``{"soak_runs", "rss_growth_mb", "open_files_growth", "rss_bound_mb",
+        "open_files_bound", "soak_runs_per_s"}``.
+    """
+    from agents import Agent
+    from orchestrator import Sequential, Team
+    from telemetry import tracing
+
+    base = Path(folder)
+    team = Team(
+        "soak",
+        [
+            Agent("counter", "Count.", _Offline(), tools=[count_words], writes=("team", "soak")),
+            Agent("writer", "Report.", _Offline(), reads=(("team", "soak"),)),
+        ],
+        flow=Sequential(),
+        memory=base / "memory.duckdb",
+        checkpoints=str(base / "checkpoints.sqlite"),
+    )
+    before: tuple[float, int] | None = None
+    done = 0
+    started = time.perf_counter()
+    with tracing(trace_store=base / "traces.duckdb"):
+        while done < runs:
+            with team.session() as session:
+                for _ in range(min(per_session, runs - done)):
+                    result = session.run(f"count the words of run number {done}")
+                    if result.status != "done":
+                        raise RuntimeError(f"soak run {done} ended {result.status}")
+                    done += 1
+            if before is None:
+                gc.collect()
+                before = (_rss_mb(), _open_files())
+        elapsed = time.perf_counter() - started
+    gc.collect()
+    assert before is not None
+    return {
+        "soak_runs": done,
+        "rss_growth_mb": round(_rss_mb() - before[0], 1),
+        "open_files_growth": _open_files() - before[1],
+        "rss_bound_mb": SOAK_RSS_BOUND_MB,
+        "open_files_bound": SOAK_OPEN_FILES_BOUND,
+        "soak_runs_per_s": round(done / elapsed, 1),
+    }
+
+
 def run_reliability(
-    *, writers: int = 16, bumps: int = 50, fuzz_cases: int = 10_000
+    *, writers: int = 16, bumps: int = 50, fuzz_cases: int = 10_000, soak_runs: int = 1000
 ) -> dict[str, Any]:
     """The measurements, each on its own store in a temporary directory.
 
     Raises:
-        InvalidInputError: ``writers``, ``bumps`` or ``fuzz_cases`` is not an int >= 1.
+        InvalidInputError: ``writers``, ``bumps``, ``fuzz_cases`` or ``soak_runs`` is not an
+            int >= 1.
     """
-    for label, value in (("writers", writers), ("bumps", bumps), ("fuzz_cases", fuzz_cases)):
+    counts = (
+        ("writers", writers),
+        ("bumps", bumps),
+        ("fuzz_cases", fuzz_cases),
+        ("soak_runs", soak_runs),
+    )
+    for label, value in counts:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InvalidInputError(f"{label} must be an int >= 1, got {value!r}")
     with tempfile.TemporaryDirectory() as folder:
@@ -366,6 +466,9 @@ def run_reliability(
         alone = concurrent_writers(Path(folder) / "alone.duckdb", writers=1, bumps=load["bumps"])
         acl = acl_matrix(Path(folder) / "acl.duckdb")
         bad_input = fuzz(fuzz_cases, folder=folder)
+        soaked = Path(folder) / "soak"
+        soaked.mkdir()
+        long_run = soak(soaked, runs=soak_runs)
     return {
         "lost_updates": load["lost_updates"],
         "concurrent_writers": load["concurrent_writers"],
@@ -381,6 +484,7 @@ def run_reliability(
         "fuzz_unclear_rejections": bad_input["unclear_rejections"],
         "fuzz_integrity_problems": bad_input["integrity_problems"],
         "unhandled_examples": bad_input["unhandled_examples"],
+        **long_run,
         "not_measured": list(NOT_MEASURED),
     }
 
@@ -395,7 +499,10 @@ def summarize(result: dict[str, Any]) -> str:
         f"{result['acl_cases']} cases; bad input: {result['unhandled_exceptions']} unhandled "
         f"exceptions in {result['fuzz_cases']} generated cases ({result['fuzz_rejections']} "
         f"rejected with a ColonyError), store integrity "
-        f"{'ok' if not result['fuzz_integrity_problems'] else 'BROKEN'}; not measured yet: "
+        f"{'ok' if not result['fuzz_integrity_problems'] else 'BROKEN'}; soak: "
+        f"{result['soak_runs']} runs, memory +{result['rss_growth_mb']} MiB (bound "
+        f"{result['rss_bound_mb']}), open files {result['open_files_growth']:+d} (bound "
+        f"{result['open_files_bound']}); not measured yet: "
         f"{', '.join(result['not_measured'])}"
     )
 

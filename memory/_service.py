@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from opentelemetry.trace import Span
 
 from memory._access import AccessRules, Action, Principal, principal_arg
-from memory._checks import check_embedding, check_strings, short
+from memory._checks import check_embedding, check_strings, short, to_utc
 from memory._duckdb_write import memory_id_arg
 from memory._embedding import Embedder, default_embedder
 from memory._namespace import Namespace, split_namespace, validate_namespace
@@ -650,14 +650,16 @@ class MemoryService:
         _check_k(k)
         if include_superseded is None:
             include_superseded = is_past_query(query)
+        for label, value in (("since", since), ("until", until), ("as_of", as_of)):
+            to_utc(value, label)  # a datetime or None, else refused by name
         flt = Filter(
             namespace_prefix=validate_namespace(namespace_prefix, allow_empty=True),
-            tiers=None if tiers is None else tuple(Tier(t) for t in tiers),
+            tiers=_tiers(tiers),
             since=since,
             until=until,
             as_of=as_of,
             include_superseded=include_superseded,
-            metadata=dict(metadata or {}),
+            metadata=_mapping(metadata, "metadata"),
         )
         with self._span("search_memory") as current:
             if capture_content():
@@ -820,6 +822,19 @@ def _mapping(value: object, field: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidRecordError(f"{field} must be a mapping, got {short(value)}")
     return dict(value)
+
+
+def _tiers(value: object) -> tuple[Tier, ...] | None:
+    """``None`` (every tier) or a list or tuple of tier names."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple):
+        raise InvalidInputError(f"tiers must be a list of tier names or None, got {short(value)}")
+    try:
+        return tuple(Tier(t) for t in value)
+    except ValueError:
+        names = ", ".join(t.value for t in Tier)
+        raise InvalidInputError(f"tiers must be among {names}, got {short(value)}") from None
 
 
 def _check_k(k: object) -> None:

@@ -370,13 +370,16 @@ def bench_reliability(
     writers: Annotated[int, typer.Option(help="Concurrent writers on shared memories")] = 16,
     bumps: Annotated[int, typer.Option(help="Updates each writer makes")] = 50,
     fuzz_cases: Annotated[int, typer.Option(help="Generated bad-input cases")] = 10_000,
+    soak_runs: Annotated[int, typer.Option(help="Team runs in the soak")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Lost updates under concurrent writers, access control over every principal, namespace
-    and operation, and generated bad input (issue 6: the parts measured so far)."""
+    and operation, generated bad input and a soak (issue 6: the parts measured so far)."""
     from benchmarks.reliability import run_reliability, summarize
 
-    result = run_reliability(writers=writers, bumps=bumps, fuzz_cases=fuzz_cases)
+    result = run_reliability(
+        writers=writers, bumps=bumps, fuzz_cases=fuzz_cases, soak_runs=soak_runs
+    )
     _emit(result, as_json, summarize(result))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -85,6 +86,24 @@ CASES: list[tuple[str, Callable[[MemoryService], Any], type[Exception], str]] = 
         "metadata must be a mapping, got 3.5",
     ),
     (
+        "tiers that are a number",
+        lambda m: m.search("x", principal=ADMIN, tiers=3.5),  # type: ignore[arg-type]
+        InvalidInputError,
+        "tiers must be a list of tier names or None, got 3.5",
+    ),
+    (
+        "a tier that does not exist",
+        lambda m: m.search("x", principal=ADMIN, tiers=["nope"]),  # type: ignore[list-item]
+        InvalidInputError,
+        "tiers must be among working, interaction, semantic, insight, got ['nope']",
+    ),
+    (
+        "a time that is text",
+        lambda m: m.search("x", principal=ADMIN, since="yesterday"),  # type: ignore[arg-type]
+        InvalidInputError,
+        "since must be a datetime or None, got 'yesterday'",
+    ),
+    (
         "an id that is a list",
         lambda m: m.delete(["a"], principal=ADMIN),  # type: ignore[arg-type]
         MemoryNotFoundError,
@@ -108,7 +127,7 @@ def test_bad_input_is_refused_with_a_clear_error_and_nothing_written(
     message: str,
 ) -> None:
     before = service.export_arrow(principal=ADMIN, all_versions=True).num_rows
-    with pytest.raises(error, match=message.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(error, match=re.escape(message)):
         call(service)
     created = 1 if case == "metadata that is a number" else 0  # the memory it tried to change
     assert service.export_arrow(principal=ADMIN, all_versions=True).num_rows == before + created

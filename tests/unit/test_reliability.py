@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 from typer.testing import CliRunner
 
 from benchmarks.fuzz import fuzz
-from benchmarks.reliability import NAMESPACES, NOT_MEASURED, OPERATIONS, PRINCIPALS, acl_matrix
+from benchmarks.reliability import (
+    NAMESPACES,
+    NOT_MEASURED,
+    OPERATIONS,
+    PRINCIPALS,
+    acl_matrix,
+    soak,
+)
 from memory import MemoryService, Principal
 from memory._access import AccessRules, Action, Grant
 from memory.errors import InvalidInputError
+from orchestrator import RunResult, TeamSession
 from orchestrator.cli import app
 
 pytestmark = pytest.mark.integration  # real DuckDB files
@@ -20,7 +30,10 @@ pytestmark = pytest.mark.integration  # real DuckDB files
 runner = CliRunner()
 
 
-def test_the_bench_finds_no_lost_update_and_no_access_violation() -> None:
+def test_the_bench_finds_no_lost_update_and_no_access_violation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLONY_EMBEDDER", "hash")  # the soak's memory: no model to load
     result = runner.invoke(app, ["bench", "reliability", "--bumps", "10", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout.splitlines()[0])
@@ -34,6 +47,9 @@ def test_the_bench_finds_no_lost_update_and_no_access_violation() -> None:
     assert data["unhandled_exceptions"] == 0
     assert data["fuzz_integrity_problems"] == []
     assert data["fuzz_unclear_rejections"] == 0
+    assert data["soak_runs"] == 1000
+    assert data["rss_growth_mb"] <= data["rss_bound_mb"]
+    assert data["open_files_growth"] <= data["open_files_bound"]
     assert set(data["not_measured"]) == set(NOT_MEASURED)
 
 
@@ -61,6 +77,25 @@ def test_the_fuzzer_reports_an_exception_that_is_not_a_clear_rejection(
     result = fuzz(300)
     assert result["unhandled_exceptions"] > 0
     assert "get: TypeError: boom" in result["unhandled_examples"]
+
+
+def test_the_soak_sees_files_left_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLONY_EMBEDDER", "hash")
+    leaked: list[IO[bytes]] = []
+    run = TeamSession.run
+
+    def leaky(self: TeamSession, task: str, **kwargs: Any) -> RunResult:
+        leaked.append(open(os.devnull, "rb"))  # noqa: SIM115 - the leak under test
+        return run(self, task, **kwargs)
+
+    monkeypatch.setattr(TeamSession, "run", leaky)
+    try:
+        result = soak(tmp_path, runs=30, per_session=10)
+    finally:
+        for handle in leaked:
+            handle.close()
+    assert result["soak_runs"] == 30
+    assert result["open_files_growth"] == 20  # the runs after the first session's
 
 
 def test_bad_counts_are_refused_by_name() -> None:
