@@ -21,6 +21,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from memory._checks import short
 from memory._namespace import Namespace, has_prefix, validate_namespace
 from memory.errors import AccessDeniedError, InvalidInputError
 
@@ -101,7 +102,7 @@ def principal_arg(principal: object) -> Principal:
     """``principal``, checked to be a :class:`Principal` (every memory operation needs one)."""
     if not isinstance(principal, Principal):
         raise InvalidInputError(
-            f"every memory operation needs a Principal, got {principal!r}; "
+            f"every memory operation needs a Principal, got {short(principal)}; "
             "use Principal.agent(team, name), Principal.user(name) or Principal.admin()"
         )
     return principal

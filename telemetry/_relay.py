@@ -111,16 +111,16 @@ def outgoing() -> list[Wire]:
     return _OUTBOX.drain() if _OUTBOX is not None else []
 
 
-def relay(spans: Sequence[Wire]) -> None:
+def relay(telemetry: Sequence[Wire]) -> None:
     """Spans and measurements another process sent: to this process's exporters and
     instruments, or onward with its replies."""
-    if not spans:
+    if not telemetry:
         return
     if _OUTBOX is not None:
-        _OUTBOX.keep(spans)
+        _OUTBOX.keep(telemetry)
         return
     routes = _export.active_routes()
-    for wired in spans:
+    for wired in telemetry:
         if "metric" in wired:
             _metrics.replay(wired)
         elif routes is not None:
