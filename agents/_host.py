@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -20,11 +21,14 @@ from agents._tools import ToolSpec
 from agents._working_memory import WorkingItem, WorkingMemory, count_words
 from agents.errors import ToolArgumentError
 from memory import Action, MemoryService, Namespace, Principal, ScoredMemory, Tier
-from memory.errors import InvalidInputError
+from memory.errors import InvalidInputError, MemoryIdTakenError
 from telemetry import Attr, capture_content, span
 from telemetry._metrics import TOOL_CALLS, model_call
 
 __all__ = ["AgentHost", "AgentResult"]
+
+# Ids of the answers stored under a step's write key (uuid5 of "<team>/<write key>").
+_WRITES = uuid.UUID("6f1c7a3e-2b4d-5e8f-9a0b-c1d2e3f4a5b6")
 
 
 def _model_identity(model: object) -> tuple[str, str]:
@@ -181,6 +185,7 @@ class AgentHost:
         *,
         context: Sequence[tuple[str, str]] = (),
         handoffs: Sequence[str] = (),
+        write_key: str | None = None,
     ) -> AgentResult:
         """Answer ``task``, calling tools until the model answers or ``max_steps`` is reached.
 
@@ -191,6 +196,8 @@ class AgentHost:
                 from earlier runs), shown before the agent's own recall.
             handoffs: Agents this one may hand the task to; each becomes a
                 ``transfer_to_<name>`` tool, and calling it ends this agent's turn.
+            write_key: Names this step (``AgentRequest.write_key``): the answer is stored under
+                an id derived from it, so a step run again after a crash stores it once.
 
         Raises:
             InvalidInputError: ``task`` is empty or not a str, or ``state`` is not a mapping.
@@ -239,14 +246,7 @@ class AgentHost:
         if status == "done" and output.strip() and handoff is None:
             self._observe(f"answer: {output}", kind="answer", importance=0.7)
             if self.memory is not None and self.agent.writes is not None:
-                self.memory.add(
-                    output,
-                    principal=self.principal,
-                    namespace=self.agent.writes,
-                    tier=Tier.INTERACTION,
-                    provenance=memories_used,
-                    metadata={"agent": self.agent.name, "task": task},
-                )
+                self._store_answer(output, task, memories_used, write_key)
         return AgentResult(
             output=output,
             status=status,
@@ -257,6 +257,30 @@ class AgentHost:
             messages=tuple(messages),
             handoff=handoff,
         )
+
+    def _store_answer(
+        self, output: str, task: str, used: Sequence[str], write_key: str | None
+    ) -> None:
+        memory = self.memory
+        assert memory is not None and self.agent.writes is not None
+        memory_id = None
+        if write_key is not None:
+            memory_id = uuid.uuid5(_WRITES, f"{self.team}/{write_key}").hex
+        try:
+            memory.add(
+                output,
+                principal=self.principal,
+                namespace=self.agent.writes,
+                tier=Tier.INTERACTION,
+                provenance=used,
+                metadata={"agent": self.agent.name, "task": task},
+                memory_id=memory_id,
+            )
+        except MemoryIdTakenError:
+            if memory_id is None:
+                raise
+            # This step ran before and stored its answer, then its reply was lost (its actor
+            # died): the memory is there already.
 
     def _recall(self, task: str) -> list[ScoredMemory]:
         if self.memory is None:

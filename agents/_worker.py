@@ -53,6 +53,9 @@ class AgentRequest(_Record):
     handoffs: list[str] = Field(default_factory=list)
     # The caller's trace context (W3C traceparent), so the agent's spans join the run's trace.
     trace: dict[str, str] = Field(default_factory=dict)
+    # Names this step of this run ("<thread>/<agent>/<steps so far>"): a step sent again
+    # after its actor died writes its memory under the same id, so it is not written twice.
+    write_key: str | None = None
 
 
 class AgentStep(_Record):
@@ -167,7 +170,11 @@ class AgentWorker:
         ):
             started = time.perf_counter()
             result = self.host.run(
-                req.task, req.state, context=req.context, handoffs=tuple(req.handoffs)
+                req.task,
+                req.state,
+                context=req.context,
+                handoffs=tuple(req.handoffs),
+                write_key=req.write_key,
             )
             step = step_from_result(name, result)
             record_step(current, step)

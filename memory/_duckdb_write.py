@@ -50,6 +50,7 @@ from memory._types import (
 from memory.errors import (
     InvalidInputError,
     InvalidRecordError,
+    MemoryIdTakenError,
     MemoryNotFoundError,
     VersionConflictError,
 )
@@ -360,7 +361,7 @@ class Batch:
     def add(self, row: Row, info: ChangeInfo) -> Row:
         """Version 1 of a checked new memory."""
         if row.id in self._taken:
-            raise InvalidRecordError(f"id {short(row.id)} is already used by another memory")
+            raise MemoryIdTakenError(f"id {short(row.id)} is already used by another memory")
         now = self._tick()
         row = dataclasses.replace(row, recorded_at=now)
         self._taken.add(row.id)

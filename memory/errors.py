@@ -6,6 +6,7 @@ Every error Colony raises derives from :class:`ColonyError`. The tree::
     ├── InvalidInputError (ValueError)       a caller passed a bad value
     │   ├── InvalidNamespaceError            malformed namespace tuple
     │   └── InvalidRecordError               text, metadata, embedding or time not storable
+    │       └── MemoryIdTakenError           a new memory's id is already used
     ├── MemoryNotFoundError (KeyError)       no memory with that id (at that time)
     ├── VersionConflictError                 compare-and-set on version failed: reread and retry
     ├── AccessDeniedError (PermissionError)  the principal may not do that in that namespace
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidNamespaceError",
     "InvalidRecordError",
+    "MemoryIdTakenError",
     "MemoryNotFoundError",
     "StoreCorruptError",
     "StoreError",
@@ -47,6 +49,11 @@ class InvalidNamespaceError(InvalidInputError):
 
 class InvalidRecordError(InvalidInputError):
     """A memory's text, metadata, embedding or times cannot be stored."""
+
+
+class MemoryIdTakenError(InvalidRecordError):
+    """A new memory was given an id another memory already has (a write that was retried,
+    when the id was derived from the write: see ``AgentRequest.write_key``)."""
 
 
 class MemoryNotFoundError(ColonyError, KeyError):

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send
 
@@ -28,7 +29,8 @@ __all__ = [
     "resolve_flow",
 ]
 
-Node = Callable[[TeamState], Any]
+# An agent's node also takes the run's config (its thread id names the step's writes).
+Node = Callable[[TeamState], Any] | Callable[[TeamState, RunnableConfig], Any]
 After = Callable[[AgentStep, TeamState], Command[Any] | None]
 
 

@@ -39,7 +39,9 @@ class TeamState(TypedDict, total=False):
     turns: int
 
 
-def request_for(state: TeamState, agent: str, *, handoffs: list[str]) -> AgentRequest:
+def request_for(
+    state: TeamState, agent: str, *, handoffs: list[str], write_key: str | None = None
+) -> AgentRequest:
     """The request an agent node sends: its task and a bounded view of the team's state.
 
     The agent is shown what happened since its own last step (everything, the first time),
@@ -60,4 +62,6 @@ def request_for(state: TeamState, agent: str, *, handoffs: list[str]) -> AgentRe
     if state.get("subtask"):
         view["team_task"] = state["task"]
     context = [(str(i), str(t)) for i, t in state.get("context", [])]
-    return AgentRequest(task=task, state=view, context=context, handoffs=handoffs)
+    return AgentRequest(
+        task=task, state=view, context=context, handoffs=handoffs, write_key=write_key
+    )

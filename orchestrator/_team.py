@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
 from langgraph.types import Command, RetryPolicy, interrupt
@@ -251,7 +252,7 @@ class _NodeFactory:
         review = name in self.team.interrupt_before
         targets = list(handoffs)
 
-        def node(state: TeamState) -> Any:
+        def node(state: TeamState, config: RunnableConfig) -> Any:
             update: dict[str, Any] = {}
             if review:
                 last = state.get("steps", [])
@@ -267,7 +268,10 @@ class _NodeFactory:
                     state = cast(
                         TeamState, {**state, "feedback": [*state.get("feedback", []), answer]}
                     )
-            request = request_for(state, name, handoffs=targets)
+            # The same step of the same run has the same key, however often it is retried.
+            thread = config.get("configurable", {}).get("thread_id", "")
+            key = f"{thread}/{name}/{len(state.get('steps', []))}"
+            request = request_for(state, name, handoffs=targets, write_key=key)
             if runtime.name == "local":
                 # A call in this process: the host's own invoke_agent span is the only one.
                 step = runtime.step(name, request)

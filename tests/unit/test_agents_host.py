@@ -6,7 +6,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from agents import Agent, AgentHost, ChatResponse, Message, ScriptedModel, ToolCall, ToolSpec
+from agents import (
+    Agent,
+    AgentHost,
+    AgentRequest,
+    AgentWorker,
+    ChatResponse,
+    Message,
+    ScriptedModel,
+    ToolCall,
+    ToolSpec,
+)
 from agents.errors import AgentDefinitionError
 from memory import HashEmbedder, MemoryService, Principal, Tier
 from memory.errors import AccessDeniedError, ColonyError, InvalidInputError
@@ -225,3 +235,24 @@ def test_run_rejects_empty_task() -> None:
     host = AgentHost(Agent("a", "x", ScriptedModel([])), team=TEAM)
     with pytest.raises(InvalidInputError, match="task"):
         host.run("  ")
+
+
+def test_a_step_sent_again_under_its_write_key_stores_its_answer_once(
+    memory: MemoryService,
+) -> None:
+    agent = Agent("scribe", "Answer.", ScriptedModel(["noted"] * 3), writes=("team", "t", "notes"))
+    worker = AgentWorker(agent, "t", memory)
+    request = AgentRequest(task="note it", write_key="run-1/scribe/0").model_dump()
+    worker.step(request)
+    worker.step(request)  # its actor died before the reply: the orchestrator sends it again
+    worker.step({**request, "write_key": "run-1/scribe/1"})  # a later step of the run
+    stored = memory.search("noted", principal=Principal.admin(), k=10)
+    assert len(stored) == 2
+
+
+def test_without_a_write_key_every_step_stores_its_answer(memory: MemoryService) -> None:
+    agent = Agent("scribe", "Answer.", ScriptedModel(["noted"] * 2), writes=("team", "t", "n"))
+    worker = AgentWorker(agent, "t", memory)
+    worker.step(AgentRequest(task="note it").model_dump())
+    worker.step(AgentRequest(task="note it").model_dump())
+    assert len(memory.search("noted", principal=Principal.admin(), k=10)) == 2

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
 from agents import Agent, ChatResponse, FunctionModel, Message, ScriptedModel, ToolCall
+from agents._host import _WRITES
 from agents.errors import ModelHTTPError
 from memory import HashEmbedder, MemoryService, Principal, Tier
 from memory.errors import AccessDeniedError
@@ -346,6 +348,7 @@ CRASHING_TEAM = """
 import os, sys
 from pathlib import Path
 from agents import Agent, ChatResponse, FunctionModel, Message, ScriptedModel, ToolCall
+from agents._host import _WRITES
 from orchestrator import Team
 
 MARK = Path(sys.argv[1]) / "crashed-once"
@@ -508,3 +511,22 @@ def test_interrupt_and_resume_in_one_session_with_in_memory_checkpoints() -> Non
         assert paused.status == "interrupted"
         done = session.resume("m1", "ok")
     assert done.status == "done" and outputs(done) == ["a:one", "b:two"]
+
+
+def test_each_step_stores_its_answer_under_an_id_named_by_run_agent_and_step() -> None:
+    with MemoryService.open(embedder=HashEmbedder()) as memory:
+        scribe = Agent(
+            "scribe", "Note.", ScriptedModel(["first", "second"]), writes=("team", "notes")
+        )
+        team = Team("notes", [scribe], memory=memory, checkpoints=":memory:")
+        with team.session() as session:
+            runs = [session.run("note it"), session.run("note it")]
+        stored = {
+            hit.record.id: hit.record.text
+            for hit in memory.search("first second", principal=Principal.admin(), k=10)
+            if hit.record.namespace == ("team", "notes")  # not the runs' trajectories
+        }
+    expected = {
+        uuid.uuid5(_WRITES, f"notes/{run.thread_id}/scribe/0").hex: run.output for run in runs
+    }
+    assert stored == expected
