@@ -25,8 +25,16 @@ temporary directory.
   against the bounds stated in ``rss_bound_mb`` and ``open_files_bound``. The stores grow
   with every run (about six memory versions each), and the in-memory indexes with them.
 
-Not measured yet (keys absent from the output, listed in ``not_measured``): fault injection
-and memory poisoning.
+- a killed memory actor: four Ray tasks stream 40 adds each through the actor's client; the
+  actor is killed (SIGKILL, by PID) once 20 are stored, restarts from its file, and the
+  clients retry. ``lost_acknowledged_writes`` counts the ids a writer was given that the
+  store does not hold afterwards, ``duplicate_writes`` the texts stored twice. (Starts a
+  local Ray.)
+
+Not measured yet (keys absent from the output, listed in ``not_measured``): memory
+poisoning. An agent actor killed mid-step and a driver killed mid-run are tests
+(``tests/integration/test_team_ray.py``, ``tests/unit/test_team.py``), not figures here; a
+worker node removed mid-run is not tested yet.
 """
 
 from __future__ import annotations
@@ -77,8 +85,6 @@ __all__ = [
 ]
 
 NOT_MEASURED = (
-    "lost_acknowledged_writes",
-    "duplicate_writes",
     "poisoning_asr_defended",
     "poisoning_asr_undefended",
     "clean_utility_ratio",
@@ -358,6 +364,68 @@ def concurrent_writers(
     }
 
 
+def _stream(memory: Any, writer: int, count: int) -> list[str]:
+    """One writer's adds through the memory actor's client; the ids it was told were stored."""
+    who = Principal.agent("t", "writer")
+    return [
+        memory.add(f"writer {writer} fact {i}", principal=who, namespace=("team", "t")).id
+        for i in range(count)
+    ]
+
+
+def memory_actor_kill(
+    folder: str | Path, *, writers: int = 4, writes: int = 40, kill_after: int = 20
+) -> dict[str, Any]:
+    """Kill the memory actor (SIGKILL, by PID) while ``writers`` Ray tasks stream adds to it.
+
+    The actor restarts from its DuckDB file and the clients retry (see
+    :class:`memory.RemoteMemory`). Starts a local Ray for the measurement unless this process
+    is connected to one, and stops what it started.
+
+    Returns:
+        ``{"lost_acknowledged_writes", "duplicate_writes", "acknowledged_writes",
+        "memory_actor_restarted"}``: acknowledged ids missing from the store after the
+        restart, and texts stored more than once.
+    """
+    import signal
+
+    import ray
+
+    from memory import start_memory_actor
+    from orchestrator._runtime import init_ray
+
+    started = init_ray(None)
+    try:
+        memory = start_memory_actor(Path(folder) / "killed.duckdb", embedder="hash")
+        try:
+            pid = ray.get(memory.handle.pid.remote())
+            stream = ray.remote(num_cpus=0)(_stream)
+            tasks = [stream.remote(memory, w, writes) for w in range(writers)]
+            deadline = time.monotonic() + 120
+            while memory.stats()["current"] < kill_after:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the writers did not start writing within 120 s")
+                time.sleep(0.02)
+            os.kill(pid, signal.SIGKILL)
+            acknowledged = [i for ids in ray.get(tasks, timeout=300) for i in ids]
+            restarted = ray.get(memory.handle.pid.remote()) != pid
+            stored = memory.export_arrow(principal=_ADMIN, namespace_prefix=("team", "t"))
+            ids = set(stored.column("id").to_pylist())
+            texts = stored.column("text").to_pylist()
+        finally:
+            ray.get(memory.handle.close.remote())
+            ray.kill(memory.handle)
+    finally:
+        if started:
+            ray.shutdown()
+    return {
+        "lost_acknowledged_writes": sum(1 for i in acknowledged if i not in ids),
+        "duplicate_writes": len(texts) - len(set(texts)),
+        "acknowledged_writes": len(acknowledged),
+        "memory_actor_restarted": restarted,
+    }
+
+
 SOAK_RSS_BOUND_MB = 64
 SOAK_OPEN_FILES_BOUND = 4
 
@@ -469,7 +537,9 @@ def run_reliability(
         soaked = Path(folder) / "soak"
         soaked.mkdir()
         long_run = soak(soaked, runs=soak_runs)
+        killed = memory_actor_kill(folder)
     return {
+        **killed,
         "lost_updates": load["lost_updates"],
         "concurrent_writers": load["concurrent_writers"],
         "writes_per_s": load["writes_per_s"],
@@ -492,7 +562,10 @@ def run_reliability(
 def summarize(result: dict[str, Any]) -> str:
     """One human line for stderr."""
     return (
-        f"reliability: {result['concurrent_writers']} writers, {result['lost_updates']} lost "
+        f"reliability: memory actor killed under {result['acknowledged_writes']} streamed "
+        f"writes: {result['lost_acknowledged_writes']} acknowledged lost, "
+        f"{result['duplicate_writes']} duplicated; "
+        f"{result['concurrent_writers']} writers, {result['lost_updates']} lost "
         f"updates, {result['writes_per_s']} writes/s ({result['update_conflicts']} conflicts "
         f"retried; one writer alone: {result['single_writer_writes_per_s']} writes/s); access "
         f"control: {result['acl_violations']} violations in "

@@ -7,13 +7,17 @@ every other actor holds a :class:`RemoteMemory` built from its handle. The actor
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Collection
-from typing import Any
+import time
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any, cast
 
-from memory._access import AccessRules
+from memory._access import AccessRules, Principal
 from memory._retrieval import RetrievalWeights
-from memory._types import MemoryPolicy
+from memory._types import MemoryPolicy, MemoryRecord, NewMemory
+from memory.errors import MemoryIdTakenError
 from telemetry import Wire, attached, carrier, collect_for_relay, outgoing, relay, to_relay
 
 __all__ = ["MemoryServiceActor", "RemoteMemory", "start_memory_actor"]
@@ -74,26 +78,96 @@ class MemoryServiceActor:
         self._service.close()
 
 
+# Reads are retried when the actor dies under them; so are adds, under ids the client picks
+# first: a retried add whose first try was committed finds its id taken, and reads it back.
+_RETRIED_READS = frozenset(
+    {"get", "history", "versions", "search", "search_vector", "list_namespaces", "stats"}
+)
+RETRY_ENV = "COLONY_MEMORY_RETRY_S"
+"""How long a client keeps retrying while the memory actor restarts (seconds, default 60)."""
+
+
 class RemoteMemory:
-    """Client of a MemoryService actor; methods mirror :class:`MemoryService`."""
+    """Client of a MemoryService actor; methods mirror :class:`MemoryService`.
+
+    When the actor dies (it restarts from its DuckDB file), reads and adds are retried until
+    it is back, for up to :data:`RETRY_ENV` seconds: an add is sent with an id the client
+    chose, so one that was committed before the crash is not written twice. Updates and
+    deletes are not retried (their compare-and-set cannot tell a first try that went through
+    from another writer's): the error reaches the caller, who rereads and decides.
+    """
 
     def __init__(self, handle: Any, *, relay: Collection[str] = ()) -> None:
         self.handle = handle
         self.relay = frozenset(relay)  # what the actor sends home with its replies
 
+    def _call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        import ray
+
+        if not self.relay:
+            return ray.get(self.handle.call.remote(method, args, kwargs, carrier()))
+        result, telemetry = ray.get(self.handle.call_relay.remote(method, args, kwargs, carrier()))
+        relay(telemetry)
+        return result
+
+    def _retrying(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """:meth:`_call`, again while the actor is down (see the class docstring)."""
+        from ray.exceptions import ActorUnavailableError, RayActorError
+
+        deadline = time.monotonic() + float(os.environ.get(RETRY_ENV, "60"))
+        pause = 0.1
+        while True:
+            try:
+                return self._call(method, args, kwargs)
+            except (RayActorError, ActorUnavailableError):
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(2.0, pause * 2)
+
+    def add(self, text: str, **kwargs: Any) -> MemoryRecord:
+        """:meth:`MemoryService.add`, retried under an id chosen here."""
+        memory_id = kwargs.get("memory_id") or uuid.uuid4().hex
+        principal = kwargs["principal"]
+        try:
+            return cast(
+                MemoryRecord,
+                self._retrying("add", (text,), {**kwargs, "memory_id": memory_id}),
+            )
+        except MemoryIdTakenError:
+            if kwargs.get("memory_id"):
+                raise  # the caller's own id: not ours to explain away
+            # A try before the actor died was committed: that is this add.
+            return cast(MemoryRecord, self._retrying("get", (memory_id,), {"principal": principal}))
+
+    def add_many(
+        self, memories: Sequence[NewMemory], *, principal: Principal
+    ) -> list[MemoryRecord]:
+        """:meth:`MemoryService.add_many`, retried under ids chosen here (one transaction:
+        a retry finds all of them taken, or none)."""
+        named = [m if m.id else dataclasses.replace(m, id=uuid.uuid4().hex) for m in memories]
+        try:
+            return cast(
+                list[MemoryRecord],
+                self._retrying("add_many", (named,), {"principal": principal}),
+            )
+        except MemoryIdTakenError:
+            if any(m.id for m in memories):
+                raise
+            return [
+                cast(MemoryRecord, self._retrying("get", (m.id,), {"principal": principal}))
+                for m in named
+            ]
+
     def __getattr__(self, method: str) -> Any:
         if method.startswith("_"):
             raise AttributeError(method)
-        import ray
+        retried = method in _RETRIED_READS
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            if not self.relay:
-                return ray.get(self.handle.call.remote(method, args, kwargs, carrier()))
-            result, telemetry = ray.get(
-                self.handle.call_relay.remote(method, args, kwargs, carrier())
-            )
-            relay(telemetry)
-            return result
+            if retried:
+                return self._retrying(method, args, kwargs)
+            return self._call(method, args, kwargs)
 
         call.__name__ = method
         return call

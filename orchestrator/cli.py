@@ -373,8 +373,9 @@ def bench_reliability(
     soak_runs: Annotated[int, typer.Option(help="Team runs in the soak")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Lost updates under concurrent writers, access control over every principal, namespace
-    and operation, generated bad input and a soak (issue 6: the parts measured so far)."""
+    """A memory actor killed under streaming writes, lost updates under concurrent writers,
+    access control over every principal, namespace and operation, generated bad input and a
+    soak (issue 6: the parts measured so far)."""
     from benchmarks.reliability import run_reliability, summarize
 
     result = run_reliability(

@@ -83,3 +83,39 @@ def test_actor_restarts_from_its_file(local_ray: Any, tmp_path: Path) -> None:
     finally:
         ray.get(memory.handle.close.remote())
         ray.kill(memory.handle)
+
+
+def test_killed_memory_actor_loses_no_acknowledged_write_and_duplicates_none(
+    local_ray: Any, tmp_path: Path
+) -> None:
+    ray = local_ray
+    memory = start_memory_actor(tmp_path / "m.duckdb", embedder="hash")
+    try:
+
+        @ray.remote(num_cpus=0)
+        def stream(mem: RemoteMemory, writer: int, count: int) -> list[str]:
+            who = Principal.agent("t", "a")
+            acknowledged = []
+            for i in range(count):
+                record = mem.add(f"writer {writer} fact {i}", principal=who, namespace=TEAM)
+                acknowledged.append(record.id)
+            return acknowledged
+
+        pid = ray.get(memory.handle.pid.remote())
+        writers = [stream.remote(memory, w, 40) for w in range(4)]
+        deadline = time.monotonic() + 60
+        while memory.stats()["current"] < 20:  # writes are streaming in
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)  # the actor's own process, by PID
+        acknowledged = [i for ids in ray.get(writers, timeout=180) for i in ids]
+        assert ray.get(memory.handle.pid.remote()) != pid  # it was restarted from its file
+        stored = memory.export_arrow(principal=agent, namespace_prefix=TEAM)
+        texts = stored.column("text").to_pylist()
+        assert set(acknowledged) <= set(stored.column("id").to_pylist())  # none lost
+        assert len(acknowledged) == 160 and len(set(acknowledged)) == 160
+        assert sorted(texts) == sorted(f"writer {w} fact {i}" for w in range(4) for i in range(40))
+        assert memory.check_integrity(principal=Principal.admin()) == []
+    finally:
+        ray.get(memory.handle.close.remote())
+        ray.kill(memory.handle)

@@ -47,6 +47,9 @@ def test_the_bench_finds_no_lost_update_and_no_access_violation(
     assert data["unhandled_exceptions"] == 0
     assert data["fuzz_integrity_problems"] == []
     assert data["fuzz_unclear_rejections"] == 0
+    assert data["memory_actor_restarted"] is True
+    assert data["acknowledged_writes"] == 160
+    assert data["lost_acknowledged_writes"] == 0 and data["duplicate_writes"] == 0
     assert data["soak_runs"] == 1000
     assert data["rss_growth_mb"] <= data["rss_bound_mb"]
     assert data["open_files_growth"] <= data["open_files_bound"]
