@@ -32,9 +32,9 @@ temporary directory.
   local Ray.)
 
 Not measured yet (keys absent from the output, listed in ``not_measured``): memory
-poisoning. An agent actor killed mid-step and a driver killed mid-run are tests
-(``tests/integration/test_team_ray.py``, ``tests/unit/test_team.py``), not figures here; a
-worker node removed mid-run is not tested yet.
+poisoning. An agent actor killed mid-step, a driver killed mid-run and a worker node removed
+mid-run are tests (``tests/integration/test_team_ray.py``, ``tests/unit/test_team.py``,
+``tests/integration/test_node_loss.py``), not figures here.
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ class RemoteMemory:
     def add(self, text: str, **kwargs: Any) -> MemoryRecord:
         """:meth:`MemoryService.add`, retried under an id chosen here."""
         memory_id = kwargs.get("memory_id") or uuid.uuid4().hex
-        principal = kwargs["principal"]
+        principal = kwargs.get("principal")
         try:
             return cast(
                 MemoryRecord,
