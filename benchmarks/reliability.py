@@ -1,7 +1,7 @@
 """Reliability and security of the memory (issue 6), the parts measured so far.
 
 Run: ``colony bench reliability --json`` (or ``python -m benchmarks.reliability``); prints one
-JSON object on stdout and a summary line on stderr. Everything runs on a real DuckDB file in a
+JSON object on stdout and a summary line on stderr. Everything runs on real DuckDB files in a
 temporary directory.
 
 - access control: every principal x namespace x operation of :data:`OPERATIONS`, against what
@@ -14,17 +14,14 @@ temporary directory.
   read, then an update with compare-and-set on the version, retried on a conflict.
   ``lost_updates`` is the bumps made minus the counters' total at the end. The baseline,
   ``single_writer_writes_per_s``, is the same number of bumps from one writer.
-
 - bad input: ``fuzz_cases`` generated cases over the public API and the CLI
   (:mod:`benchmarks.fuzz`); ``unhandled_exceptions`` counts those that raised anything but a
   clear :class:`~memory.errors.ColonyError`, and the store's integrity check runs after them.
-
 - soak: 1,000 runs of a two-agent team with a tool, memory and insights, SQLite checkpoints
   and a trace store, back to back on the local runtime (a new session every 100 runs);
   ``rss_growth_mb`` and ``open_files_growth`` from the end of the first session to the end,
   against the bounds stated in ``rss_bound_mb`` and ``open_files_bound``. The stores grow
   with every run (about six memory versions each), and the in-memory indexes with them.
-
 - a killed memory actor: four Ray tasks stream 40 adds each through the actor's client; the
   actor is killed (SIGKILL, by PID) once 20 are stored, restarts from its file, and the
   clients retry. ``lost_acknowledged_writes`` counts the ids a writer was given that the
