@@ -40,6 +40,7 @@ import contextlib
 import gc
 import os
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -384,6 +385,15 @@ def memory_actor_kill(
         "memory_actor_restarted"}``: acknowledged ids missing from the store after the
         restart, and texts stored more than once.
     """
+    # Ray's log monitor prints on stdout (the killed worker's "died unexpectedly" among
+    # others), where the caller prints the JSON: while Ray runs here, stdout is stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        return _memory_actor_kill(folder, writers, writes, kill_after)
+
+
+def _memory_actor_kill(
+    folder: str | Path, writers: int, writes: int, kill_after: int
+) -> dict[str, Any]:
     import signal
 
     import ray
