@@ -249,7 +249,6 @@ class MemoryService:
             namespace=validate_namespace(namespace),
             text=text,
             tier=Tier(tier),
-            author=principal_arg(principal).id,
             valid_from=valid_from,
             valid_to=valid_to,
             entities=check_strings(entities, "entities"),
@@ -272,6 +271,7 @@ class MemoryService:
         return records
 
     def _add_many(self, memories: Sequence[NewMemory], principal: Principal) -> list[MemoryRecord]:
+        actor = principal_arg(principal).id  # checked even for an empty batch
         for memory in memories:
             self.rules.check(principal, Action.WRITE, validate_namespace(memory.namespace))
             if not isinstance(memory.text, str):
@@ -284,12 +284,12 @@ class MemoryService:
         ready = [
             replace(
                 m,
-                author=principal_arg(principal).id,
+                author=actor,
                 embedding=m.embedding if m.embedding is not None else next(vectors),
             )
             for m in memories
         ]
-        info = ChangeInfo(actor=principal_arg(principal).id)
+        info = ChangeInfo(actor=actor)
         return self._commit([AddOp(m, info) for m in ready])
 
     def update(
@@ -347,7 +347,7 @@ class MemoryService:
             metadata=None if metadata is None else _mapping(metadata, "metadata"),
             valid_from=valid_from,
             utility=utility,
-            info=info or ChangeInfo(actor=principal_arg(principal).id),
+            info=info or ChangeInfo(actor=principal.id),
         )
         return self._commit([op])[0]
 
@@ -362,8 +362,7 @@ class MemoryService:
         """Soft-delete a memory: it disappears from current reads; history stays."""
         with self._span("delete_memory", count=1) as current:
             self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
-            actor = ChangeInfo(actor=principal_arg(principal).id)
-            op = DeleteOp(memory_id, expected_version, info or actor)
+            op = DeleteOp(memory_id, expected_version, info or ChangeInfo(actor=principal.id))
             record = self._commit([op])[0]
             _describe(current, record)
         return record
@@ -532,8 +531,9 @@ class MemoryService:
         principal: Principal,
         policy_name: str,
     ) -> MemoryRecord | None:
+        actor = principal_arg(principal).id
         info = ChangeInfo(
-            actor=principal_arg(principal).id,
+            actor=actor,
             policy=policy_name,
             confidence=decision.confidence,
             reason=decision.reason,
@@ -546,7 +546,7 @@ class MemoryService:
                 namespace=candidate.namespace,
                 text=decision.text or candidate.text,
                 tier=candidate.tier,
-                author=principal_arg(principal).id,
+                author=actor,
                 valid_from=candidate.time,
                 entities=candidate.entities,
                 provenance=candidate.provenance,
@@ -768,9 +768,10 @@ class MemoryService:
             if ns is None:
                 raise InvalidInputError("import table has a row with a null namespace")
             self.rules.check(principal, Action.WRITE, validate_namespace(split_namespace(ns)))
-        table = _fill_import_defaults(table, principal_arg(principal).id, datetime.now(UTC))
+        actor = principal_arg(principal).id  # also for a table without rows
+        table = _fill_import_defaults(table, actor, datetime.now(UTC))
         with self._writes.exclusive():
-            count = self.store.import_arrow(table, actor=principal_arg(principal).id)
+            count = self.store.import_arrow(table, actor=actor)
             self._retriever.load_arrow(table)
         return count
 
