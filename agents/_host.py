@@ -395,6 +395,8 @@ class AgentHost:
                 principal=self.principal,
                 namespace=self.private_namespace,
                 tier=Tier.INTERACTION,
+                # A tool's output is the tool's word, not the agent's (memory._trust).
+                origin="tool" if item.kind == "tool_result" else None,
                 metadata={
                     "source": "working_memory",
                     "kind": item.kind,

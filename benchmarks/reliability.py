@@ -28,8 +28,12 @@ temporary directory.
   store does not hold afterwards, ``duplicate_writes`` the texts stored twice. (Starts a
   local Ray.)
 
-Not measured yet (keys absent from the output, listed in ``not_measured``): memory
-poisoning. An agent actor killed mid-step, a driver killed mid-run and a worker node removed
+- memory poisoning: false facts from a compromised agent and instructions injected through
+  tool outputs and agents' notes, with and without the defence
+  (:mod:`benchmarks.poisoning`): ``poisoning_asr_defended``, ``poisoning_asr_undefended``
+  and ``clean_utility_ratio``. It uses ``COLONY_EMBEDDER`` (MiniLM by default).
+
+An agent actor killed mid-step, a driver killed mid-run and a worker node removed
 mid-run are tests (``tests/integration/test_team_ray.py``, ``tests/unit/test_team.py``,
 ``tests/integration/test_node_loss.py``), not figures here.
 """
@@ -52,6 +56,7 @@ from typing import Any
 from agents import ChatResponse, Message, ToolCall, ToolSpec, Usage
 from benchmarks._main import run_as_script
 from benchmarks.fuzz import fuzz
+from benchmarks.poisoning import run_poisoning
 from memory import (
     Candidate,
     HashEmbedder,
@@ -70,7 +75,6 @@ from memory.errors import (
 from policies import make_policy
 
 __all__ = [
-    "NOT_MEASURED",
     "OPERATIONS",
     "PRINCIPALS",
     "READS",
@@ -81,12 +85,6 @@ __all__ = [
     "run_reliability",
     "summarize",
 ]
-
-NOT_MEASURED = (
-    "poisoning_asr_defended",
-    "poisoning_asr_undefended",
-    "clean_utility_ratio",
-)
 
 PRINCIPALS: dict[str, Principal] = {
     "agent t/a": Principal.agent("t", "a"),
@@ -259,7 +257,9 @@ def acl_matrix(
     """
     violations: list[str] = []
     cases = 0
-    with MemoryService.open(path, embedder=HashEmbedder(), rules=rules) as service:
+    # The namespace rules alone: the trust guard, which also keeps agents from changing an
+    # admin's or user's memories, is measured by the poisoning suite.
+    with MemoryService.open(path, embedder=HashEmbedder(), rules=rules, guard=None) as service:
         for who in PRINCIPALS if principals is None else principals:
             principal = PRINCIPALS[who]
             for where, namespace in NAMESPACES.items():
@@ -545,6 +545,7 @@ def run_reliability(
         soaked.mkdir()
         long_run = soak(soaked, runs=soak_runs)
         killed = memory_actor_kill(folder)
+    poisoning = run_poisoning()
     return {
         **killed,
         "lost_updates": load["lost_updates"],
@@ -562,7 +563,7 @@ def run_reliability(
         "fuzz_integrity_problems": bad_input["integrity_problems"],
         "unhandled_examples": bad_input["unhandled_examples"],
         **long_run,
-        "not_measured": list(NOT_MEASURED),
+        **poisoning,
     }
 
 
@@ -582,8 +583,10 @@ def summarize(result: dict[str, Any]) -> str:
         f"{'ok' if not result['fuzz_integrity_problems'] else 'BROKEN'}; soak: "
         f"{result['soak_runs']} runs, memory +{result['rss_growth_mb']} MiB (bound "
         f"{result['rss_bound_mb']}), open files {result['open_files_growth']:+d} (bound "
-        f"{result['open_files_bound']}); not measured yet: "
-        f"{', '.join(result['not_measured'])}"
+        f"{result['open_files_bound']}); poisoning: attack success "
+        f"{result['poisoning_asr_defended']:.1%} defended, "
+        f"{result['poisoning_asr_undefended']:.1%} undefended, clean utility ratio "
+        f"{result['clean_utility_ratio']}"
     )
 
 

@@ -27,6 +27,7 @@ from memory._retrieval import RetrievalWeights
 from memory._service import AppliedDecision, MemoryService
 from memory._slots import SLOTS, SlotModel, shipped_slot_model
 from memory._store import MemoryStore
+from memory._trust import ORIGIN_TRUST, Origin, TrustGuard, instruction_cue
 from memory._types import (
     AddOp,
     Candidate,
@@ -52,6 +53,7 @@ from memory._types import (
 __all__ = [
     "ARROW_SCHEMA",
     "DEFAULT_PROMPT",
+    "ORIGIN_TRUST",
     "SLOTS",
     "SYSTEM",
     "AccessRules",
@@ -83,6 +85,7 @@ __all__ = [
     "NewMemory",
     "NodeKind",
     "Operation",
+    "Origin",
     "Principal",
     "PrincipalKind",
     "Question",
@@ -93,6 +96,7 @@ __all__ = [
     "Session",
     "SlotModel",
     "Tier",
+    "TrustGuard",
     "Turn",
     "UpdateOp",
     "WriteOp",
@@ -101,6 +105,7 @@ __all__ = [
     "entity_subgraph",
     "extract_conversation",
     "graph_view",
+    "instruction_cue",
     "k_hop",
     "load_bundled_extension",
     "load_locomo",

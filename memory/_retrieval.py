@@ -31,6 +31,7 @@ from memory._index import VectorIndex
 from memory._namespace import Namespace, join_namespace
 from memory._slots import SlotModel
 from memory._temporal import Period, named_periods
+from memory._trust import quarantine_reason
 from memory._types import Embedder, Filter, MemoryRecord, Tier
 
 __all__ = ["HybridRetriever", "RetrievalWeights", "is_past_query"]
@@ -78,6 +79,9 @@ class RetrievalWeights:
         slot_factor: When a :class:`memory.SlotModel` reads the query as asking about one
             slot ("what does Ana drive now?"), the factor for memories that do not state that
             slot, and for distractors (hypothetical or denied statements); 1 turns it off.
+        trust_weight: How much a memory's lack of trust lowers its score: the factor is
+            ``1 - trust_weight * (1 - trust)`` (0.7 for a tool's output at trust 0.4);
+            0 turns it off.
     """
 
     bm25: float = 1.0
@@ -90,10 +94,23 @@ class RetrievalWeights:
     other_speaker_factor: float = 0.5
     date_factor: float = 0.5
     slot_factor: float = 0.5
+    trust_weight: float = 0.5
 
 
 class _Columns:
     """Growable numpy columns, one row per indexed version."""
+
+    _ARRAYS = (
+        "ns",
+        "tier",
+        "version",
+        "recorded",
+        "superseded",
+        "deleted",
+        "time",
+        "trust",
+        "quarantined",
+    )
 
     def __init__(self) -> None:
         self.size = 0
@@ -105,6 +122,8 @@ class _Columns:
         self.superseded = np.full(cap, _NEVER, np.int64)
         self.deleted = np.zeros(cap, np.bool_)
         self.time = np.zeros(cap, np.int64)
+        self.trust = np.ones(cap, np.float32)
+        self.quarantined = np.zeros(cap, np.bool_)
         self.ids: list[str] = []
         self.authors: list[str] = []
 
@@ -114,7 +133,7 @@ class _Columns:
         if need <= cap:
             return
         new_cap = max(need, cap * 2)
-        for name in ("ns", "tier", "version", "recorded", "superseded", "deleted", "time"):
+        for name in _Columns._ARRAYS:
             old = getattr(self, name)
             fill = _NEVER if name == "superseded" else 0
             grown = np.full(new_cap, fill, old.dtype)
@@ -132,6 +151,8 @@ class _Columns:
         deleted: npt.ArrayLike,
         time: npt.ArrayLike,
         authors: Sequence[str],
+        trust: npt.ArrayLike,
+        quarantined: npt.ArrayLike,
     ) -> range:
         n = len(ids)
         self._grow(n)
@@ -143,6 +164,8 @@ class _Columns:
         self.superseded[start:stop] = superseded
         self.deleted[start:stop] = deleted
         self.time[start:stop] = time
+        self.trust[start:stop] = trust
+        self.quarantined[start:stop] = quarantined
         self.ids.extend(ids)
         self.authors.extend(authors)
         self.size = stop
@@ -213,6 +236,7 @@ class HybridRetriever:
             time = np.where(valid_from == _NEVER, recorded, valid_from)
             ids = table.column("id").to_pylist()
             deleted = np.fromiter((i in deleted_ids for i in ids), np.bool_, len(ids))
+            metadata = [_parse_metadata(m) for m in table.column("metadata").to_pylist()]
             rows = self._cols.append(
                 ids,
                 ns_codes,
@@ -223,10 +247,16 @@ class HybridRetriever:
                 deleted,
                 time,
                 table.column("author").to_pylist(),
+                (
+                    table.column("trust").to_numpy()
+                    if "trust" in table.column_names
+                    else np.ones(table.num_rows)
+                ),
+                [quarantine_reason(m) is not None for m in metadata],
             )
             self._texts.extend(table.column("text").to_pylist())
-            for metadata in table.column("metadata").to_pylist():
-                self._add_row_facts(_parse_metadata(metadata))
+            for facts in metadata:
+                self._add_row_facts(facts)
             self._vectors.add([str(r) for r in rows], self._embeddings(table))
             versions = self._cols.version
             for row, memory_id in zip(rows, ids, strict=True):
@@ -296,6 +326,8 @@ class HybridRetriever:
                 [r.deleted for r in fresh],
                 [_ns_time(r.valid_from or r.recorded_at) for r in fresh],
                 [r.author for r in fresh],
+                [r.trust for r in fresh],
+                [quarantine_reason(r.metadata) is not None for r in fresh],
             )
             self._vectors.add([str(r) for r in rows], vectors)
             for row, record in zip(rows, fresh, strict=True):
@@ -335,6 +367,12 @@ class HybridRetriever:
         with self._lock:
             row = self._latest.get(memory_id)
             return None if row is None else self._ns_names[int(self._cols.ns[row])]
+
+    def trust_of(self, memory_id: str) -> float | None:
+        """The trust of a memory's newest indexed version, None if unknown."""
+        with self._lock:
+            row = self._latest.get(memory_id)
+            return None if row is None else float(self._cols.trust[row])
 
     def namespaces(self) -> list[Namespace]:
         """Every namespace that holds an indexed version."""
@@ -376,7 +414,17 @@ class HybridRetriever:
         if flt.authors is not None:
             authors = set(flt.authors)
             mask &= np.fromiter((a in authors for a in c.authors), np.bool_, n)
+        if flt.quarantine == "exclude":
+            mask &= ~c.quarantined[:n]
+        elif flt.quarantine == "only":
+            mask &= c.quarantined[:n]
         return mask
+
+    def matching(self, flt: Filter, readable: Sequence[Namespace] | None) -> list[tuple[str, int]]:
+        """``(memory_id, version)`` of every indexed version under ``flt``, unranked."""
+        with self._lock:
+            rows = np.flatnonzero(self.mask(flt, readable))
+            return [(self._cols.ids[row], int(self._cols.version[row])) for row in rows]
 
     def search(
         self,
@@ -435,6 +483,12 @@ class HybridRetriever:
                         fused[row] *= w.date_factor
             if query and w.slot_factor != 1.0 and query_vector is not None:
                 self._slot_prior(query_vector, fused)
+            if w.trust_weight:
+                # Untrusted memories (agents' notes, tool output) rank below trusted ones.
+                trust = self._cols.trust
+                for row in fused:
+                    if trust[row] < 1.0:
+                        fused[row] *= 1.0 - w.trust_weight * (1.0 - float(trust[row]))
             if query is not None and flt.as_of is None and flt.include_superseded:
                 factor = w.past_superseded_factor if is_past_query(query) else w.superseded_factor
                 for row in fused:

@@ -27,14 +27,25 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from opentelemetry.trace import Span
 
-from memory._access import AccessRules, Action, Principal, principal_arg
-from memory._checks import check_embedding, check_strings, short, to_utc
+from memory._access import AccessRules, Action, Principal, PrincipalKind, principal_arg
+from memory._checks import check_embedding, check_float, check_strings, short, to_utc
 from memory._duckdb_write import memory_id_arg
 from memory._embedding import Embedder, default_embedder
+from memory._english import state_slots
 from memory._namespace import Namespace, split_namespace, validate_namespace
 from memory._retrieval import HybridRetriever, RetrievalWeights, is_past_query
 from memory._slots import SlotModel, shipped_slot_model
 from memory._store import MemoryStore
+from memory._trust import (
+    ORIGIN_KEY,
+    QUARANTINE_KEY,
+    Origin,
+    TrustGuard,
+    agrees,
+    instruction_cue,
+    origin_arg,
+    quarantine_reason,
+)
 from memory._types import (
     AddOp,
     Candidate,
@@ -53,7 +64,12 @@ from memory._types import (
     UpdateOp,
     WriteOp,
 )
-from memory.errors import InvalidInputError, InvalidRecordError, MemoryNotFoundError
+from memory.errors import (
+    AccessDeniedError,
+    InvalidInputError,
+    InvalidRecordError,
+    MemoryNotFoundError,
+)
 from telemetry import Attr, capture_content, span
 from telemetry._metrics import MEMORY_DURATION, MEMORY_OPERATIONS
 
@@ -70,6 +86,11 @@ class AppliedDecision:
     decision: Decision
     record: MemoryRecord | None
     seconds: float
+
+    @property
+    def quarantined(self) -> bool:
+        """True when the guard stored the candidate in quarantine instead of adopting it."""
+        return self.record is not None and quarantine_reason(self.record.metadata) is not None
 
 
 @dataclass
@@ -152,6 +173,10 @@ class MemoryService:
             whether it is a distractor, and reads which slot a query asks about (see
             :class:`memory.SlotModel`). ``"auto"`` uses the model shipped for the embedder,
             if there is one; ``None`` leaves slots to the extractor's rules.
+        guard: screens what arrives from untrusted origins (agents, tools, documents) and
+            quarantines prompt injections and contradictions of more trusted memories (see
+            :mod:`memory._trust`); ``None`` adopts everything, as the memory systems
+            without a defence do. Each memory's origin and trust are recorded either way.
     """
 
     def __init__(
@@ -163,8 +188,13 @@ class MemoryService:
         rules: AccessRules | None = None,
         weights: RetrievalWeights | None = None,
         slot_model: SlotModel | Literal["auto"] | None = "auto",
+        guard: TrustGuard | None = TrustGuard(),  # noqa: B008 (frozen, shared safely)
     ) -> None:
+        if guard is not None and not isinstance(guard, TrustGuard):
+            raise InvalidInputError(f"guard must be a TrustGuard or None, got {short(guard)}")
         self.store = store
+        self.guard = guard
+        self._trust = (guard or TrustGuard()).trust
         self.embedder = embedder or default_embedder()
         self.policy = policy
         self.rules = rules or AccessRules()
@@ -196,6 +226,7 @@ class MemoryService:
         rules: AccessRules | None = None,
         weights: RetrievalWeights | None = None,
         slot_model: SlotModel | Literal["auto"] | None = "auto",
+        guard: TrustGuard | None = TrustGuard(),  # noqa: B008 (frozen, shared safely)
     ) -> MemoryService:
         """Open (or create) a DuckDB memory file and serve it."""
         from memory._duckdb import DuckDBStore
@@ -209,6 +240,7 @@ class MemoryService:
             rules=rules,
             weights=weights,
             slot_model=slot_model,
+            guard=guard,
         )
 
     def close(self) -> None:
@@ -243,8 +275,15 @@ class MemoryService:
         trust: float = 1.0,
         utility: float = 0.0,
         memory_id: str | None = None,
+        origin: Origin | str | None = None,
     ) -> MemoryRecord:
-        """Store one memory as it is (no policy); returns version 1."""
+        """Store one memory as it is (no policy); returns version 1.
+
+        ``origin`` says where the text came from (default: the principal's own kind, see
+        :mod:`memory._trust`); the stored trust is ``trust`` capped at that origin's. Text
+        from an untrusted origin that instructs an AI, or contradicts a more trusted memory,
+        is stored in quarantine (see :meth:`quarantined`).
+        """
         memory = NewMemory(
             namespace=validate_namespace(namespace),
             text=text,
@@ -258,20 +297,31 @@ class MemoryService:
             utility=utility,
             id=memory_id,
         )
-        return self.add_many([memory], principal=principal)[0]
+        return self.add_many([memory], principal=principal, origin=origin)[0]
 
     def add_many(
-        self, memories: Sequence[NewMemory], *, principal: Principal
+        self,
+        memories: Sequence[NewMemory],
+        *,
+        principal: Principal,
+        origin: Origin | str | None = None,
     ) -> list[MemoryRecord]:
-        """Store several memories in one transaction (embedded in one batch)."""
+        """Store several memories in one transaction (embedded in one batch).
+
+        A memory's ``metadata["origin"]`` overrides ``origin`` for that memory; each is
+        screened as :meth:`add` says.
+        """
         with self._span("create_memory", count=len(memories)) as current:
-            records = self._add_many(memories, principal)
+            records = self._add_many(memories, principal, origin)
             if len(records) == 1:
                 _describe(current, records[0])
         return records
 
-    def _add_many(self, memories: Sequence[NewMemory], principal: Principal) -> list[MemoryRecord]:
+    def _add_many(
+        self, memories: Sequence[NewMemory], principal: Principal, origin: object
+    ) -> list[MemoryRecord]:
         actor = principal_arg(principal).id  # checked even for an empty batch
+        default = origin_arg(origin, principal)
         for memory in memories:
             self.rules.check(principal, Action.WRITE, validate_namespace(memory.namespace))
             if not isinstance(memory.text, str):
@@ -281,16 +331,115 @@ class MemoryService:
                 )
         needs = [m.text for m in memories if m.embedding is None]
         vectors = iter(self.embedder.embed(needs)) if needs else iter(())
-        ready = [
-            replace(
+        ready = []
+        for m in memories:
+            metadata = _mapping(m.metadata, "metadata")
+            given = metadata.get(ORIGIN_KEY)
+            source = default if given is None else origin_arg(given, principal)
+            memory = replace(
                 m,
                 author=actor,
                 embedding=m.embedding if m.embedding is not None else next(vectors),
             )
-            for m in memories
-        ]
+            ready.append(self._vetted(memory, metadata, source))
         info = ChangeInfo(actor=actor)
         return self._commit([AddOp(m, info) for m in ready])
+
+    def _vetted(self, memory: NewMemory, metadata: dict[str, Any], origin: Origin) -> NewMemory:
+        """``memory`` with its origin, its trust capped at the origin's, and the guard's verdict."""
+        if QUARANTINE_KEY in metadata:
+            raise InvalidInputError(
+                f"metadata key {QUARANTINE_KEY!r} is the memory service's to set, got "
+                f"{short(metadata[QUARANTINE_KEY])}; release() takes a memory out of quarantine"
+            )
+        trust = min(check_float(memory.trust, "trust", low=0.0, high=1.0), self._trust[origin])
+        metadata[ORIGIN_KEY] = origin.value
+        if self.guard is not None and self.guard.screens(trust):
+            reason = self._screen(memory.text, memory.embedding, memory.namespace, metadata, trust)
+            if reason is not None:
+                metadata[QUARANTINE_KEY] = reason
+        return replace(memory, metadata=metadata, trust=trust)
+
+    def _screen(
+        self,
+        text: str,
+        vector: Any,
+        namespace: Namespace,
+        metadata: Mapping[str, Any],
+        trust: float,
+    ) -> str | None:
+        """Why untrusted content must not be adopted (instructions, contradiction), or None."""
+        cue = instruction_cue(text)
+        if cue is not None:
+            return f"instructions to an AI ({cue})"
+        conflict = self._contradicted(text, vector, namespace, metadata, trust)
+        if conflict is not None:
+            return f"contradicts memory {conflict.id} (trust {conflict.trust:.2f})"
+        return None
+
+    def _contradicted(
+        self,
+        text: str,
+        vector: Any,
+        namespace: Namespace,
+        metadata: Mapping[str, Any],
+        trust: float,
+    ) -> MemoryRecord | None:
+        """A more trusted current memory that states a different value of the same slot.
+
+        Neighbours are searched in the namespace's root (a team, a user, an agent), so a
+        note filed elsewhere in the team still meets the team's facts.
+        """
+        assert self.guard is not None
+        flt = Filter(namespace_prefix=namespace[:2])
+        hits = self._search_rows(None, flt, k=8, readable=None, query_vector=vector)
+        speaker = metadata.get("speaker")
+        lowered = text.lower()
+
+        def about_same(record: MemoryRecord) -> bool:
+            subject = record.metadata.get("speaker")
+            return (
+                (isinstance(subject, str) and subject.lower() in lowered)
+                or (subject is not None and subject == speaker)
+                or any(e.lower() in lowered for e in record.entities)
+            )
+
+        rivals = [
+            hit.record
+            for hit in hits
+            if self.guard.outranks(hit.record.trust, trust) and about_same(hit.record)
+        ]
+        if not rivals:
+            return None
+        slots = self._slots_of([text], [metadata], speaker)[0]
+        if not slots:
+            return None
+        theirs_all = self._slots_of([r.text for r in rivals], [r.metadata for r in rivals], speaker)
+        for record, theirs in zip(rivals, theirs_all, strict=True):
+            subject = record.metadata.get("speaker")
+            names = [n for n in (subject, speaker) if isinstance(n, str) and n]
+            if slots & theirs and not agrees(text, record.text, names):
+                return record
+        return None
+
+    def _slots_of(
+        self, texts: Sequence[str], metadata: Sequence[Mapping[str, Any]], speaker: object
+    ) -> list[set[str]]:
+        """The slots each text states: tagged in its metadata, found by the extractor's rules
+        and, where neither finds one, read by the slot model."""
+        found = []
+        for text, meta in zip(texts, metadata, strict=True):
+            names = [n for n in (meta.get("speaker"), speaker) if isinstance(n, str) and n]
+            tagged = meta.get("slots")
+            found.append(
+                set(tagged if isinstance(tagged, list | tuple) else ()) | state_slots(text, names)
+            )
+        unknown = [i for i, slots in enumerate(found) if not slots]
+        if unknown and self.slot_model is not None:
+            vectors = self.embedder.embed([texts[i] for i in unknown])
+            for i, slots in zip(unknown, self.slot_model.statement_slots(vectors), strict=True):
+                found[i] |= slots
+        return found
 
     def update(
         self,
@@ -337,6 +486,8 @@ class MemoryService:
         info: ChangeInfo | None,
     ) -> MemoryRecord:
         self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
+        if text is not None or entities is not None or valid_from is not None:
+            self._protect(principal, memory_id, "update")
         embedding = None if text is None else self.embedder.embed([text])[0]
         op = UpdateOp(
             memory_id,
@@ -362,10 +513,23 @@ class MemoryService:
         """Soft-delete a memory: it disappears from current reads; history stays."""
         with self._span("delete_memory", count=1) as current:
             self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
+            self._protect(principal, memory_id, "delete")
             op = DeleteOp(memory_id, expected_version, info or ChangeInfo(actor=principal.id))
             record = self._commit([op])[0]
             _describe(current, record)
         return record
+
+    def _protect(self, principal: Principal, memory_id: str, action: str) -> None:
+        """Refuse a direct change of a memory more trusted than the principal's own word."""
+        if self.guard is None:
+            return
+        mine = self._trust[origin_arg(None, principal)]
+        theirs = self._retriever.trust_of(memory_id_arg(memory_id))
+        if theirs is not None and self.guard.outranks(theirs, mine):
+            raise AccessDeniedError(
+                f"{principal.id} (trust {mine:.2f}) may not {action} memory {memory_id!r}, "
+                f"written with trust {theirs:.2f}; a user or admin may"
+            )
 
     @contextmanager
     def _span(
@@ -433,10 +597,15 @@ class MemoryService:
         principal: Principal,
         policy: MemoryPolicy | None = None,
         neighbours: int = 5,
+        origin: Origin | str | None = None,
     ) -> list[AppliedDecision]:
         """Run each candidate through the memory policy and apply its decision.
 
         Candidates are handled in order, so a later candidate sees what earlier ones wrote.
+        ``origin`` is where the candidates came from (default: the principal's own kind).
+        From an untrusted origin, a candidate that instructs an AI, or whose decision would
+        replace, delete or contradict a more trusted memory, is stored in quarantine instead
+        (:attr:`AppliedDecision.quarantined`); one that only repeats a trusted memory is a NOOP.
         """
         policy = policy or self.policy
         if policy is None:
@@ -444,20 +613,33 @@ class MemoryService:
                 "remember() needs a memory policy: pass policy=... here or to MemoryService "
                 "(for example policies.HeuristicPolicy())"
             )
+        source = origin_arg(origin, principal)
         for candidate in candidates:
             self.rules.check(principal, Action.WRITE, validate_namespace(candidate.namespace))
+            if QUARANTINE_KEY in _mapping(candidate.metadata, "metadata"):
+                raise InvalidInputError(
+                    f"metadata key {QUARANTINE_KEY!r} is the memory service's to set, got "
+                    f"{short(candidate.metadata[QUARANTINE_KEY])}"
+                )
         texts = [c.text for c in candidates if c.embedding is None]
         vectors = iter(self.embedder.embed(texts)) if texts else iter(())
         ready = [
-            c if c.embedding is not None else replace(c, embedding=next(vectors))
+            replace(
+                c,
+                embedding=c.embedding if c.embedding is not None else next(vectors),
+                metadata={**c.metadata, ORIGIN_KEY: source.value},
+            )
             for c in candidates
         ]
+        trust = self._trust[source]
         applied = []
         for candidate in self._tag_slots(ready):
             started = time.perf_counter()
             near = self._neighbours(candidate, neighbours)
             decision = policy.decide(candidate, near)
             elapsed = time.perf_counter() - started
+            if self.guard is not None and self.guard.screens(trust):
+                candidate, decision = self._guarded(candidate, decision, near, trust)
             operation = _DECISION_SPANS[decision.operation]
             with self._span(operation, name=None if operation else "noop_memory") as current:
                 current.set_attributes(
@@ -471,11 +653,49 @@ class MemoryService:
                 )
                 if decision.target is not None:
                     current.set_attribute(Attr.TARGET, decision.target)
-                record = self._apply_decision(candidate, decision, near, principal, policy.name)
+                record = self._apply_decision(
+                    candidate, decision, near, principal, policy.name, trust
+                )
                 if record is not None:
                     _describe(current, record)
             applied.append(AppliedDecision(candidate, decision, record, elapsed))
         return applied
+
+    def _guarded(
+        self, candidate: Candidate, decision: Decision, near: Sequence[ScoredMemory], trust: float
+    ) -> tuple[Candidate, Decision]:
+        """The policy's decision for an untrusted candidate, or quarantine (see remember)."""
+        assert self.guard is not None
+        op = decision.operation
+        if op is Operation.NOOP:
+            return candidate, decision
+        cue = instruction_cue(candidate.text)
+        if cue is not None:
+            return _quarantine(candidate, decision, f"instructions to an AI ({cue})")
+        if op is Operation.ADD:
+            vector, namespace = candidate.embedding, candidate.namespace
+            conflict = self._contradicted(
+                decision.text or candidate.text, vector, namespace, candidate.metadata, trust
+            )
+            if conflict is None:
+                return candidate, decision
+            reason = f"contradicts memory {conflict.id} (trust {conflict.trust:.2f})"
+            return _quarantine(candidate, decision, reason)
+        target = self._target(decision, near)
+        if not self.guard.outranks(target.trust, trust):
+            return candidate, decision
+        said = decision.text or candidate.text
+        speaker = target.metadata.get("speaker")
+        names = [speaker] if isinstance(speaker, str) else []
+        if op is Operation.UPDATE and agrees(said, target.text, names):
+            return candidate, Decision(
+                Operation.NOOP,
+                target=target.id,
+                confidence=decision.confidence,
+                reason=f"repeats trusted memory {target.id}",
+            )
+        reason = f"would {op.value} memory {target.id} (trust {target.trust:.2f})"
+        return _quarantine(candidate, decision, reason)
 
     def _tag_slots(self, candidates: list[Candidate]) -> list[Candidate]:
         """Add the slot model's slots to each candidate's ``slots``, and mark distractors."""
@@ -530,6 +750,7 @@ class MemoryService:
         near: Sequence[ScoredMemory],
         principal: Principal,
         policy_name: str,
+        trust: float,
     ) -> MemoryRecord | None:
         actor = principal_arg(principal).id
         info = ChangeInfo(
@@ -551,6 +772,7 @@ class MemoryService:
                 entities=candidate.entities,
                 provenance=candidate.provenance,
                 metadata=dict(candidate.metadata),
+                trust=trust,
                 embedding=candidate.embedding if decision.text in (None, candidate.text) else None,
             )
             if memory.embedding is None:
@@ -578,6 +800,7 @@ class MemoryService:
             provenance=merged_prov,
             metadata={**target.metadata, **candidate.metadata},
             valid_from=valid_from,
+            trust=min(target.trust, trust),
             info=info,
         )
         # Versions of one memory are linked by versions() and history(); a `supersedes`
@@ -718,6 +941,56 @@ class MemoryService:
                 hits.append(ScoredMemory(record, score, components))
         return hits[:k]
 
+    def quarantined(
+        self, *, principal: Principal, namespace_prefix: Namespace = (), limit: int = 100
+    ) -> list[MemoryRecord]:
+        """Current memories in quarantine that ``principal`` may read, newest first.
+
+        Each one's ``metadata["quarantine"]`` says why it is there.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidInputError(f"limit must be an int >= 1, got {short(limit)}")
+        flt = Filter(
+            namespace_prefix=validate_namespace(namespace_prefix, allow_empty=True),
+            quarantine="only",
+        )
+        readable = self.rules.readable(principal, self._retriever.namespaces())
+        keys = self._retriever.matching(flt, readable)
+        records = self.store.fetch(keys, with_embeddings=False)
+        records.sort(key=lambda r: r.recorded_at, reverse=True)
+        return records[:limit]
+
+    def release(self, memory_id: str, *, principal: Principal, reason: str = "") -> MemoryRecord:
+        """Take a memory out of quarantine: a new version, found by searches again.
+
+        Only a user or an admin may release, not an agent: what an agent could release, a
+        compromised agent could too. The memory keeps its origin and trust. To reject it
+        instead, :meth:`delete` it.
+
+        Raises:
+            AccessDeniedError: ``principal`` is an agent, or may not write the namespace.
+            InvalidInputError: the memory is not in quarantine.
+        """
+        if principal_arg(principal).kind is PrincipalKind.AGENT:
+            raise AccessDeniedError(
+                f"{principal.id} may not release memories from quarantine; a user or admin must"
+            )
+        record = self.get(memory_id, principal=principal)
+        if quarantine_reason(record.metadata) is None:
+            raise InvalidInputError(f"memory {memory_id!r} is not in quarantine")
+        metadata = {k: v for k, v in record.metadata.items() if k != QUARANTINE_KEY}
+        info = ChangeInfo(
+            actor=principal.id,
+            reason=f"released from quarantine ({record.metadata[QUARANTINE_KEY]})"
+            + (f": {reason}" if reason else ""),
+        )
+        with self._span("update_memory", count=1) as current:
+            self.rules.check(principal, Action.WRITE, record.namespace)
+            op = UpdateOp(record.id, record.version, metadata=metadata, info=info)
+            released = self._commit([op])[0]
+            _describe(current, released)
+        return released
+
     def list_namespaces(
         self,
         *,
@@ -836,6 +1109,19 @@ def _tiers(value: object) -> tuple[Tier, ...] | None:
     except ValueError:
         names = ", ".join(t.value for t in Tier)
         raise InvalidInputError(f"tiers must be among {names}, got {short(value)}") from None
+
+
+def _quarantine(
+    candidate: Candidate, decision: Decision, reason: str
+) -> tuple[Candidate, Decision]:
+    """The candidate marked for quarantine, and an ADD of it as the policy worded it."""
+    marked = replace(candidate, metadata={**candidate.metadata, QUARANTINE_KEY: reason})
+    return marked, Decision(
+        Operation.ADD,
+        text=decision.text if decision.operation is Operation.ADD else candidate.text,
+        confidence=decision.confidence,
+        reason=f"quarantined: {reason}; the policy decided {decision.operation.value}",
+    )
 
 
 def _check_k(k: object) -> None:

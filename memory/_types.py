@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -194,7 +194,9 @@ class Filter:
 
     ``namespace_prefix`` selects a subtree (``()`` = all); ``as_of`` reads the store as it
     was at that system time; ``include_superseded`` also returns replaced versions (for
-    questions about the past); ``metadata`` matches exact top-level values.
+    questions about the past); ``metadata`` matches exact top-level values; ``quarantine``
+    leaves out memories in quarantine (``"exclude"``), takes only them (``"only"``), or
+    both (``"include"``). Only searches apply it: the store's own reads show every memory.
     """
 
     namespace_prefix: Namespace = ()
@@ -205,6 +207,7 @@ class Filter:
     include_superseded: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
     authors: tuple[str, ...] | None = None
+    quarantine: Literal["exclude", "include", "only"] = "exclude"
 
 
 @dataclass(frozen=True, slots=True)

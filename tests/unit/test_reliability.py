@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 from benchmarks.fuzz import fuzz
 from benchmarks.reliability import (
     NAMESPACES,
-    NOT_MEASURED,
     OPERATIONS,
     PRINCIPALS,
     acl_matrix,
@@ -53,7 +52,9 @@ def test_the_bench_finds_no_lost_update_and_no_access_violation(
     assert data["soak_runs"] == 1000
     assert data["rss_growth_mb"] <= data["rss_bound_mb"]
     assert data["open_files_growth"] <= data["open_files_bound"]
-    assert set(data["not_measured"]) == set(NOT_MEASURED)
+    assert data["poisoning_asr_defended"] <= 0.05 < data["poisoning_asr_undefended"]
+    assert data["clean_utility_ratio"] >= 0.95
+    assert data["poisoning"]["defended"]["quarantined"] > 0
 
 
 def test_the_matrix_counts_a_rule_that_lets_too_much_through(tmp_path: Path) -> None:
