@@ -323,6 +323,42 @@ def memory_check(
     typer.echo(f"ok: {stats['current']} memories, {stats['versions']} versions indexed")
 
 
+@memory_app.command("quarantine")
+def memory_quarantine(
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    namespace: Annotated[str, typer.Option(help="Namespace prefix, e.g. team/demo")] = "",
+    limit: Annotated[int, typer.Option(help="How many, newest first")] = 100,
+) -> None:
+    """List memories held in quarantine (prompt injections, contradictions of trusted ones)."""
+    from memory import SYSTEM
+
+    with _open_service(store) as service:
+        held = service.quarantined(
+            principal=SYSTEM, namespace_prefix=_parse_ns(namespace), limit=limit
+        )
+    for r in held:
+        origin = r.metadata.get("origin", "?")
+        typer.echo(
+            f"{r.id}@v{r.version}  {'/'.join(r.namespace)}  by {r.author} ({origin}, trust "
+            f"{r.trust:.2f})  why: {r.metadata['quarantine']}\n    {r.text}"
+        )
+    typer.echo(f"{len(held)} in quarantine", err=True)
+
+
+@memory_app.command("release")
+def memory_release(
+    memory_id: Annotated[str, typer.Argument(help="Id of a memory in quarantine")],
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    reason: Annotated[str, typer.Option(help="Why it is safe, for its history")] = "",
+) -> None:
+    """Take a memory out of quarantine (as admin); `colony memory quarantine` lists them."""
+    from memory import SYSTEM
+
+    with _open_service(store) as service:
+        released = service.release(memory_id, principal=SYSTEM, reason=reason)
+    typer.echo(f"released {released.id} (now v{released.version})")
+
+
 @memory_app.command("export")
 def memory_export(
     out: Annotated[Path, typer.Argument(help="Parquet file to write")],

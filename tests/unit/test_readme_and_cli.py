@@ -70,6 +70,8 @@ def test_readme_snippets_print_what_they_say(
         ["memory", "namespaces"],
         ["memory", "history"],
         ["memory", "check"],
+        ["memory", "quarantine"],
+        ["memory", "release"],
         ["memory", "export"],
         ["memory", "import"],
         ["run"],
