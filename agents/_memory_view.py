@@ -58,8 +58,13 @@ class AgentMemory:
         tier: Tier = Tier.INTERACTION,
         provenance: Sequence[str] = (),
         metadata: Mapping[str, Any] | None = None,
+        origin: str | None = None,
     ) -> MemoryRecord:
-        """Store ``text`` as it is (no policy) in ``namespace`` (default: :attr:`namespace`)."""
+        """Store ``text`` as it is (no policy) in ``namespace`` (default: :attr:`namespace`).
+
+        ``origin`` is ``"tool"`` or ``"document"`` for what the agent did not conclude
+        itself (default: ``"agent"``); untrusted content may land in quarantine.
+        """
         return self._service.add(
             text,
             principal=self.principal,
@@ -67,10 +72,17 @@ class AgentMemory:
             tier=tier,
             provenance=provenance,
             metadata=metadata,
+            origin=origin,
         )
 
     def remember(
-        self, candidates: Sequence[Candidate], *, policy: MemoryPolicy | None = None
+        self,
+        candidates: Sequence[Candidate],
+        *,
+        policy: MemoryPolicy | None = None,
+        origin: str | None = None,
     ) -> list[AppliedDecision]:
         """Let the memory policy decide ADD / UPDATE / DELETE / NOOP for each candidate."""
-        return self._service.remember(candidates, principal=self.principal, policy=policy)
+        return self._service.remember(
+            candidates, principal=self.principal, policy=policy, origin=origin
+        )

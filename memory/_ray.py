@@ -141,7 +141,7 @@ class RemoteMemory:
             return cast(MemoryRecord, self._retrying("get", (memory_id,), {"principal": principal}))
 
     def add_many(
-        self, memories: Sequence[NewMemory], *, principal: Principal
+        self, memories: Sequence[NewMemory], *, principal: Principal, origin: str | None = None
     ) -> list[MemoryRecord]:
         """:meth:`MemoryService.add_many`, retried under ids chosen here (one transaction:
         a retry finds all of them taken, or none)."""
@@ -149,7 +149,7 @@ class RemoteMemory:
         try:
             return cast(
                 list[MemoryRecord],
-                self._retrying("add_many", (named,), {"principal": principal}),
+                self._retrying("add_many", (named,), {"principal": principal, "origin": origin}),
             )
         except MemoryIdTakenError:
             if any(m.id for m in memories):

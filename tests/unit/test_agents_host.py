@@ -190,6 +190,8 @@ def test_working_memory_eviction_spills_to_private_interaction_tier(memory: Memo
     assert all(h.record.tier is Tier.INTERACTION for h in spilled)
     assert all(h.record.namespace == ("agent", TEAM, "calc") for h in spilled)
     assert all(h.record.author == me.id for h in spilled)
+    origins = {h.record.text.split(":")[0]: h.record.metadata["origin"] for h in spilled}
+    assert origins["task"] == "agent" and origins["add"] == "tool"  # a tool's word is its own
 
 
 def test_working_memory_persists_across_runs_and_is_shown_to_the_model() -> None:
