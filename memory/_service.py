@@ -347,11 +347,7 @@ class MemoryService:
 
     def _vetted(self, memory: NewMemory, metadata: dict[str, Any], origin: Origin) -> NewMemory:
         """``memory`` with its origin, its trust capped at the origin's, and the guard's verdict."""
-        if QUARANTINE_KEY in metadata:
-            raise InvalidInputError(
-                f"metadata key {QUARANTINE_KEY!r} is the memory service's to set, got "
-                f"{short(metadata[QUARANTINE_KEY])}; release() takes a memory out of quarantine"
-            )
+        _refuse_quarantine_key(metadata)
         trust = min(check_float(memory.trust, "trust", low=0.0, high=1.0), self._trust[origin])
         metadata[ORIGIN_KEY] = origin.value
         if self.guard is not None and self.guard.screens(trust):
@@ -613,25 +609,21 @@ class MemoryService:
                 "remember() needs a memory policy: pass policy=... here or to MemoryService "
                 "(for example policies.HeuristicPolicy())"
             )
-        source = origin_arg(origin, principal)
+        claimed = origin_arg(origin, principal)
         for candidate in candidates:
             self.rules.check(principal, Action.WRITE, validate_namespace(candidate.namespace))
-            if QUARANTINE_KEY in _mapping(candidate.metadata, "metadata"):
-                raise InvalidInputError(
-                    f"metadata key {QUARANTINE_KEY!r} is the memory service's to set, got "
-                    f"{short(candidate.metadata[QUARANTINE_KEY])}"
-                )
+            _refuse_quarantine_key(_mapping(candidate.metadata, "metadata"))
         texts = [c.text for c in candidates if c.embedding is None]
         vectors = iter(self.embedder.embed(texts)) if texts else iter(())
         ready = [
             replace(
                 c,
                 embedding=c.embedding if c.embedding is not None else next(vectors),
-                metadata={**c.metadata, ORIGIN_KEY: source.value},
+                metadata={**c.metadata, ORIGIN_KEY: claimed.value},
             )
             for c in candidates
         ]
-        trust = self._trust[source]
+        trust = self._trust[claimed]
         applied = []
         for candidate in self._tag_slots(ready):
             started = time.perf_counter()
@@ -669,18 +661,16 @@ class MemoryService:
         op = decision.operation
         if op is Operation.NOOP:
             return candidate, decision
+        if op is Operation.ADD:
+            said = decision.text or candidate.text
+            where, meta = candidate.namespace, candidate.metadata
+            reason = self._screen(said, candidate.embedding, where, meta, trust)
+            if reason is None:
+                return candidate, decision
+            return _quarantine(candidate, decision, reason)
         cue = instruction_cue(candidate.text)
         if cue is not None:
             return _quarantine(candidate, decision, f"instructions to an AI ({cue})")
-        if op is Operation.ADD:
-            vector, namespace = candidate.embedding, candidate.namespace
-            conflict = self._contradicted(
-                decision.text or candidate.text, vector, namespace, candidate.metadata, trust
-            )
-            if conflict is None:
-                return candidate, decision
-            reason = f"contradicts memory {conflict.id} (trust {conflict.trust:.2f})"
-            return _quarantine(candidate, decision, reason)
         target = self._target(decision, near)
         if not self.guard.outranks(target.trust, trust):
             return candidate, decision
@@ -1109,6 +1099,14 @@ def _tiers(value: object) -> tuple[Tier, ...] | None:
     except ValueError:
         names = ", ".join(t.value for t in Tier)
         raise InvalidInputError(f"tiers must be among {names}, got {short(value)}") from None
+
+
+def _refuse_quarantine_key(metadata: Mapping[str, Any]) -> None:
+    if QUARANTINE_KEY in metadata:
+        raise InvalidInputError(
+            f"metadata key {QUARANTINE_KEY!r} is the memory service's to set, got "
+            f"{short(metadata[QUARANTINE_KEY])}; release() takes a memory out of quarantine"
+        )
 
 
 def _quarantine(
