@@ -53,6 +53,7 @@ from memory.errors import InvalidInputError
 from orchestrator import Parallel, Sequential, Team, TeamSession
 from orchestrator._runtime import RayRuntime, init_ray
 from telemetry import tracing
+from telemetry._provider import ColonyTracerProvider
 
 __all__ = ["EchoModel", "SleepyModel", "main", "run_orchestration", "summarize"]
 
@@ -179,7 +180,7 @@ def _switchable_tracing() -> bool:
     provider = trace.get_tracer_provider()
     if isinstance(provider, TracerProvider):
         return isinstance(provider.sampler, _Sampled)
-    trace.set_tracer_provider(TracerProvider(sampler=_Sampled()))
+    trace.set_tracer_provider(ColonyTracerProvider(sampler=_Sampled()))
     return True
 
 

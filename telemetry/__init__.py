@@ -6,6 +6,9 @@ an SDK tracer provider every span is a no-op. The trace context crosses Ray acto
 explicitly (:func:`carrier` in the request, :func:`attached` on the other side), so one team
 run is one trace whichever nodes its agents and its memory run on.
 
+:func:`configure` (and :func:`tracing`) installs :class:`ColonyTracerProvider`, the SDK's
+provider with a lighter span, unless the application has installed a provider of its own.
+
 Message content (tasks, model messages, tool arguments and results, memory texts and queries)
 is recorded only when ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` is ``true``.
 """
@@ -20,6 +23,7 @@ from telemetry._export import (
     span_row,
     tracing,
 )
+from telemetry._provider import ColonyTracerProvider
 from telemetry._relay import SIGNALS, Wire, collect_for_relay, outgoing, relay, to_relay
 from telemetry._spans import (
     CONTENT_ENV,
@@ -40,6 +44,7 @@ __all__ = [
     "SIGNALS",
     "TRACER_NAME",
     "Attr",
+    "ColonyTracerProvider",
     "DuckDBSpanExporter",
     "Exporting",
     "TraceStore",

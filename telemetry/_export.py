@@ -28,6 +28,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+from telemetry._provider import ColonyTracerProvider
 from telemetry._spans import Attr
 
 _log = logging.getLogger(__name__)
@@ -311,7 +312,9 @@ def _routes(service_name: str) -> _Routes:
         if _ROUTES is None:
             provider = trace.get_tracer_provider()
             if not isinstance(provider, TracerProvider):
-                provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+                provider = ColonyTracerProvider(
+                    resource=Resource.create({"service.name": service_name})
+                )
                 trace.set_tracer_provider(provider)
             _ROUTES = _Routes()
             provider.add_span_processor(_ROUTES)

@@ -11,6 +11,7 @@ run's telemetry reaches the driver, whichever node recorded it.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Collection, Sequence
@@ -19,12 +20,12 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from telemetry import _export, _metrics
+from telemetry._provider import ColonyTracerProvider
 from telemetry._spans import Attr, ray_node
 
 Wire = dict[str, Any]
@@ -32,16 +33,22 @@ Wire = dict[str, Any]
 spans hold locks and do not pickle)."""
 
 
-class _Outbox(SpanExporter):
+class _Outbox(SpanProcessor):
+    """Keeps each finished span as wire data until the next reply takes it.
+
+    A processor of its own rather than an exporter behind ``SimpleSpanProcessor``, which
+    switches the context twice per span to keep its export untraced: there is no export
+    here, only a list.
+    """
+
     def __init__(self) -> None:
         self._spans: list[Wire] = []
         self._lock = threading.Lock()
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        wired = [to_wire(s) for s in spans]
+    def on_end(self, span: ReadableSpan) -> None:
+        wired = to_wire(span)
         with self._lock:
-            self._spans.extend(wired)
-        return SpanExportResult.SUCCESS
+            self._spans.append(wired)
 
     def keep(self, spans: Sequence[Wire]) -> None:
         with self._lock:
@@ -97,9 +104,9 @@ def collect_for_relay(signals: Collection[str], service_name: str = "colony") ->
                 node = ray_node()
                 if node is not None:
                     where[Attr.NODE] = node
-                provider = TracerProvider(resource=Resource.create(where))
+                provider = ColonyTracerProvider(resource=Resource.create(where))
                 trace.set_tracer_provider(provider)
-            provider.add_span_processor(SimpleSpanProcessor(_OUTBOX))
+            provider.add_span_processor(_OUTBOX)
         if "metrics" in signals and "metrics" not in _RELAYED:
             _metrics.relay_to(_OUTBOX.put)
         _RELAYED.update(signals)
@@ -167,9 +174,19 @@ def to_wire(span: ReadableSpan) -> Wire:
 
 # Each sending process has one resource: made once here, not for every span it sends.
 _RESOURCES: dict[tuple[tuple[str, Any], ...], Resource] = {}
+_LAST_RESOURCE: tuple[dict[str, Any] | None, Resource] = (None, Resource({}))
+
+
+@functools.lru_cache(maxsize=64)
+def _scope(name: str, version: str | None) -> InstrumentationScope:
+    return InstrumentationScope(name, version)
 
 
 def _resource(attributes: dict[str, Any]) -> Resource:
+    global _LAST_RESOURCE
+    last, made = _LAST_RESOURCE
+    if attributes is last:  # the spans of one reply share their resource's dict
+        return made
     key = tuple(sorted(attributes.items()))
     try:
         known = _RESOURCES.get(key)
@@ -179,6 +196,7 @@ def _resource(attributes: dict[str, Any]) -> Resource:
         if len(_RESOURCES) > 256:  # actors come and go
             _RESOURCES.clear()
         known = _RESOURCES[key] = Resource(attributes)
+    _LAST_RESOURCE = (attributes, known)
     return known
 
 
@@ -206,5 +224,5 @@ def from_wire(wired: Wire) -> ReadableSpan:
         status=Status(StatusCode(code), description),
         start_time=wired["start"],
         end_time=wired["end"],
-        instrumentation_scope=None if scope is None else InstrumentationScope(*scope),
+        instrumentation_scope=None if scope is None else _scope(*scope),
     )

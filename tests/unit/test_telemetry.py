@@ -44,6 +44,7 @@ from telemetry import (
     span_row,
     tracing,
 )
+from telemetry._provider import ColonyTracerProvider
 from telemetry._relay import from_wire, to_wire
 
 _EXPORTER = InMemorySpanExporter()
@@ -64,7 +65,7 @@ class _WhileTesting(SimpleSpanProcessor):
 def spans() -> Iterator[InMemorySpanExporter]:
     provider = trace.get_tracer_provider()
     if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
+        provider = ColonyTracerProvider()  # what colony run installs
         trace.set_tracer_provider(provider)
     if not getattr(provider, "_colony_test_processor", False):
         provider.add_span_processor(_WhileTesting(_EXPORTER))
