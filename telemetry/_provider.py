@@ -25,7 +25,7 @@ import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from random import getrandbits
-from types import MappingProxyType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 from opentelemetry import context as context_api
@@ -252,6 +252,18 @@ class _Span(trace.Span):
         if attributes:
             recorded.update(attributes)
         self.add_event("exception", recorded, timestamp)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        """Ends the span; an exception leaving the block is recorded, as the SDK does."""
+        if exc_val is not None and exc_type is not None and self._end is None:
+            self.record_exception(exc_val, escaped=True)
+            self.set_status(Status(StatusCode.ERROR, f"{exc_type.__name__}: {exc_val}"))
+        self.end()
 
     def end(self, end_time: int | None = None) -> None:
         if self._end is not None:

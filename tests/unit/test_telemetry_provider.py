@@ -31,6 +31,8 @@ def exercise(tracer: trace.Tracer) -> None:
         child.set_attribute("late", 1)  # ignored after end
         with pytest.raises(ValueError, match="boom"), tracer.start_as_current_span("failing"):
             raise ValueError("boom")
+        with pytest.raises(KeyError), tracer.start_span("direct"):
+            raise KeyError("k")
         unset = tracer.start_span("unset")
         unset.set_status(StatusCode.UNSET)
         unset.end()
@@ -72,9 +74,9 @@ def test_colony_spans_export_as_the_sdks_do() -> None:
     ours = exported(ColonyTracerProvider())
     sdk = exported(TracerProvider())
     assert ours == sdk
-    assert [s["name"] for s in ours] == ["leaf renamed", "failing", "unset", "root"]
-    failing = ours[1]
-    assert failing["status"][0] is StatusCode.ERROR and failing["events"][0][0] == "exception"
+    assert [s["name"] for s in ours] == ["leaf renamed", "failing", "direct", "unset", "root"]
+    for failed in ours[1:3]:
+        assert failed["status"][0] is StatusCode.ERROR and failed["events"][0][0] == "exception"
 
 
 def test_one_trace_and_parent_links() -> None:
