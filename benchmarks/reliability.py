@@ -1,4 +1,4 @@
-"""Reliability and security of the memory (issue 6), the parts measured so far.
+"""Reliability and security of the memory and the runtime (issue 6).
 
 Run: ``colony bench reliability --json`` (or ``python -m benchmarks.reliability``); prints one
 JSON object on stdout and a summary line on stderr. Everything runs on real DuckDB files in a
@@ -19,7 +19,7 @@ temporary directory.
   clear :class:`~memory.errors.ColonyError`, and the store's integrity check runs after them.
 - soak: 1,000 runs of a two-agent team with a tool, memory and insights, SQLite checkpoints
   and a trace store, back to back on the local runtime (a new session every 100 runs);
-  ``rss_growth_mb`` and ``open_files_growth`` from the end of the first session to the end,
+  ``rss_growth_mb`` and ``open_files_growth`` from the end of two warm-up sessions to the end,
   against the bounds stated in ``rss_bound_mb`` and ``open_files_bound``. The stores grow
   with every run (about six memory versions each), and the in-memory indexes with them.
 - a killed memory actor: four Ray tasks stream 40 adds each through the actor's client; the
@@ -27,15 +27,15 @@ temporary directory.
   clients retry. ``lost_acknowledged_writes`` counts the ids a writer was given that the
   store does not hold afterwards, ``duplicate_writes`` the texts stored twice. (Starts a
   local Ray.)
-
 - memory poisoning: false facts from a compromised agent and instructions injected through
   tool outputs and agents' notes, with and without the defence
   (:mod:`benchmarks.poisoning`): ``poisoning_asr_defended``, ``poisoning_asr_undefended``
   and ``clean_utility_ratio``. It uses ``COLONY_EMBEDDER`` (MiniLM by default).
 
-An agent actor killed mid-step, a driver killed mid-run and a worker node removed
-mid-run are tests (``tests/integration/test_team_ray.py``, ``tests/unit/test_team.py``,
-``tests/integration/test_node_loss.py``), not figures here.
+An agent actor killed mid-step, a driver killed mid-run and resumed by ``colony run
+--resume``, and a worker node removed mid-run are tests (``tests/integration/test_team_ray.py``,
+``tests/integration/test_driver_kill.py``, ``tests/integration/test_node_loss.py``), not
+figures here.
 """
 
 from __future__ import annotations

@@ -938,8 +938,7 @@ class MemoryService:
 
         Each one's ``metadata["quarantine"]`` says why it is there.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidInputError(f"limit must be an int >= 1, got {short(limit)}")
+        _check_at_least("limit", limit, 1)
         flt = Filter(
             namespace_prefix=validate_namespace(namespace_prefix, allow_empty=True),
             quarantine="only",
@@ -997,9 +996,8 @@ class MemoryService:
                 None, or ``limit`` / ``offset`` that is not an int >= 1 / >= 0.
         """
         prefix = validate_namespace(prefix, allow_empty=True)
-        for label, value, least in (("limit", limit, 1), ("offset", offset, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise InvalidInputError(f"{label} must be an int >= {least}, got {short(value)}")
+        _check_at_least("limit", limit, 1)
+        _check_at_least("offset", offset, 0)
         found = self.store.list_namespaces(prefix, max_depth=max_depth, limit=10_000)
         return self.rules.readable(principal, found)[offset : offset + limit]
 
@@ -1120,6 +1118,11 @@ def _quarantine(
         confidence=decision.confidence,
         reason=f"quarantined: {reason}; the policy decided {decision.operation.value}",
     )
+
+
+def _check_at_least(label: str, value: object, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise InvalidInputError(f"{label} must be an int >= {least}, got {short(value)}")
 
 
 def _check_k(k: object) -> None:

@@ -411,7 +411,7 @@ def bench_reliability(
 ) -> None:
     """A memory actor killed under streaming writes, lost updates under concurrent writers,
     access control over every principal, namespace and operation, generated bad input and a
-    soak (issue 6: the parts measured so far)."""
+    soak, and memory poisoning with and without the trust guard (issue 6)."""
     from benchmarks.reliability import run_reliability, summarize
 
     result = run_reliability(

@@ -201,12 +201,15 @@ class _Span(trace.Span):
             return
         own = self._attributes
         for key, value in attributes.items():
-            if value is None:
-                continue
-            own[key] = tuple(value) if isinstance(value, list) else value
+            if value is not None:
+                own[key] = tuple(value) if isinstance(value, list) else value
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
-        self.set_attributes({key: value})
+        # Not through set_attributes: a dict per call on the hot path of every span.
+        if self._end is not None:
+            _log.warning("setting attributes on the ended span %r", self._name)
+        elif value is not None:
+            self._attributes[key] = tuple(value) if isinstance(value, list) else value
 
     def add_event(
         self, name: str, attributes: Attributes = None, timestamp: int | None = None
