@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents._agent import Agent
 from agents._host import AgentHost, AgentResult
 from memory import MemoryService
-from telemetry import Attr, Wire, attached, collect_for_relay, outgoing, ray_node, span
+from telemetry import Attr, attached, collect_for_relay, ray_node, span, with_outgoing
 from telemetry._metrics import AGENT_DURATION, AGENT_STEPS
 
 __all__ = [
@@ -150,13 +150,11 @@ class AgentWorker:
         """
         return self._step(AgentRequest.model_validate_json(request)).model_dump_json().encode()
 
-    def step_relay(self, request: bytes) -> bytes | tuple[bytes, list[Wire]]:
+    def step_relay(self, request: bytes) -> bytes:
         """:meth:`step_json`, with the spans and metric measurements this process made since
-        the last reply (the driver exports them: see :mod:`telemetry._relay`). Without any
-        the reply is the bare bytes, which Ray passes on without pickling."""
-        reply = self.step_json(request)
-        telemetry = outgoing()
-        return (reply, telemetry) if telemetry else reply
+        the last reply after the JSON (the driver exports them: see :mod:`telemetry._relay`;
+        :func:`telemetry.split_reply` takes them apart)."""
+        return with_outgoing(self.step_json(request))
 
     def _step(self, req: AgentRequest) -> AgentStep:
         name = self.host.agent.name

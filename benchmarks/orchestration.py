@@ -17,11 +17,16 @@ file (the default store) in a temporary directory, timed in the same rounds.
   The ideal wall time is ``calls_per_agent * latency_s``. Actor start-up is timed apart
   (``fanout_startup_s``); one warm-up run precedes the ``repeats`` timed runs.
 
-- tracing: every hop and fan-out run is timed twice per round, tracing off and on (spans to a
-  trace store in a temporary directory, as ``colony run`` writes them). ``tracing_overhead_*``
-  is the median over rounds of on / off, minus 1. Off, the process's tracer provider drops
-  every span (a sampler switched per run), which costs a few microseconds per span more than
-  no SDK at all; the figures are None when the process already has another SDK provider.
+- tracing: every round also times the local and the Ray hop with tracing off and on (spans
+  to a trace store in a temporary directory, as ``colony run`` writes them), each right
+  after an untimed hop of the same kind, as in a run of such hops: the actor is as warm for
+  both, and a traced hop exports the spans its predecessor's reply brought while it waits
+  for its own (``telemetry.flush_relayed``). Each fan-out run is timed off and on.
+  ``tracing_overhead_*`` is the median over rounds of on / off, minus 1. Off, the process's
+  tracer provider drops every span (a sampler switched per run), which costs a few
+  microseconds per span more than no SDK at all; the figures are None when the process
+  already has another SDK provider. No untraced timing carries a traced run's spans: the
+  relay's inbox is emptied, untimed, before it.
 
 Targets (issue 3): ``added_hop_ms <= 1.3 * ray_actor_rtt_ms`` and
 ``fanout_wall_s <= 1.25 * fanout_ideal_s``; (issue 5) tracing overhead <= 3%.
@@ -52,7 +57,7 @@ from benchmarks._main import run_as_script
 from memory.errors import InvalidInputError
 from orchestrator import Parallel, Sequential, Team, TeamSession
 from orchestrator._runtime import RayRuntime, init_ray
-from telemetry import tracing
+from telemetry import flush_relayed, tracing
 from telemetry._provider import ColonyTracerProvider
 
 __all__ = ["EchoModel", "SleepyModel", "main", "run_orchestration", "summarize"]
@@ -112,10 +117,21 @@ def _run(session: TeamSession) -> None:
         raise RuntimeError(f"a benchmark run did not finish: {result}")
 
 
-def _timer(into: list[float], call: Callable[[], object]) -> Callable[[], None]:
-    """A function that times one ``call()`` and appends the seconds to ``into``."""
+def _ping(actor: Any) -> None:
+    import ray
+
+    ray.get(actor.ping.remote())
+
+
+def _timer(
+    into: list[float], call: Callable[[], object], first: Callable[[], object] | None = None
+) -> Callable[[], None]:
+    """A function that calls ``first()`` (untimed), times one ``call()`` and appends the
+    seconds to ``into``."""
 
     def timer() -> None:
+        if first is not None:
+            first()
         start = time.perf_counter()
         call()
         into.append(time.perf_counter() - start)
@@ -195,14 +211,39 @@ def _traced(on: bool, call: Callable[[], None]) -> Callable[[], None]:
     return switched
 
 
+def _timed_traced(
+    into: list[float], on: bool, call: Callable[[], None], *, primed: bool
+) -> Callable[[], None]:
+    """A timer of ``call()`` with tracing ``on`` or off, in the state a run of such calls
+    would find it.
+
+    The spans that Ray replies bring home are exported during the next step, while the actor
+    works (``telemetry.flush_relayed``), so no call may carry spans another kind of call
+    left: an untraced call is timed after the relay's inbox is emptied. ``primed``: after
+    an untimed call of the same kind too, so every timed call finds the actor as warm as the
+    others do, and a traced one carries its predecessor's spans as in a traced run.
+    """
+    switched = _traced(on, call)
+
+    def first() -> None:
+        if not on:
+            flush_relayed()
+        if primed:
+            switched()
+
+    return _timer(into, switched, first)
+
+
 def _hops(hops: int, runtime: str, traced: bool) -> dict[str, Any]:
     times: dict[str, list[float]] = {
         "local": [],
         "sqlite": [],
         "ray": [],
         "rtt": [],
-        "local_traced": [],
-        "ray_traced": [],
+        "local_off": [],
+        "local_on": [],
+        "ray_off": [],
+        "ray_on": [],
     }
     with contextlib.ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory())
@@ -214,23 +255,24 @@ def _hops(hops: int, runtime: str, traced: bool) -> dict[str, Any]:
         }
         if runtime == "ray":
             sessions["ray"] = stack.enter_context(_hop_team(":memory:").session(runtime="ray"))
+        # Issue 3's hops, each after whatever the shuffle put before it.
         timers = [
-            _timer(times[name], _traced(False, functools.partial(_run, s)))
+            _timed_traced(times[name], False, functools.partial(_run, s), primed=False)
             for name, s in sessions.items()
         ]
-        if traced:
+        if traced:  # pairs for the tracing overhead, each primed by a hop of its own kind
             timers += [
-                _timer(times[f"{name}_traced"], _traced(True, functools.partial(_run, s)))
+                _timed_traced(times[f"{name}_{state}"], on, functools.partial(_run, s), primed=True)
                 for name, s in sessions.items()
                 if name in ("local", "ray")
+                for state, on in (("off", False), ("on", True))
             ]
         if runtime == "ray":
-            import ray
-
             remote = sessions["ray"].runtime
             assert isinstance(remote, RayRuntime)
             actor = remote.actors["solo"]
-            timers.append(_timer(times["rtt"], lambda: ray.get(actor.ping.remote())))
+            ping = functools.partial(_ping, actor)
+            timers.append(_timer(times["rtt"], ping))
         _rounds(timers, _WARMUP_HOPS)
         for timed in times.values():
             timed.clear()
@@ -240,12 +282,12 @@ def _hops(hops: int, runtime: str, traced: bool) -> dict[str, Any]:
         "inprocess_hop_ms": _ms(local),
         "inprocess_hop_p95_ms": _p95_ms(local),
         "inprocess_hop_sqlite_ms": _ms(times["sqlite"]),
-        "inprocess_hop_traced_ms": _ms(times["local_traced"]) if times["local_traced"] else None,
-        "tracing_overhead_inprocess": _overhead(times["local_traced"], local),
-        "tracing_overhead_ray": _overhead(times["ray_traced"], on_ray),
+        "inprocess_hop_traced_ms": _ms(times["local_on"]) if times["local_on"] else None,
+        "tracing_overhead_inprocess": _overhead(times["local_on"], times["local_off"]),
+        "tracing_overhead_ray": _overhead(times["ray_on"], times["ray_off"]),
     }
     if runtime == "ray":
-        figures["ray_hop_traced_ms"] = _ms(times["ray_traced"]) if times["ray_traced"] else None
+        figures["ray_hop_traced_ms"] = _ms(times["ray_on"]) if times["ray_on"] else None
     if runtime == "ray":
         figures.update(
             {
@@ -278,9 +320,11 @@ def _fanout(
         startup_s = time.perf_counter() - start
         _run(session)  # warm-up: first calls on fresh actors and threads
         warmup_s = time.perf_counter() - start - startup_s
-        timers = [_timer(walls, _traced(False, functools.partial(_run, session)))]
+        timers = [_timed_traced(walls, False, functools.partial(_run, session), primed=False)]
         if traced:
-            timers.append(_timer(traced_walls, _traced(True, functools.partial(_run, session))))
+            timers.append(
+                _timed_traced(traced_walls, True, functools.partial(_run, session), primed=False)
+            )
         _rounds(timers, repeats)
     return {
         "fanout_wall_s": round(statistics.median(walls), 3),

@@ -15,7 +15,7 @@ from agents import Agent, AgentRequest, AgentStep, AgentWorker
 from memory import MemoryService
 from orchestrator._placement import Placement
 from orchestrator.errors import TeamDefinitionError
-from telemetry import relay, to_relay
+from telemetry import flush_relayed, relay, split_reply, to_relay
 
 __all__ = ["LocalRuntime", "RayRuntime", "Runtime", "start_timeout"]
 
@@ -207,17 +207,19 @@ class RayRuntime:
 
         body = request.model_dump_json().encode()
         if self.relay:
-            answer = ray.get(self.actors[agent].step_relay.remote(body))
-            reply, telemetry = (answer, []) if isinstance(answer, bytes) else answer
+            answer = self.actors[agent].step_relay.remote(body)
+            flush_relayed(wait=False)  # earlier replies' spans, while the actor works
+            reply, telemetry = split_reply(ray.get(answer))
             relay(telemetry)
         else:
             reply = ray.get(self.actors[agent].step_json.remote(body))
         return AgentStep.model_validate_json(reply)
 
     def close(self) -> None:
-        """Kill the agent actors."""
+        """Kill the agent actors; the telemetry their replies brought goes to the exporters."""
         import ray
 
         for actor in self.actors.values():
             ray.kill(actor, no_restart=True)
         self.actors.clear()
+        flush_relayed()

@@ -24,7 +24,17 @@ from telemetry._export import (
     tracing,
 )
 from telemetry._provider import ColonyTracerProvider
-from telemetry._relay import SIGNALS, Wire, collect_for_relay, outgoing, relay, to_relay
+from telemetry._relay import (
+    SIGNALS,
+    Wire,
+    collect_for_relay,
+    flush_relayed,
+    outgoing,
+    relay,
+    split_reply,
+    to_relay,
+    with_outgoing,
+)
 from telemetry._spans import (
     CONTENT_ENV,
     TRACER_NAME,
@@ -56,14 +66,17 @@ __all__ = [
     "configure",
     "exporting",
     "failed",
+    "flush_relayed",
     "otlp_endpoint",
     "outgoing",
     "ray_node",
     "relay",
     "span",
     "span_row",
+    "split_reply",
     "start",
     "to_relay",
     "tracing",
+    "with_outgoing",
     "within",
 ]

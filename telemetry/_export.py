@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -297,11 +297,27 @@ class _Routes(SpanProcessor):
             processor.shutdown()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        _flush_arrivals()
         return all(p.force_flush(timeout_millis) for p in self._active)
 
 
 _ROUTES: _Routes | None = None
 _ROUTES_LOCK = threading.Lock()
+_BEFORE_FLUSH: list[Callable[[], None]] = []
+
+
+def before_flush(hook: Callable[[], None]) -> None:
+    """Call ``hook`` whenever the exporters flush, before they do (the relay hands over the
+    spans that replies brought and its thread has not yet)."""
+    _BEFORE_FLUSH.append(hook)
+
+
+def _flush_arrivals() -> None:
+    for hook in _BEFORE_FLUSH:
+        try:
+            hook()
+        except Exception:  # telemetry never breaks a run
+            _log.warning("could not hand over relayed telemetry", exc_info=True)
 
 
 def _routes(service_name: str) -> _Routes:
@@ -343,6 +359,7 @@ class Exporting:
 
     def close(self) -> None:
         """Flush the spans and stop these exporters (errors are logged, never raised)."""
+        _flush_arrivals()
         meters = metrics.get_meter_provider()
         if self.otlp is not None and isinstance(meters, MeterProvider):
             try:

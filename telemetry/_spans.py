@@ -9,13 +9,22 @@ status) is in the ``colony.*`` namespace.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from typing import TypeVar
 
-from opentelemetry import context, propagate, trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry import baggage, context, propagate, trace
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 from opentelemetry.util.types import AttributeValue
 
 # Exported through telemetry/__init__.py.
@@ -193,25 +202,75 @@ def failed(current: Span, exc: BaseException) -> None:
     current.set_attribute(Attr.ERROR_TYPE, type(exc).__qualname__)
 
 
+# The W3C trace context, as the default propagators (``tracecontext,baggage``) write it.
+_W3C_FIELDS = frozenset({"traceparent", "tracestate", "baggage"})
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_DEFAULT_TEXTMAP: tuple[object, bool] = (None, False)
+
+
+def _w3c_only() -> bool:
+    """Whether the process's propagators are the default W3C ones, or a subset of them: a
+    span context alone then travels as one ``traceparent`` header, which :func:`carrier` and
+    :func:`attached` write and read themselves (~1 µs, where the composite propagator takes
+    ~7 µs: on every Ray step)."""
+    global _DEFAULT_TEXTMAP
+    textmap = propagate.get_global_textmap()
+    known, w3c = _DEFAULT_TEXTMAP
+    if known is not textmap:
+        w3c = set(textmap.fields) <= _W3C_FIELDS
+        _DEFAULT_TEXTMAP = (textmap, w3c)
+    return w3c
+
+
 def carrier() -> dict[str, str]:
-    """The current trace context as W3C ``traceparent`` headers, to send with a request."""
+    """The current trace context as W3C ``traceparent`` headers, to send with a request
+    (through the process's propagators: a ``tracestate``, baggage or other formats too)."""
+    current = trace.get_current_span().get_span_context()
+    if _w3c_only() and not current.trace_state and not baggage.get_all():
+        if current == trace.INVALID_SPAN_CONTEXT:
+            return {}
+        flags = current.trace_flags
+        return {"traceparent": f"00-{current.trace_id:032x}-{current.span_id:016x}-{flags:02x}"}
     headers: dict[str, str] = {}
     propagate.inject(headers)
     return headers
 
 
-@contextmanager
-def attached(headers: Mapping[str, str] | None) -> Iterator[None]:
+def _extracted(headers: Mapping[str, str]) -> context.Context:
+    """The context ``headers`` carry, as ``propagate.extract`` reads them."""
+    value = headers.get("traceparent") if len(headers) == 1 else None
+    if value is not None and _w3c_only():
+        match = _TRACEPARENT.fullmatch(value)
+        if match is not None:
+            trace_id, span_id = int(match[1], 16), int(match[2], 16)
+            if trace_id and span_id:
+                remote = SpanContext(trace_id, span_id, True, TraceFlags(int(match[3], 16)))
+                return trace.set_span_in_context(NonRecordingSpan(remote), context.Context())
+    return propagate.extract(dict(headers))
+
+
+def attached(headers: Mapping[str, str] | None) -> AbstractContextManager[None]:
     """Run the block in the trace context a request brought (see :func:`carrier`).
 
     A request without one (a caller in this process and thread, or one that does not trace)
     leaves the current context as it is.
     """
-    if not headers:
-        yield
-        return
-    token = context.attach(propagate.extract(dict(headers)))
-    try:
-        yield
-    finally:
-        context.detach(token)
+    return _Attached(_extracted(headers) if headers else None)
+
+
+class _Attached:
+    """A class, as :class:`_Scope`, for the same reason: on every actor step."""
+
+    __slots__ = ("_context", "_token")
+
+    def __init__(self, attaching: context.Context | None) -> None:
+        self._context = attaching
+        self._token: context.Token[context.Context] | None = None
+
+    def __enter__(self) -> None:
+        if self._context is not None:
+            self._token = context.attach(self._context)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._token is not None:
+            context.detach(self._token)

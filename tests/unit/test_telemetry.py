@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from opentelemetry import trace
+from opentelemetry import baggage, context, propagate, trace
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -36,13 +36,19 @@ from telemetry import (
     CONTENT_ENV,
     DuckDBSpanExporter,
     TraceStore,
+    _export,
+    _relay,
     attached,
     carrier,
     collect_for_relay,
+    flush_relayed,
     outgoing,
+    relay,
     span,
     span_row,
+    split_reply,
     tracing,
+    with_outgoing,
 )
 from telemetry._provider import ColonyTracerProvider
 from telemetry._relay import from_wire, to_wire
@@ -240,6 +246,83 @@ def test_the_trace_context_crosses_a_process_boundary_as_headers(
         pass
     parent = local.parent  # type: ignore[attr-defined]
     assert parent is not None and parent.span_id == run.get_span_context().span_id
+
+
+def test_the_trace_context_headers_are_those_the_propagators_write_and_read(
+    spans: InMemorySpanExporter,
+) -> None:
+    # carrier() and attached() write and read a lone traceparent themselves: as propagate's.
+    def current() -> trace.SpanContext:
+        return trace.get_current_span().get_span_context()
+
+    with span("invoke_agent", "caller"):
+        theirs: dict[str, str] = {}
+        propagate.inject(theirs)
+        assert carrier() == theirs
+    token = context.attach(baggage.set_baggage("tenant", "north"))
+    try:
+        with span("invoke_agent", "caller"):
+            theirs = {}
+            propagate.inject(theirs)
+            assert carrier() == theirs and "baggage" in theirs
+    finally:
+        context.detach(token)
+    trace_id, span_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    for headers in [
+        {"traceparent": f"00-{trace_id}-{span_id}-01"},
+        {"traceparent": f"00-{trace_id}-{span_id}-00"},
+        {"traceparent": f"00-{trace_id.upper()}-{span_id}-01"},
+        {"traceparent": f"00-{'0' * 32}-{span_id}-01"},
+        {"traceparent": f"00-{trace_id}-{'0' * 16}-01"},
+        {"traceparent": f"ff-{trace_id}-{span_id}-01"},
+        {"traceparent": f"00-{trace_id}-{span_id}-01-extra"},
+        {"traceparent": f" 00-{trace_id}-{span_id}-01"},
+        {"traceparent": "not a traceparent"},
+        {"traceparent": f"00-{trace_id}-{span_id}-01", "tracestate": "vendor=1"},
+    ]:
+        with attached(headers):
+            ours = current()
+        assert ours == trace.get_current_span(propagate.extract(headers)).get_span_context()
+
+
+def test_a_reply_brings_its_spans_home_in_its_bytes_and_the_inbox_exports_them(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with span("execute_tool", "add", attributes={"gen_ai.tool.call.id": "c1"}):
+        pass
+    (finished,) = spans.get_finished_spans()
+    assert with_outgoing(b'{"ok":1}') == b'{"ok":1}'  # nothing to send: the reply as it is
+    assert split_reply(b'{"ok":1}') == (b'{"ok":1}', None)
+    actor = _relay._Outbox()  # an actor's outbox, holding the span it finished
+    monkeypatch.setattr(_relay, "_OUTBOX", actor)
+    actor.on_end(finished)
+    answer = with_outgoing(b'{"ok":1}')
+    assert outgoing() == []  # sent
+    relay(split_reply(answer)[1])  # an actor forwards what it received with its own reply
+    assert [w["span_id"] for w in outgoing()] == [finished.context.span_id]
+    monkeypatch.setattr(_relay, "_OUTBOX", None)  # the driver
+    received = InMemorySpanExporter()
+    routes = _export._routes("colony")
+    processor = SimpleSpanProcessor(received)
+    routes.add(processor)
+    try:
+        reply, telemetry = split_reply(answer)
+        assert reply == b'{"ok":1}'
+        relay(telemetry)
+        flush_relayed()  # what the next step does before it waits for its reply
+        assert [span_row(s) for s in received.get_finished_spans()] == [span_row(finished)]
+        received.clear()
+        relay(telemetry)  # with no next step, the inbox's thread exports it soon after
+        deadline = time.monotonic() + 10
+        while not received.get_finished_spans() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [span_row(s) for s in received.get_finished_spans()] == [span_row(finished)]
+        received.clear()
+        relay(telemetry)
+        routes.force_flush()  # any flush of the exporters hands the inbox's over first
+        assert len(received.get_finished_spans()) == 1
+    finally:
+        routes.remove(processor)
 
 
 def test_an_error_ends_the_span_failed_and_propagates(spans: InMemorySpanExporter) -> None:
