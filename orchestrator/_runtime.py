@@ -15,7 +15,7 @@ from agents import Agent, AgentRequest, AgentStep, AgentWorker
 from memory import MemoryService
 from orchestrator._placement import Placement
 from orchestrator.errors import TeamDefinitionError
-from telemetry import flush_relayed, relay, split_reply, to_relay
+from telemetry import RELAY_BATCH, flush_relayed, relay, split_reply, to_relay
 
 __all__ = ["LocalRuntime", "RayRuntime", "Runtime", "start_timeout"]
 
@@ -208,7 +208,7 @@ class RayRuntime:
         body = request.model_dump_json().encode()
         if self.relay:
             answer = self.actors[agent].step_relay.remote(body)
-            flush_relayed(wait=False)  # earlier replies' spans, while the actor works
+            flush_relayed(wait=False, batch=RELAY_BATCH)  # earlier replies', as the actor works
             reply, telemetry = split_reply(ray.get(answer))
             relay(telemetry)
         else:

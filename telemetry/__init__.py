@@ -25,6 +25,7 @@ from telemetry._export import (
 )
 from telemetry._provider import ColonyTracerProvider
 from telemetry._relay import (
+    RELAY_BATCH,
     SIGNALS,
     Wire,
     collect_for_relay,
@@ -51,6 +52,7 @@ from telemetry._spans import (
 
 __all__ = [
     "CONTENT_ENV",
+    "RELAY_BATCH",
     "SIGNALS",
     "TRACER_NAME",
     "Attr",

@@ -30,7 +30,8 @@ from typing import Any
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider, sampling
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import (
     Link,
@@ -44,7 +45,7 @@ from opentelemetry.trace import (
 from opentelemetry.util._decorator import _agnosticcontextmanager
 from opentelemetry.util.types import Attributes, AttributeValue
 
-__all__ = ["ColonyTracerProvider"]
+__all__ = ["ColonyTracerProvider", "LightSpanProcessor"]
 
 _log = logging.getLogger(__name__)
 
@@ -53,11 +54,36 @@ _UNSAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _UNSET = Status(StatusCode.UNSET)
 
 
+class LightSpanProcessor(SpanProcessor):
+    """A span processor whose ``on_end`` reads a span only through what an SDK
+    :class:`~opentelemetry.sdk.trace.ReadableSpan` and Colony's own span both offer: ``name``,
+    ``get_span_context()``, ``parent``, ``kind``, ``attributes``, ``events``, ``status``,
+    ``start_time``, ``end_time``, ``resource`` and ``instrumentation_scope``.
+
+    When every processor of a :class:`ColonyTracerProvider` is one (in a Ray actor, the
+    relay's outbox), a span's ``end()`` hands over the span itself, where it would make a
+    ReadableSpan for the processors.
+    """
+
+
 class ColonyTracerProvider(TracerProvider):
     """An SDK :class:`~opentelemetry.sdk.trace.TracerProvider` whose spans are cheaper.
 
     Takes the SDK provider's arguments; add exporters with ``add_span_processor`` as usual.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The processors while all are light ones; None once one is not, or if some were
+        # given to the constructor (an active_span_processor), which this class does not see.
+        given = self._active_span_processor._span_processors
+        self._light: tuple[SpanProcessor, ...] | None = None if given else ()
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        super().add_span_processor(span_processor)
+        if self._light is not None:
+            light = isinstance(span_processor, LightSpanProcessor)
+            self._light = (*self._light, span_processor) if light else None
 
     def get_tracer(
         self,
@@ -275,6 +301,11 @@ class _Span(trace.Span):
         self._end = end_time or time.time_ns()
         tracer = self._tracer
         provider = tracer._provider
+        light = provider._light
+        if light is not None:
+            for processor in light:
+                processor.on_end(self)  # type: ignore[arg-type]
+            return
         finished = ReadableSpan(
             name=self._name,
             context=self._context,
@@ -327,6 +358,14 @@ class _Span(trace.Span):
     @property
     def end_time(self) -> int | None:
         return self._end
+
+    @property
+    def resource(self) -> Resource:
+        return self._tracer._provider.resource
+
+    @property
+    def instrumentation_scope(self) -> InstrumentationScope:
+        return self._tracer._scope
 
     def __repr__(self) -> str:
         return f"_Span({self._name!r}, {self._context!r})"

@@ -24,7 +24,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
@@ -299,7 +300,7 @@ def test_a_reply_brings_its_spans_home_in_its_bytes_and_the_inbox_exports_them(
     answer = with_outgoing(b'{"ok":1}')
     assert outgoing() == []  # sent
     relay(split_reply(answer)[1])  # an actor forwards what it received with its own reply
-    assert [w["span_id"] for w in outgoing()] == [finished.context.span_id]
+    assert [w[:3] for w in outgoing()] == [(finished.name, *finished.context[:2])]
     monkeypatch.setattr(_relay, "_OUTBOX", None)  # the driver
     received = InMemorySpanExporter()
     routes = _export._routes("colony")
@@ -427,6 +428,31 @@ def test_a_span_crosses_a_process_as_plain_data(spans: InMemorySpanExporter) -> 
     (finished,) = spans.get_finished_spans()
     wired = pickle.loads(pickle.dumps(to_wire(finished)))  # what Ray ships between processes
     assert span_row(from_wire(wired)) == span_row(finished)
+
+
+def test_an_actor_outbox_wires_colony_spans_as_it_wires_sdk_ones() -> None:
+    # With only light processors (an actor's outbox), a span's end hands over the span
+    # itself; with any other processor too, a ReadableSpan. The wire is the same.
+    def wired(*extra: SpanProcessor) -> list[Any]:
+        provider = ColonyTracerProvider(resource=Resource({"service.name": "s"}))
+        outbox = _relay._Outbox()
+        for processor in (outbox, *extra):
+            provider.add_span_processor(processor)
+        tracer = provider.get_tracer("colony", "1")
+        with tracer.start_as_current_span("invoke_agent a", kind=SpanKind.SERVER) as outer:
+            outer.set_attribute("gen_ai.agent.name", "a")
+            with tracer.start_as_current_span("chat m", attributes={"n": [1, 2]}) as inner:
+                inner.add_event("retry", {"attempt": 2})
+                inner.set_status(StatusCode.ERROR, "boom")
+        spans = outbox.drain()
+        assert len(spans) == 2
+        # ids and times differ from run to run; the parent link must hold
+        assert spans[0][4] == spans[1][2] and spans[1][4] is None
+        return [(w[0], *w[3:4], *w[5:8], w[10], [e[::2] for e in w[11]], *w[12:]) for w in spans]
+
+    light = wired()
+    assert light == wired(SimpleSpanProcessor(InMemorySpanExporter()))
+    assert light[0][5] == {"n": (1, 2)} and light[0][6] == [("retry", {"attempt": 2})]
 
 
 METRICS_RUN = """
