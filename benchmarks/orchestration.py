@@ -25,6 +25,10 @@ file (the default store) in a temporary directory, timed in the same rounds.
   a traced run's spans: the relay's inbox is emptied, untimed, before it. Each fan-out run
   is timed off and on. ``tracing_overhead_*`` is the median over rounds of on / off, minus
   1; ``*_mean`` is the mean on over the mean off, minus 1, where the batches count in full.
+  The trace store is written by a thread of its own, whose batches land on whatever hop runs
+  then, traced or not: ``trace_store_ms_per_span`` is that thread's CPU time per span
+  written, and ``tracing_overhead_*_with_store`` adds the spans of one traced hop at that
+  cost to the figure, as if the writes held up the hop that made them.
   Off, the process's tracer provider drops every span (a sampler switched per run), which
   costs a few microseconds per span more than no SDK at all; the figures are None when the
   process already has another SDK provider.
@@ -58,7 +62,7 @@ from benchmarks._main import run_as_script
 from memory.errors import InvalidInputError
 from orchestrator import Parallel, Sequential, Team, TeamSession
 from orchestrator._runtime import RayRuntime, init_ray
-from telemetry import flush_relayed, tracing
+from telemetry import DuckDBSpanExporter, flush_relayed, tracing
 from telemetry._provider import ColonyTracerProvider
 
 __all__ = ["EchoModel", "SleepyModel", "main", "run_orchestration", "summarize"]
@@ -161,6 +165,10 @@ def _overhead(traced: Sequence[float], plain: Sequence[float]) -> float | None:
     return round(statistics.median(t / p for t, p in zip(traced, plain, strict=True)) - 1, 4)
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def _mean_overhead(traced: Sequence[float], plain: Sequence[float]) -> float | None:
     """Mean traced hop over mean untraced hop, minus 1: work done for many hops at once (the
     relayed spans, exported in batches) counts here in full, where the median can miss it."""
@@ -243,7 +251,28 @@ def _timed_traced(
     return _timer(into, switched, first)
 
 
-def _hops(hops: int, runtime: str, traced: bool) -> dict[str, Any]:
+def _store_cost(
+    store: DuckDBSpanExporter, sessions: dict[str, TeamSession]
+) -> dict[str, float | None]:
+    """The trace store's writes that tracing adds to one hop: its CPU time per span so far
+    (the rounds' traced hops), times the spans one traced hop of each kind makes."""
+    provider = trace.get_tracer_provider()
+    provider.force_flush()  # type: ignore[attr-defined]
+    per_span_ms = 1000 * store.busy_s / store.written if store.written else None
+    cost: dict[str, float | None] = {"trace_store_ms_per_span": per_span_ms}
+    for name in ("local", "ray"):
+        if name in sessions and per_span_ms is not None:
+            before = store.written
+            _traced(True, functools.partial(_run, sessions[name]))()
+            provider.force_flush()  # type: ignore[attr-defined]
+            cost[f"{name}_spans_per_hop"] = store.written - before
+            cost[f"{name}_store_ms"] = per_span_ms * (store.written - before)
+    return cost
+
+
+def _hops(
+    hops: int, runtime: str, traced: bool, store: DuckDBSpanExporter | None
+) -> dict[str, Any]:
     times: dict[str, list[float]] = {
         "local": [],
         "sqlite": [],
@@ -286,6 +315,7 @@ def _hops(hops: int, runtime: str, traced: bool) -> dict[str, Any]:
         for timed in times.values():
             timed.clear()
         _rounds(timers, hops)
+        store_cost = _store_cost(store, sessions) if traced and store is not None else {}
     local, on_ray, rtt = times["local"], times["ray"], times["rtt"]
     figures: dict[str, Any] = {
         "inprocess_hop_ms": _ms(local),
@@ -296,7 +326,15 @@ def _hops(hops: int, runtime: str, traced: bool) -> dict[str, Any]:
         "tracing_overhead_ray": _overhead(times["ray_on"], times["ray_off"]),
         "tracing_overhead_inprocess_mean": _mean_overhead(times["local_on"], times["local_off"]),
         "tracing_overhead_ray_mean": _mean_overhead(times["ray_on"], times["ray_off"]),
+        "trace_store_ms_per_span": _round(store_cost.get("trace_store_ms_per_span")),
     }
+    for name, key in (("local", "inprocess"), ("ray", "ray")):
+        overhead, written = figures[f"tracing_overhead_{key}"], store_cost.get(f"{name}_store_ms")
+        figures[f"tracing_overhead_{key}_with_store"] = (
+            None
+            if overhead is None or written is None
+            else round(overhead + written / (1000 * statistics.median(times[f"{name}_off"])), 4)
+        )
     if runtime == "ray":
         figures["ray_hop_traced_ms"] = _ms(times["ray_on"]) if times["ray_on"] else None
     if runtime == "ray":
@@ -397,11 +435,15 @@ def run_orchestration(
         traced = _switchable_tracing()
         try:
             with contextlib.ExitStack() as stack:
+                store = None
                 if traced:
                     # Before any session starts: Ray actors then send their spans home.
                     folder = stack.enter_context(tempfile.TemporaryDirectory())
-                    stack.enter_context(tracing(trace_store=os.path.join(folder, "t.duckdb")))
-                hop = _hops(hops, runtime, traced)
+                    exporting = stack.enter_context(
+                        tracing(trace_store=os.path.join(folder, "t.duckdb"))
+                    )
+                    store = exporting.store_exporter if exporting is not None else None
+                hop = _hops(hops, runtime, traced, store)
                 fan = _fanout(runtime, fanout_agents, calls_per_agent, latency_s, repeats, traced)
         finally:
             if started:
@@ -432,6 +474,9 @@ def run_orchestration(
         "tracing_overhead_ray": hop["tracing_overhead_ray"],
         "tracing_overhead_inprocess_mean": hop["tracing_overhead_inprocess_mean"],
         "tracing_overhead_ray_mean": hop["tracing_overhead_ray_mean"],
+        "trace_store_ms_per_span": hop["trace_store_ms_per_span"],
+        "tracing_overhead_inprocess_with_store": hop["tracing_overhead_inprocess_with_store"],
+        "tracing_overhead_ray_with_store": hop["tracing_overhead_ray_with_store"],
         **{key: value for key, value in fan.items() if key != "fanout_wall_s"},
         "fanout_runtime": runtime,
         "calls_per_agent": calls_per_agent,
@@ -462,6 +507,11 @@ def summarize(result: dict[str, Any]) -> str:
                 ("in-process hop", "tracing_overhead_inprocess"),
                 ("Ray hop", "tracing_overhead_ray"),
                 ("Ray hop (means)", "tracing_overhead_ray_mean"),
+                (
+                    "in-process hop with the trace store's writes",
+                    "tracing_overhead_inprocess_with_store",
+                ),
+                ("Ray hop with them", "tracing_overhead_ray_with_store"),
                 ("fan-out", "tracing_overhead_fanout"),
             )
             if result.get(key) is not None

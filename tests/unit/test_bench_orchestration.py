@@ -62,10 +62,18 @@ def test_tracing_on_and_off_are_timed_in_the_same_run() -> None:
         check=True,
     )
     result = json.loads(out.stdout)
-    for key in ("tracing_overhead_inprocess", "tracing_overhead_fanout"):
+    for key in (
+        "tracing_overhead_inprocess",
+        "tracing_overhead_inprocess_mean",
+        "tracing_overhead_fanout",
+    ):
         assert isinstance(result[key], float) and -0.5 < result[key] < 1.0, (key, result[key])
+    # The trace store's writes, charged to the hops that made the spans: never less.
+    assert result["trace_store_ms_per_span"] > 0
+    assert result["tracing_overhead_inprocess_with_store"] > result["tracing_overhead_inprocess"]
     assert result["inprocess_hop_traced_ms"] > 0 and result["fanout_traced_wall_s"] > 0
     assert result["tracing_overhead_ray"] is None
+    assert result["tracing_overhead_ray_with_store"] is None
     assert "tracing overhead in-process hop" in out.stderr
 
 

@@ -543,6 +543,22 @@ def test_the_trace_store_is_free_between_batches_and_keeps_what_it_could_not_wri
     store.close()
 
 
+def test_the_trace_store_writes_large_batches_and_counts_its_work(
+    spans: InMemorySpanExporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with span("invoke_agent", "a"), span("chat", "m"):
+        pass
+    with tracing(trace_store=tmp_path / "traces.duckdb") as exporting:
+        assert exporting is not None and exporting.store_exporter is not None
+        (processor,) = exporting.processors
+        assert processor._batch_processor._max_export_batch_size == _export.STORE_BATCH_SPANS  # type: ignore[attr-defined]
+        store = exporting.store_exporter
+        assert store.export(spans.get_finished_spans()).name == "SUCCESS"
+        assert store.written == 2 and store.busy_s > 0
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "1024")  # the standard variables win
+    assert _export._store_batches() == (None, None)
+
+
 def test_relaying_an_unknown_signal_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match=r"unknown telemetry signals \['logs'\]"):
         collect_for_relay(["spans", "logs"])
