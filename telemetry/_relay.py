@@ -3,10 +3,11 @@
 Only the driver writes the trace store (a DuckDB file has one writer) and holds the OTLP
 exporters. When it is exporting, the actors it starts keep the spans they finish and the
 measurements they make in an outbox (:func:`collect_for_relay`); each reply carries them back
-(:func:`outgoing`), and the receiver hands the spans to its own exporters and records the
-measurements on its own instruments (:func:`relay`). An actor that receives telemetry from
-another actor (an agent calling the memory actor) forwards it with its own reply, so all of a
-run's telemetry reaches the driver, whichever node recorded it.
+(:func:`outgoing`; an agent's step reply inside its bytes, :func:`with_outgoing`), and the
+receiver queues them (:func:`relay`) and hands the spans to its own exporters and the
+measurements to its own instruments in batches (:func:`flush_relayed`). An actor that
+receives telemetry from another actor (an agent calling the memory actor) forwards it with its
+own reply, so all of a run's telemetry reaches the driver, whichever node recorded it.
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ class _Inbox:
     """Telemetry that replies brought home, held until the process has time for it.
 
     Decoding a reply's spans and rebuilding them as SDK spans took ~0.07 ms of a traced Ray
-    step on the driver, done reply by reply (``colony bench orchestration``), and ~0.025 ms
+    step on the driver, done reply by reply (``colony bench orchestration``), and ~0.019 ms
     done 64 at a time, with the code and data at hand. So the Ray runtime, after it sends a
     step and before it waits for the reply, hands over what :data:`RELAY_BATCH` replies
     brought, when so many have gathered (``flush_relayed(wait=False, batch=RELAY_BATCH)``).

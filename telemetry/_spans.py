@@ -209,7 +209,7 @@ _DEFAULT_TEXTMAP: tuple[object, bool] = (None, False)
 
 
 def _w3c_only() -> bool:
-    """Whether the process's propagators are the default W3C ones, or a subset of them: a
+    """Whether the process's propagators are the default W3C ones, or trace context alone: a
     span context alone then travels as one ``traceparent`` header, which :func:`carrier` and
     :func:`attached` write and read themselves (~1 µs, where the composite propagator takes
     ~7 µs: on every Ray step)."""
@@ -217,7 +217,8 @@ def _w3c_only() -> bool:
     textmap = propagate.get_global_textmap()
     known, w3c = _DEFAULT_TEXTMAP
     if known is not textmap:
-        w3c = set(textmap.fields) <= _W3C_FIELDS
+        fields = set(textmap.fields)
+        w3c = "traceparent" in fields and fields <= _W3C_FIELDS
         _DEFAULT_TEXTMAP = (textmap, w3c)
     return w3c
 
