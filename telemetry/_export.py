@@ -471,13 +471,12 @@ def configure(
     store_exporter: DuckDBSpanExporter | None = None
     if trace_store is not None:
         try:
-            store_exporter = DuckDBSpanExporter(trace_store)
+            exporter = DuckDBSpanExporter(trace_store)
             batch, queue = _store_batches()
             processors.append(
-                BatchSpanProcessor(
-                    store_exporter, max_queue_size=queue, max_export_batch_size=batch
-                )
+                BatchSpanProcessor(exporter, max_queue_size=queue, max_export_batch_size=batch)
             )
+            store_exporter = exporter
         except Exception as exc:  # telemetry never stops a run: say so and go on without
             problems.append(f"no trace store at {trace_store}: {type(exc).__name__}: {exc}")
     if endpoint is not None:

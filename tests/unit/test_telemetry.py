@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import pytest
 from opentelemetry import baggage, context, propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -284,6 +285,14 @@ def test_the_trace_context_headers_are_those_the_propagators_write_and_read(
         with attached(headers):
             ours = current()
         assert ours == trace.get_current_span(propagate.extract(headers)).get_span_context()
+    # Propagators without tracecontext (OTEL_PROPAGATORS=baggage) write no traceparent.
+    default = propagate.get_global_textmap()
+    propagate.set_global_textmap(W3CBaggagePropagator())
+    try:
+        with span("invoke_agent", "caller"):
+            assert carrier() == {}
+    finally:
+        propagate.set_global_textmap(default)
 
 
 def test_a_reply_brings_its_spans_home_in_its_bytes_and_the_inbox_exports_them(
