@@ -27,8 +27,9 @@ file (the default store) in a temporary directory, timed in the same rounds.
   1; ``*_mean`` is the mean on over the mean off, minus 1, where the batches count in full.
   The trace store is written by a thread of its own, whose batches land on whatever hop runs
   then, traced or not: ``trace_store_ms_per_span`` is that thread's CPU time per span
-  written, and ``tracing_overhead_*_with_store`` adds the spans of one traced hop at that
-  cost to the figure, as if the writes held up the hop that made them.
+  written (segments, and folding them into the DuckDB file, the last ones included), and
+  ``tracing_overhead_*_with_store`` adds the spans of one traced hop at that cost to the
+  figure, as if the writes held up the hop that made them.
   Off, the process's tracer provider drops every span (a sampler switched per run), which
   costs a few microseconds per span more than no SDK at all; the figures are None when the
   process already has another SDK provider.
@@ -255,9 +256,11 @@ def _store_cost(
     store: DuckDBSpanExporter, sessions: dict[str, TeamSession]
 ) -> dict[str, float | None]:
     """The trace store's writes that tracing adds to one hop: its CPU time per span so far
-    (the rounds' traced hops), times the spans one traced hop of each kind makes."""
+    (the rounds' traced hops, their segments and folding every one of them into the file),
+    times the spans one traced hop of each kind makes."""
     provider = trace.get_tracer_provider()
     provider.force_flush()  # type: ignore[attr-defined]
+    store.compact()  # a run folds in what is left when it ends: that is its cost too
     per_span_ms = 1000 * store.busy_s / store.written if store.written else None
     cost: dict[str, float | None] = {"trace_store_ms_per_span": per_span_ms}
     for name in ("local", "ray"):

@@ -33,6 +33,7 @@ import networkx as nx
 
 from memory import Filter, MemoryService, Principal, Tier, entity_subgraph, k_hop
 from memory.errors import ColonyError, InvalidInputError, MemoryNotFoundError
+from telemetry import TraceStore
 
 __all__ = ["Dashboard", "serve", "serving"]
 
@@ -63,22 +64,23 @@ class Dashboard:
 
     @contextmanager
     def _spans(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        # Opened per request, read-only: a run may still be writing between two requests.
+        # Opened per request, read-only: a run may still be writing between two requests
+        # (its latest spans are in segments beside the file, which the store's view includes).
         if self.traces is None or not self.traces.exists():
             raise MemoryNotFoundError(f"no trace store at {self.traces}; run `colony run` first")
         deadline = time.monotonic() + 2.0
         while True:
             try:
-                conn = duckdb.connect(str(self.traces), read_only=True)
+                store = TraceStore(self.traces, read_only=True)
                 break
-            except duckdb.IOException:  # a run is writing a batch this instant
+            except duckdb.IOException:  # a run is folding its segments in this instant
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
         try:
-            yield conn
+            yield store.connection
         finally:
-            conn.close()
+            store.close()
 
     # -- queries ---------------------------------------------------------------------------
 

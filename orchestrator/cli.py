@@ -401,6 +401,20 @@ def bench_dashboard(
     _emit(result, as_json, summarize(result))
 
 
+@bench_app.command("trace-store")
+def bench_trace_store(
+    batch: Annotated[int, typer.Option(help="Spans per exported batch")] = 1000,
+    batches: Annotated[int, typer.Option(help="Batches per store")] = 40,
+    repeats: Annotated[int, typer.Option(help="Stores written each way (median)")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """The trace store's writer: CPU per span with segments, against a file write per batch."""
+    from benchmarks.trace_store import run_trace_store, summarize
+
+    result = run_trace_store(batch=batch, batches=batches, repeats=repeats)
+    _emit(result, as_json, summarize(result))
+
+
 @bench_app.command("reliability")
 def bench_reliability(
     writers: Annotated[int, typer.Option(help="Concurrent writers on shared memories")] = 16,

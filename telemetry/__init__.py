@@ -20,6 +20,7 @@ from telemetry._export import (
     configure,
     exporting,
     otlp_endpoint,
+    segments_folder,
     span_row,
     tracing,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "outgoing",
     "ray_node",
     "relay",
+    "segments_folder",
     "span",
     "span_row",
     "split_reply",

@@ -124,3 +124,29 @@ def test_the_dashboard_benchmark_reports_every_page() -> None:
 def test_dashboard_cli_refuses_a_missing_store(tmp_path: Path) -> None:
     out = CliRunner().invoke(app, ["dashboard", "--store", str(tmp_path / "none.duckdb")])
     assert out.exit_code != 0 and "run `colony demo` first" in out.output
+
+
+def test_a_run_shows_up_while_it_runs_and_once_after(tmp_path: Path) -> None:
+    from opentelemetry import trace
+
+    from telemetry import segments_folder, tracing
+    from tests.unit.test_telemetry import two_agent_team
+
+    traces = tmp_path / "traces.duckdb"
+    with (
+        tracing(trace_store=traces, metrics_too=False),
+        MemoryService.open(embedder=HashEmbedder()) as memory,
+        serving(Dashboard(traces, None)) as url,
+    ):
+        run_id = two_agent_team(memory).run("What is 2 + 3?").thread_id
+        trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
+        # Still running: its spans are in a segment beside the file, not in the file yet.
+        assert list(segments_folder(traces).glob("*.json"))
+        live = get(url + f"/run/{run_id}")[1]
+        assert get(url + "/")[1].count(f"href='/run/{run_id}'") == 1
+        assert "invoke_agent calc" in live and "execute_tool add" in live
+    assert list(segments_folder(traces).iterdir()) == []  # the run's end folded them in
+    with serving(Dashboard(traces, None)) as url:
+        assert get(url + "/")[1].count(f"href='/run/{run_id}'") == 1
+        after = get(url + f"/run/{run_id}")[1]
+    assert after.count("<tr class='span'") == live.count("<tr class='span'") > 4

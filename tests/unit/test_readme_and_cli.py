@@ -77,6 +77,7 @@ def test_readme_snippets_print_what_they_say(
         ["run"],
         ["bench", "orchestration"],
         ["bench", "reliability"],
+        ["bench", "trace-store"],
         ["policy"],
         ["policy", "eval"],
     ],

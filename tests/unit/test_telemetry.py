@@ -46,6 +46,7 @@ from telemetry import (
     flush_relayed,
     outgoing,
     relay,
+    segments_folder,
     span,
     span_row,
     split_reply,
@@ -520,14 +521,15 @@ def test_metrics_of_a_run_reach_the_otlp_endpoint(
 
 
 READ_AND_HOLD = """
-import sys, time, duckdb
-conn = duckdb.connect(sys.argv[1], read_only=True)
-print(conn.execute("SELECT count(*) FROM spans").fetchone()[0], flush=True)
+import sys, time
+from telemetry import TraceStore
+store = TraceStore(sys.argv[1], read_only=True)
+print(store.query("SELECT count(*) FROM spans")[0][0], flush=True)
 time.sleep(float(sys.argv[2]))
 """
 
 
-def test_the_trace_store_is_free_between_batches_and_keeps_what_it_could_not_write(
+def test_the_trace_store_writes_segments_that_readers_see_and_folds_them_in_later(
     spans: InMemorySpanExporter, tmp_path: Path
 ) -> None:
     with span("invoke_agent", "a"), span("chat", "m"):
@@ -536,20 +538,55 @@ def test_the_trace_store_is_free_between_batches_and_keeps_what_it_could_not_wri
     path = tmp_path / "traces.duckdb"
     exporter = DuckDBSpanExporter(path)
     assert exporter.export([first]).name == "SUCCESS"
-    # Another process (a dashboard) reads while the exporter is alive.
+    assert len(list(segments_folder(path).glob("*.json"))) == 1
+    # Another process (a dashboard) reads while the exporter is alive, segments included.
     read = [sys.executable, "-c", READ_AND_HOLD, str(path)]
     assert subprocess.run([*read, "0"], capture_output=True, text=True, check=True).stdout == "1\n"
     with subprocess.Popen([*read, "2"], stdout=subprocess.PIPE, text=True) as reader:
         assert reader.stdout is not None and reader.stdout.readline() == "1\n"
-        assert exporter.export([second]).name == "FAILURE"  # the reader holds the file: kept
+        assert exporter.export([second]).name == "SUCCESS"  # a segment needs no lock
+        assert exporter.compact(patience_s=0.0) is False  # the reader holds the file: kept
         reader.wait(timeout=30)
-    exporter.shutdown()  # writes what it kept
-    store = TraceStore(path, read_only=True)
-    assert store.query("SELECT name FROM spans ORDER BY start_ns") == [
+    assert subprocess.run([*read, "0"], capture_output=True, text=True, check=True).stdout == "2\n"
+    exporter.shutdown()  # folds the segments in
+    assert list(segments_folder(path).iterdir()) == []
+    assert stored(path, "SELECT name FROM spans ORDER BY start_ns") == [
         ("invoke_agent a",),
         ("chat m",),
     ]
-    store.close()
+    assert stored(path, "SELECT count(*) FROM span_segments") == [(0,)]
+
+
+def stored(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` over the trace store ``path``, opened read-only as a reader does."""
+    store = TraceStore(path, read_only=True)
+    try:
+        return store.query(sql)
+    finally:
+        store.close()
+
+
+def test_a_segment_folded_in_but_not_deleted_is_never_counted_twice(
+    spans: InMemorySpanExporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with span("invoke_agent", "a"), span("chat", "m"):
+        pass
+    path = tmp_path / "traces.duckdb"
+    exporter = DuckDBSpanExporter(path)
+    exporter.export(spans.get_finished_spans())
+    # The process dies between the fold's commit and the segment's deletion.
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "unlink", lambda *_, **__: (_ for _ in ()).throw(OSError("killed")))
+        store = TraceStore(path)
+        with pytest.raises(OSError, match="killed"):
+            store.compact()
+        store.close()
+    assert len(list(segments_folder(path).glob("*.json"))) == 1  # still there
+    assert stored(path, "SELECT count(*) FROM spans") == [(2,)]  # read once, from the file
+    assert exporter.compact() is True  # deletes it without folding it in again
+    assert list(segments_folder(path).glob("*.json")) == []
+    assert stored(path, "SELECT count(*) FROM spans") == [(2,)]
+    assert stored(path, "SELECT count(*) FROM span_segments") == [(0,)]
 
 
 def test_the_trace_store_writes_large_batches_and_counts_its_work(
@@ -564,6 +601,7 @@ def test_the_trace_store_writes_large_batches_and_counts_its_work(
         store = exporting.store_exporter
         assert store.export(spans.get_finished_spans()).name == "SUCCESS"
         assert store.written == 2 and store.busy_s > 0
+        assert store.compact() is True
     monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "1024")  # the standard variables win
     assert _export._store_batches() == (None, None)
 
