@@ -178,6 +178,7 @@ CREATE TABLE IF NOT EXISTS {SEGMENTS} (name VARCHAR PRIMARY KEY)
 # A writer folds its segments into the file when this many have gathered, or this many spans.
 COMPACT_AFTER = 32
 COMPACT_SPANS = 65_536
+PARTIAL_TTL_S = 3600.0  # a segment still being written after this long was abandoned
 
 
 def segments_folder(path: str | os.PathLike[str]) -> Path:
@@ -255,23 +256,18 @@ class TraceStore:
     def compact(self) -> int:
         """Fold the segments into the file, in one transaction, and delete them; returns how
         many spans were folded in. A segment is recorded as folded in the same transaction,
-        so a crash between the commit and the deletion never folds it in twice."""
+        so a crash between the commit and the deletion never folds it in twice. A segment
+        DuckDB cannot read (damaged outside Colony) is renamed ``<name>.bad`` with a warning
+        and left out, so it never stops the others."""
         with self._lock:
             pending, folded = self._pending_segments()
             added = 0
             if pending:
-                self._conn.execute("BEGIN")
                 try:
-                    (added,) = self._conn.execute(
-                        f"INSERT INTO spans SELECT * FROM {_read_segments(pending)}"
-                    ).fetchone() or (0,)
-                    self._conn.executemany(
-                        f"INSERT INTO {SEGMENTS} VALUES (?)", [[f.name] for f in pending]
-                    )
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
+                    added = self._fold(pending)
+                except duckdb.InvalidInputException:
+                    pending = [f for f in pending if self._readable(f)]
+                    added = self._fold(pending) if pending else 0
             done = folded | {f.name for f in pending}
             for name in done:
                 segments_folder(self.path).joinpath(name).unlink(missing_ok=True)
@@ -279,7 +275,42 @@ class TraceStore:
                 self._conn.executemany(
                     f"DELETE FROM {SEGMENTS} WHERE name = ?", [[name] for name in done]
                 )
-            return int(added)
+            self._sweep_partial()
+            return added
+
+    def _fold(self, segments: Sequence[Path]) -> int:
+        self._conn.execute("BEGIN")
+        try:
+            (added,) = self._conn.execute(
+                f"INSERT INTO spans SELECT * FROM {_read_segments(segments)}"
+            ).fetchone() or (0,)
+            self._conn.executemany(
+                f"INSERT INTO {SEGMENTS} VALUES (?)", [[f.name] for f in segments]
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return int(added)
+
+    def _readable(self, segment: Path) -> bool:
+        try:
+            self._conn.execute(f"SELECT count(*) FROM {_read_segments([segment])}").fetchall()
+        except duckdb.InvalidInputException as error:
+            _log.warning("the trace segment %s is damaged, left out as .bad: %s", segment, error)
+            segment.replace(segment.with_name(segment.name + ".bad"))
+            return False
+        return True
+
+    def _sweep_partial(self) -> None:
+        """Delete segments a writer began and never finished (it died) an hour ago or more."""
+        stale = time.time() - PARTIAL_TTL_S
+        for partial in segments_folder(self.path).glob(".*.partial"):
+            try:
+                if partial.stat().st_mtime < stale:
+                    partial.unlink()
+            except FileNotFoundError:  # another writer finished or swept it meanwhile
+                pass
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read query over the ``spans`` table."""

@@ -566,14 +566,20 @@ def stored(path: Path, sql: str) -> list[tuple[Any, ...]]:
         store.close()
 
 
-def test_a_segment_folded_in_but_not_deleted_is_never_counted_twice(
-    spans: InMemorySpanExporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def one_segment(spans: InMemorySpanExporter, tmp_path: Path) -> tuple[Path, DuckDBSpanExporter]:
+    """A trace store whose exporter has written one segment: an agent span and its chat."""
     with span("invoke_agent", "a"), span("chat", "m"):
         pass
     path = tmp_path / "traces.duckdb"
     exporter = DuckDBSpanExporter(path)
     exporter.export(spans.get_finished_spans())
+    return path, exporter
+
+
+def test_a_segment_folded_in_but_not_deleted_is_never_counted_twice(
+    spans: InMemorySpanExporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, exporter = one_segment(spans, tmp_path)
     # The process dies between the fold's commit and the segment's deletion.
     with monkeypatch.context() as patched:
         patched.setattr(Path, "unlink", lambda *_, **__: (_ for _ in ()).throw(OSError("killed")))
@@ -587,6 +593,25 @@ def test_a_segment_folded_in_but_not_deleted_is_never_counted_twice(
     assert list(segments_folder(path).glob("*.json")) == []
     assert stored(path, "SELECT count(*) FROM spans") == [(2,)]
     assert stored(path, "SELECT count(*) FROM span_segments") == [(0,)]
+
+
+def test_a_damaged_segment_is_set_aside_and_never_stops_the_others(
+    spans: InMemorySpanExporter, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path, exporter = one_segment(spans, tmp_path)
+    folder = segments_folder(path)
+    (folder / "0-damaged.json").write_text('[{"trace_id": "t", "span_id')  # cut short
+    abandoned, fresh = folder / ".1-dead.json.partial", folder / ".2-live.json.partial"
+    abandoned.write_text("[")
+    fresh.write_text("[")
+    os.utime(abandoned, (time.time() - 7200, time.time() - 7200))
+    assert exporter.compact() is True
+    assert "0-damaged.json is damaged" in caplog.text
+    assert sorted(p.name for p in folder.iterdir()) == [fresh.name, "0-damaged.json.bad"]
+    assert stored(path, "SELECT name FROM spans ORDER BY start_ns") == [
+        ("invoke_agent a",),
+        ("chat m",),
+    ]
 
 
 def test_the_trace_store_writes_large_batches_and_counts_its_work(
