@@ -52,6 +52,7 @@ _log = logging.getLogger(__name__)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _UNSAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _UNSET = Status(StatusCode.UNSET)
+_KIND_VALUES = {kind: kind.value for kind in SpanKind}
 
 
 class LightSpanProcessor(SpanProcessor):
@@ -106,6 +107,7 @@ class _Tracer(trace.Tracer):
     def __init__(self, provider: ColonyTracerProvider, scope: InstrumentationScope) -> None:
         self._provider = provider
         self._scope = scope
+        self._wire_scope = (scope.name, scope.version)
 
     def start_span(
         self,
@@ -321,6 +323,29 @@ class _Span(trace.Span):
             instrumentation_scope=tracer._scope,
         )
         provider._active_span_processor.on_end(finished)
+
+    def wire(self, resource: dict[str, Any]) -> tuple[Any, ...]:
+        """This ended span as plain data, read from its slots (the tuple
+        :func:`telemetry._relay.to_wire` makes of any span; ``resource``: its resource's
+        attributes as the caller shares them between spans). The attributes are the span's
+        own dict, not a copy: an ended span takes no more."""
+        context, parent, status, events = self._context, self._parent, self._status, self._events
+        return (
+            self._name,
+            context.trace_id,
+            context.span_id,
+            int(context.trace_flags),
+            None if parent is None else parent.span_id,
+            _KIND_VALUES[self._kind],
+            0 if status is _UNSET else status.status_code.value,
+            status.description,
+            self._start,
+            self._end,
+            self._attributes,
+            [(e.name, e.timestamp, dict(e.attributes or {})) for e in events] if events else (),
+            resource,
+            self._tracer._wire_scope,
+        )
 
     # Read as on an SDK span, by code that inspects a live span.
     @property

@@ -30,7 +30,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from telemetry import _export, _metrics
-from telemetry._provider import ColonyTracerProvider, LightSpanProcessor
+from telemetry._provider import ColonyTracerProvider, LightSpanProcessor, _Span
 from telemetry._spans import Attr, ray_node
 
 _log = logging.getLogger(__name__)
@@ -54,7 +54,8 @@ class _Outbox(LightSpanProcessor):
         self._lock = threading.Lock()
 
     def on_end(self, span: ReadableSpan) -> None:
-        wired = to_wire(span)
+        # Colony's own span (every processor is a light one) reads itself from its slots.
+        wired = span.wire(_plain_resource(span.resource)) if type(span) is _Span else to_wire(span)
         with self._lock:
             self._spans.append(wired)
 
