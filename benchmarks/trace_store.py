@@ -8,7 +8,7 @@ Colony sets) by a private :class:`telemetry.ColonyTracerProvider`. Each repeat w
 writer thread's CPU time is divided by the spans written:
 
 - ``segments_us_per_span``: the exporter as ``colony run`` uses it (a segment per batch,
-  folded into the DuckDB file every 32 segments and at shutdown);
+  folded into the DuckDB file every 16 segments or 32,768 spans, and at shutdown);
 - ``per_batch_us_per_span``: the same exporter folding after every batch, so the file is
   opened, written and checkpointed once per batch, as the store was written before segments.
 
