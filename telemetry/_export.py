@@ -337,10 +337,9 @@ class DuckDBSpanExporter(SpanExporter):
     of 1,000 spans), where opening the DuckDB file, inserting and checkpointing for every
     batch cost ~45 ms a batch (~80 µs a span at batches of 1,000). JSON, not Parquet:
     building Arrow arrays from Python lists makes pyarrow import pandas, ~0.17 s of CPU in a
-    process that has not yet. The file is held
-    only while segments are folded in, so ``colony dashboard`` reads a run while it runs (the
-    segments too). When a reader holds the file, the segments wait for the next fold;
-    nothing is dropped for that.
+    process that has not yet. The file is held only while segments are folded in, so
+    ``colony dashboard`` reads a run while it runs (the segments too). When a reader holds
+    the file, the segments wait for the next fold; nothing is dropped for that.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fold_every: int = COMPACT_AFTER) -> None:
