@@ -29,7 +29,10 @@ file (the default store) in a temporary directory, timed in the same rounds.
   then, traced or not: ``trace_store_ms_per_span`` is that thread's CPU time per span
   written (segments, and folding them into the DuckDB file, the last ones included), and
   ``tracing_overhead_*_with_store`` adds the spans of one traced hop at that cost to the
-  figure, as if the writes held up the hop that made them.
+  figure, as if the writes held up the hop that made them. ``tracing_overhead_*_runs`` times
+  whole runs instead (:func:`_runs`): runs of ``hops`` hops with tracing on and off,
+  alternated, a traced run ending when its spans are exported and the last fold of its
+  segments charged to the traced runs, so everything tracing adds counts where it lands.
   Off, the process's tracer provider drops every span (a sampler switched per run), which
   costs a few microseconds per span more than no SDK at all; the figures are None when the
   process already has another SDK provider.
@@ -273,6 +276,50 @@ def _store_cost(
     return cost
 
 
+RUN_PAIRS = 4  # traced and untraced runs of each runtime's hop, alternated
+
+
+def _runs(
+    sessions: dict[str, TeamSession], hops: int, store: DuckDBSpanExporter
+) -> dict[str, float]:
+    """Tracing on against off over whole runs, the trace store's writes where they land.
+
+    For each runtime, :data:`RUN_PAIRS` traced and as many untraced runs of ``hops`` hops
+    alternate (on first, then off first, so a drift in the machine's speed touches both
+    alike). A traced run ends when its spans are exported (the ones the replies brought
+    home included): the segment written, and any fold it set off. After the last run the
+    traced runs' segments are folded into the file, timed and charged to them, as a
+    ``colony run`` folds them in when it ends. ``tracing_overhead_*_runs`` is the traced
+    runs' total time over the untraced runs', minus 1.
+    """
+    provider = trace.get_tracer_provider()
+    figures: dict[str, float] = {}
+    for name, key in (("local", "inprocess"), ("ray", "ray")):
+        if name not in sessions:
+            continue
+        session = sessions[name]
+        totals = {True: 0.0, False: 0.0}
+        for pair in range(RUN_PAIRS):
+            for on in (True, False) if pair % 2 == 0 else (False, True):
+                if not on:
+                    flush_relayed()  # nothing a traced run left is exported in this one
+                _Sampled.on = on
+                try:
+                    start = time.perf_counter()
+                    for _ in range(hops):
+                        _run(session)
+                    if on:
+                        provider.force_flush()  # type: ignore[attr-defined]
+                    totals[on] += time.perf_counter() - start
+                finally:
+                    _Sampled.on = True
+        start = time.perf_counter()
+        store.compact()
+        totals[True] += time.perf_counter() - start
+        figures[f"tracing_overhead_{key}_runs"] = round(totals[True] / totals[False] - 1, 4)
+    return figures
+
+
 def _hops(
     hops: int, runtime: str, traced: bool, store: DuckDBSpanExporter | None
 ) -> dict[str, Any]:
@@ -319,6 +366,7 @@ def _hops(
             timed.clear()
         _rounds(timers, hops)
         store_cost = _store_cost(store, sessions) if traced and store is not None else {}
+        runs = _runs(sessions, hops, store) if traced and store is not None else {}
     local, on_ray, rtt = times["local"], times["ray"], times["rtt"]
     figures: dict[str, Any] = {
         "inprocess_hop_ms": _ms(local),
@@ -332,6 +380,7 @@ def _hops(
         "trace_store_ms_per_span": _round(store_cost.get("trace_store_ms_per_span")),
     }
     for name, key in (("local", "inprocess"), ("ray", "ray")):
+        figures[f"tracing_overhead_{key}_runs"] = runs.get(f"tracing_overhead_{key}_runs")
         overhead, written = figures[f"tracing_overhead_{key}"], store_cost.get(f"{name}_store_ms")
         figures[f"tracing_overhead_{key}_with_store"] = (
             None
@@ -480,6 +529,8 @@ def run_orchestration(
         "trace_store_ms_per_span": hop["trace_store_ms_per_span"],
         "tracing_overhead_inprocess_with_store": hop["tracing_overhead_inprocess_with_store"],
         "tracing_overhead_ray_with_store": hop["tracing_overhead_ray_with_store"],
+        "tracing_overhead_inprocess_runs": hop["tracing_overhead_inprocess_runs"],
+        "tracing_overhead_ray_runs": hop["tracing_overhead_ray_runs"],
         **{key: value for key, value in fan.items() if key != "fanout_wall_s"},
         "fanout_runtime": runtime,
         "calls_per_agent": calls_per_agent,
@@ -515,6 +566,8 @@ def summarize(result: dict[str, Any]) -> str:
                     "tracing_overhead_inprocess_with_store",
                 ),
                 ("Ray hop with them", "tracing_overhead_ray_with_store"),
+                ("in-process runs, writes included", "tracing_overhead_inprocess_runs"),
+                ("Ray runs, writes included", "tracing_overhead_ray_runs"),
                 ("fan-out", "tracing_overhead_fanout"),
             )
             if result.get(key) is not None

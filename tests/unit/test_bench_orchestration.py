@@ -65,6 +65,7 @@ def test_tracing_on_and_off_are_timed_in_the_same_run() -> None:
     for key in (
         "tracing_overhead_inprocess",
         "tracing_overhead_inprocess_mean",
+        "tracing_overhead_inprocess_runs",
         "tracing_overhead_fanout",
     ):
         assert isinstance(result[key], float) and -0.5 < result[key] < 1.0, (key, result[key])
@@ -74,7 +75,9 @@ def test_tracing_on_and_off_are_timed_in_the_same_run() -> None:
     assert result["inprocess_hop_traced_ms"] > 0 and result["fanout_traced_wall_s"] > 0
     assert result["tracing_overhead_ray"] is None
     assert result["tracing_overhead_ray_with_store"] is None
+    assert result["tracing_overhead_ray_runs"] is None
     assert "tracing overhead in-process hop" in out.stderr
+    assert "in-process runs, writes included" in out.stderr
 
 
 def test_main_prints_only_json_on_stdout_and_the_summary_on_stderr(
