@@ -298,21 +298,21 @@ def _runs(
         if name not in sessions:
             continue
         session = sessions[name]
+
+        def run(exported: bool, session: TeamSession = session) -> None:
+            for _ in range(hops):
+                _run(session)
+            if exported:
+                provider.force_flush()  # type: ignore[attr-defined]
+
         totals = {True: 0.0, False: 0.0}
         for pair in range(RUN_PAIRS):
             for on in (True, False) if pair % 2 == 0 else (False, True):
                 if not on:
                     flush_relayed()  # nothing a traced run left is exported in this one
-                _Sampled.on = on
-                try:
-                    start = time.perf_counter()
-                    for _ in range(hops):
-                        _run(session)
-                    if on:
-                        provider.force_flush()  # type: ignore[attr-defined]
-                    totals[on] += time.perf_counter() - start
-                finally:
-                    _Sampled.on = True
+                start = time.perf_counter()
+                _traced(on, functools.partial(run, on))()
+                totals[on] += time.perf_counter() - start
         start = time.perf_counter()
         store.compact()
         totals[True] += time.perf_counter() - start
