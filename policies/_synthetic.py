@@ -8,10 +8,11 @@ change anyone's true facts. Questions come in five categories: ``current``, ``pr
 ``when``, ``stable`` and ``distractor`` (the true current value despite a distractor, which
 is given as ``adversarial_answer``).
 
-Phrasing: every statement, chat question and evaluation question kind has at least three
-templates in each of two disjoint sets, ``"train"`` and ``"heldout"``. A policy trained on
-``train`` conversations is evaluated on ``heldout`` ones from another seed, so it never sees
-the evaluation wordings. Value pools (cities, employers, names...) are shared: the held-out
+Phrasing: every statement, chat question and evaluation question kind has templates in each
+of three disjoint sets, ``"train"``, ``"heldout"`` and ``"heldout2"`` (at least three per kind
+in each). A policy trained on ``train`` conversations is evaluated on held-out ones from
+another seed, so it never sees the evaluation wordings. ``heldout2`` was written after
+``heldout``'s misses had been studied, and has not been: it is the unbiased measure. Value pools (cities, employers, names...) are shared: the held-out
 set tests wording, not vocabulary. Everything is drawn from ``random.Random(seed)``.
 """
 
@@ -41,8 +42,8 @@ __all__ = [
     "write_synthetic",
 ]
 
-Phrasing = Literal["train", "heldout"]
-PHRASINGS: tuple[str, ...] = ("train", "heldout")
+Phrasing = Literal["train", "heldout", "heldout2"]
+PHRASINGS: tuple[str, ...] = ("train", "heldout", "heldout2")
 StatementKind = Literal[
     "initial", "change", "stable", "hypothetical", "denial", "other", "prompt", "filler"
 ]
@@ -414,11 +415,162 @@ _HELDOUT: dict[str, tuple[str, ...]] = {
         "What food comforts {p} the most?",
     ),
 }
-_TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {"train": _TRAIN, "heldout": _HELDOUT}
+# A second held-out family, written on 2026-12-06 before the training phrasings were widened
+# and never read for misses while tuning: the first held-out family's misses were studied, so
+# it no longer measures wording the policy has never been shaped around.
+_HELDOUT2: dict[str, tuple[str, ...]] = {
+    "residence.initial": (
+        "I call {v} home these days.",
+        "Our place is on a quiet street in {v}.",
+        "I've got a little house in {v}.",
+    ),
+    "residence.change": (
+        "The removal van dropped our stuff in {v} on Tuesday.",
+        "{old} is behind me, I'm in {v} for good now.",
+        "We found a place in {v} and signed the lease.",
+    ),
+    "job.initial": (
+        "I'm on the payroll at {v}.",
+        "{v} pays my bills, I'm an engineer there.",
+        "I've got a desk at {v}.",
+    ),
+    "job.change": (
+        "Today was my last day at {old}; {v} starts Monday.",
+        "I accepted an offer from {v}.",
+        "My new badge says {v}.",
+    ),
+    "car.initial": (
+        "My wheels are {v}.",
+        "I own {v}, nothing fancy.",
+        "Every road trip I take is in {v}.",
+    ),
+    "car.change": (
+        "I finally replaced {old} with {v}.",
+        "The keys to {v} are mine now.",
+        "I'm behind the wheel of {v} since last week.",
+    ),
+    "pet.initial": (
+        "{v} sleeps at the foot of my bed.",
+        "I'm the proud owner of {v}.",
+        "At home it's just me and {v}.",
+    ),
+    "pet.change": (
+        "Our family grew: we welcomed {v}.",
+        "{old} went to a farm; now I have {v}.",
+        "I came back from the breeder with {v}.",
+    ),
+    "partner.initial": (
+        "My significant other is {v}.",
+        "{v} is the love of my life.",
+        "I've been with {v} since spring.",
+    ),
+    "partner.change": (
+        "I split up with {old}, and now {v} is my partner.",
+        "{v} asked me out and we are a couple now.",
+        "Say hi to {v}, the new person in my life.",
+    ),
+    "hobby.initial": (
+        "On Sundays you'll find me busy with {v}.",
+        "{v} is how I relax.",
+        "I'm part of a club for {v}.",
+    ),
+    "hobby.change": (
+        "I dropped {old}; {v} is my thing now.",
+        "I joined a group for {v} and I love it.",
+        "I can't get enough of {v} these weeks.",
+    ),
+    "hometown": (
+        "I was raised in {v}.",
+        "{v} is where I spent my early years.",
+        "My parents brought me up in {v}.",
+    ),
+    "sibling": (
+        "{v} is the name of my {rel}.",
+        "I'm close to my {rel}, {v}.",
+        "My {rel} {v} visited last weekend.",
+    ),
+    "food": (
+        "If I could pick one meal, it'd be {v}.",
+        "I'm crazy about {v}.",
+        "{v} is my absolute favourite meal.",
+    ),
+    "hypothetical": (
+        "Imagine if I {did}, ha.",
+        "I've toyed with the idea to {act}, nothing concrete.",
+        "In another life I would {act}.",
+    ),
+    "denial": (
+        "I'd like to correct something: I never {did}.",
+        "No way did I {act}; it was my {rel}.",
+        "Somebody said I had {done}, which is false.",
+    ),
+    "other": (
+        "So my {rel} has {done}.",
+        "Quick update about my {rel}, who {did}.",
+        "My {rel} is excited because they {did}.",
+    ),
+    "prompt": (
+        "How are things with your {topic}?",
+        "Any news regarding your {topic}?",
+        "Has your {topic} changed at all?",
+    ),
+    "filler": (
+        "The dishwasher broke down again.",
+        "I went to a jazz concert in the park.",
+        "My inbox is a disaster after the holidays.",
+        "We finally booked flights for the summer.",
+        "The kids next door practise drums every night.",
+        "I burned the toast this morning, classic me.",
+        "Our internet was down for two days.",
+        "I've started reading before bed instead of scrolling.",
+        "The queue at the post office was ridiculous.",
+        "I repainted the hallway a pale green.",
+    ),
+    "q.current": (
+        "What is {p}'s {noun} at the moment?",
+        "Currently, which {noun} does {p} have?",
+        "What's the most recent {noun} {p} mentioned?",
+    ),
+    "q.previous": (
+        "Which {noun} did {p} have just before {new}?",
+        "Prior to {new}, {p}'s {noun} was what?",
+        "What was {p}'s former {noun}, the one replaced by {new}?",
+    ),
+    "q.when": (
+        "When did {p} first mention {new} as the {noun}?",
+        "On which day did {new} become the {noun} of {p}?",
+        "What date did {p} report the change of {noun} to {new}?",
+    ),
+    "q.distractor": (
+        "Was {dv} ever really {p}'s {noun}, or what is it actually?",
+        "Ignoring {dv}, what is {p}'s real {noun}?",
+        "{p} brought up {dv}; what {noun} does {p} actually have?",
+    ),
+    "q.hometown": (
+        "What city raised {p}?",
+        "Where is {p} from originally?",
+        "In what place did {p} spend the early years?",
+    ),
+    "q.sibling": (
+        "Who is the {rel} of {p}?",
+        "Tell me the name of {p}'s {rel}.",
+        "What do they call {p}'s {rel}?",
+    ),
+    "q.food": (
+        "Which dish is {p}'s favourite?",
+        "What meal would {p} pick above all?",
+        "What food is {p} crazy about?",
+    ),
+}
+_TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
+    "train": _TRAIN,
+    "heldout": _HELDOUT,
+    "heldout2": _HELDOUT2,
+}
 
 
 def templates(phrasing: str) -> frozenset[str]:
-    """Every template string of one phrasing set (``"train"`` or ``"heldout"``)."""
+    """Every template string of one phrasing set (one of :data:`PHRASINGS`)."""
     return frozenset(t for group in _phrases(phrasing).values() for t in group)
 
 
@@ -477,7 +629,7 @@ def synthetic_sample(
         seed: Seed of the generator; the same arguments give the same conversation.
         people: Number of speakers (two or more).
         sessions: Number of dated sessions (at least four, so values can change).
-        phrasing: ``"train"`` or ``"heldout"`` template set.
+        phrasing: The template set, one of :data:`PHRASINGS`.
         index: Position in a series; only names the conversation ``synth-<seed>-<index>``.
 
     Raises:
