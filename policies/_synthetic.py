@@ -12,8 +12,9 @@ Phrasing: every statement, chat question and evaluation question kind has templa
 of three disjoint sets, ``"train"``, ``"heldout"`` and ``"heldout2"`` (at least three per kind
 in each). A policy trained on ``train`` conversations is evaluated on held-out ones from
 another seed, so it never sees the evaluation wordings. ``heldout2`` was written after
-``heldout``'s misses had been studied, and has not been: it is the unbiased measure. Value pools (cities, employers, names...) are shared: the held-out
-set tests wording, not vocabulary. Everything is drawn from ``random.Random(seed)``.
+``heldout``'s misses had been studied, and has not been: it is the unbiased measure. Value
+pools (cities, employers, names...) are shared: the held-out sets test wording, not
+vocabulary. Everything is drawn from ``random.Random(seed)``.
 """
 
 from __future__ import annotations
