@@ -223,6 +223,25 @@ def policy_slots(
     typer.echo(f"wrote {out}: {json.dumps(model.meta)}", err=True)
 
 
+@policy_app.command("synthetic")
+def policy_synthetic(
+    out: Annotated[Path, typer.Option(help="LoCoMo-layout JSON file to write")],
+    conversations: Annotated[int, typer.Option(help="How many conversations")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed (training never uses 90001 or 90002)")] = 90002,
+    phrasing: Annotated[
+        str, typer.Option(help="Template set: train, heldout or heldout2 (never read for misses)")
+    ] = "heldout2",
+) -> None:
+    """Write synthetic knowledge-update conversations, with their turns' labels, for eval.
+
+    Feed the file to `colony policy eval --data` or `colony bench locomo --data`.
+    """
+    from policies import write_synthetic
+
+    path = write_synthetic(out, conversations, seed, phrasing=phrasing)
+    typer.echo(f"wrote {conversations} {phrasing} conversations of seed {seed} to {path}", err=True)
+
+
 @bench_app.command("store")
 def bench_store(
     memories: Annotated[int, typer.Option(help="How many synthetic memories")] = 100_000,

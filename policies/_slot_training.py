@@ -3,8 +3,8 @@
 Training data are *train*-phrased synthetic conversations: every candidate the rule extractor
 makes of a turn is labelled with the slot its statement concerns and whether it is a
 distractor, and every question with the slot its evidence sets. The recorded accuracy is on
-*held-out*-phrased conversations from :data:`SLOT_VALIDATION_SEED`, so it measures how well
-the heads read wordings they never saw.
+both held-out phrasings' conversations (from :data:`SLOT_VALIDATION_SEED` and the seed after
+it), so it measures how well the heads read wordings they never saw.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from policies._synthetic import DISTRACTOR_KINDS, SyntheticSample, synthetic_sam
 
 __all__ = ["SLOT_VALIDATION_SEED", "slot_dataset", "train_slot_model"]
 
-# Held-out conversations from this seed measure the model; training never uses it.
+# Held-out conversations from this seed (and the next, for the second held-out phrasing)
+# measure the model; training never uses them.
 SLOT_VALIDATION_SEED = 80_001
 _SETS = frozenset(("initial", "change"))
 Dataset = dict[str, tuple[list[str], npt.NDArray[np.int64]]]
@@ -97,7 +98,7 @@ def train_slot_model(
     Deterministic for a seed and embedder. Raises :class:`InvalidInputError` for the
     validation seed or fewer than two conversations.
     """
-    if seed == SLOT_VALIDATION_SEED:
+    if seed in (SLOT_VALIDATION_SEED, SLOT_VALIDATION_SEED + 1):
         raise InvalidInputError(f"seed {seed} is reserved for validation; train with another seed")
     if not isinstance(conversations, int) or conversations < 2:
         raise InvalidInputError(f"conversations must be an integer >= 2, got {conversations!r}")
@@ -107,14 +108,24 @@ def train_slot_model(
         texts, y = train["statement"]
         extra = negative_texts(negatives)
         train["statement"] = ([*texts, *extra], np.concatenate([y, np.zeros(len(extra), np.int64)]))
-    held = slot_dataset(synthetic_samples(5, SLOT_VALIDATION_SEED, phrasing="heldout"))
+    held = {
+        phrasing: slot_dataset(synthetic_samples(5, seed, phrasing=phrasing))
+        for phrasing, seed in (
+            ("heldout", SLOT_VALIDATION_SEED),
+            ("heldout2", SLOT_VALIDATION_SEED + 1),
+        )
+    }
     weights = {}
     sizes = {"statement": len(CLASSES), "modality": 2, "question": len(CLASSES)}
     for head, (texts, y) in train.items():
         weights[head] = fit_softmax(embedder.embed(texts), y, sizes[head], l2=l2)
     model = SlotModel(embedder.name, weights)
     accuracy = {
-        head: _accuracy(model, head, embedder.embed(texts), y) for head, (texts, y) in held.items()
+        phrasing: {
+            head: _accuracy(model, head, embedder.embed(texts), y)
+            for head, (texts, y) in data.items()
+        }
+        for phrasing, data in held.items()
     }
     meta = {
         "seed": seed,
@@ -122,7 +133,8 @@ def train_slot_model(
         "negatives": [conv.id for conv in negatives],
         "l2": l2,
         "examples": {head: len(y) for head, (_, y) in train.items()},
-        "heldout_accuracy": accuracy,
+        "heldout_accuracy": accuracy["heldout"],
+        "heldout2_accuracy": accuracy["heldout2"],
         "validation_seed": SLOT_VALIDATION_SEED,
         "seconds": round(time.perf_counter() - started, 1),
     }

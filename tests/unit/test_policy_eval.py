@@ -134,3 +134,28 @@ def test_synthetic_labels_count_updates_by_distractors_and_changes(
     # Files without labels (LoCoMo) report no such counts.
     plain = evaluate_policy([data], "heuristic", budget_words=30, embedder=HashEmbedder())
     assert "distractors" not in plain and "changes" not in plain
+
+
+def test_cli_writes_a_synthetic_held_out_file_that_eval_reads(tmp_path: Path) -> None:
+    from policies._synthetic import synthetic_samples
+
+    out = tmp_path / "heldout2.json"
+    args = ["--out", str(out), "--conversations", "2", "--seed", "4242", "--phrasing", "heldout2"]
+    written = runner.invoke(app, ["policy", "synthetic", *args])
+    assert written.exit_code == 0, written.output
+    samples = synthetic_samples(2, 4242, phrasing="heldout2")
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert [item["sample_id"] for item in data] == [s.conversation.id for s in samples]
+    assert [len(item["statements"]) for item in data] == [len(s.statements) for s in samples]
+    evaluated = runner.invoke(
+        app, ["policy", "eval", "--data", str(out), "--embedder", "hash", "--json"]
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    result = json.loads(evaluated.stdout.splitlines()[0])
+    assert result["conversations"] == 2
+    assert result["questions"] == sum(len(s.conversation.questions) for s in samples)
+
+    bad = runner.invoke(app, ["policy", "synthetic", "--out", str(out), "--phrasing", "fresh"])
+    assert bad.exit_code != 0
+    assert "got 'fresh'" in str(bad.exception) and "heldout2" in str(bad.exception)
+    assert json.loads(out.read_text(encoding="utf-8")) == data  # the file is untouched

@@ -102,8 +102,9 @@ def test_a_trained_model_tags_statements_in_the_service() -> None:
     embedder = HashEmbedder()
     model = train_slot_model(embedder, conversations=6)
     assert model.meta is not None and model.meta["validation_seed"] == SLOT_VALIDATION_SEED
-    with pytest.raises(InvalidInputError, match="reserved for validation"):
-        train_slot_model(embedder, seed=SLOT_VALIDATION_SEED)
+    for reserved in (SLOT_VALIDATION_SEED, SLOT_VALIDATION_SEED + 1):
+        with pytest.raises(InvalidInputError, match="reserved for validation"):
+            train_slot_model(embedder, seed=reserved)
     recorder = _Recorder(Operation.ADD)
     said = "I just moved to Lisbon with my family."
     narrative = (
@@ -197,6 +198,7 @@ def test_the_shipped_model_is_found_by_embedder_name() -> None:
     model = shipped_slot_model(MiniLMEmbedder.name)
     assert model is not None and model.dim == MiniLMEmbedder.dim
     assert model.meta is not None and model.meta["heldout_accuracy"]["statement"] > 0.9
+    assert model.meta["heldout2_accuracy"]["statement"] > 0.9
     assert shipped_slot_model("hash-256-0") is None
     assert MemoryService.open(embedder=HashEmbedder()).slot_model is None
 
@@ -215,3 +217,4 @@ def test_the_shipped_model_is_reproduced_by_its_training_command() -> None:
         np.testing.assert_allclose(retrained.weights[head], weights, atol=1e-5)
     assert retrained.meta is not None
     assert retrained.meta["heldout_accuracy"] == shipped.meta["heldout_accuracy"]
+    assert retrained.meta["heldout2_accuracy"] == shipped.meta["heldout2_accuracy"]
