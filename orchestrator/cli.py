@@ -227,7 +227,9 @@ def policy_slots(
 def policy_synthetic(
     out: Annotated[Path, typer.Option(help="LoCoMo-layout JSON file to write")],
     conversations: Annotated[int, typer.Option(help="How many conversations")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed (training never uses 90001 or 90002)")] = 90002,
+    seed: Annotated[
+        int, typer.Option(help="Seed; training refuses 90001 and 90002, kept for evaluation")
+    ] = 90_002,
     phrasing: Annotated[
         str, typer.Option(help="Template set: train, heldout or heldout2 (never read for misses)")
     ] = "heldout2",

@@ -26,6 +26,7 @@ __all__ = ["SLOT_VALIDATION_SEED", "slot_dataset", "train_slot_model"]
 # Held-out conversations from this seed (and the next, for the second held-out phrasing)
 # measure the model; training never uses them.
 SLOT_VALIDATION_SEED = 80_001
+_HELDOUT_SEEDS = {"heldout": SLOT_VALIDATION_SEED, "heldout2": SLOT_VALIDATION_SEED + 1}
 _SETS = frozenset(("initial", "change"))
 Dataset = dict[str, tuple[list[str], npt.NDArray[np.int64]]]
 
@@ -98,7 +99,7 @@ def train_slot_model(
     Deterministic for a seed and embedder. Raises :class:`InvalidInputError` for the
     validation seed or fewer than two conversations.
     """
-    if seed in (SLOT_VALIDATION_SEED, SLOT_VALIDATION_SEED + 1):
+    if seed in _HELDOUT_SEEDS.values():
         raise InvalidInputError(f"seed {seed} is reserved for validation; train with another seed")
     if not isinstance(conversations, int) or conversations < 2:
         raise InvalidInputError(f"conversations must be an integer >= 2, got {conversations!r}")
@@ -109,11 +110,8 @@ def train_slot_model(
         extra = negative_texts(negatives)
         train["statement"] = ([*texts, *extra], np.concatenate([y, np.zeros(len(extra), np.int64)]))
     held = {
-        phrasing: slot_dataset(synthetic_samples(5, seed, phrasing=phrasing))
-        for phrasing, seed in (
-            ("heldout", SLOT_VALIDATION_SEED),
-            ("heldout2", SLOT_VALIDATION_SEED + 1),
-        )
+        phrasing: slot_dataset(synthetic_samples(5, held_seed, phrasing=phrasing))
+        for phrasing, held_seed in _HELDOUT_SEEDS.items()
     }
     weights = {}
     sizes = {"statement": len(CLASSES), "modality": 2, "question": len(CLASSES)}

@@ -93,3 +93,14 @@ def test_the_network_cannot_change_what_the_candidate_may_not() -> None:
     assert policy.decide(moved, [neighbour("Ben")]).operation is not Operation.UPDATE
     maybe = Candidate("Maybe one day Ana will move to Porto", ns, speaker="Ana")
     assert policy.decide(maybe, [neighbour("Ana")]).operation is not Operation.UPDATE
+
+
+def test_training_refuses_the_seeds_of_the_held_out_sets() -> None:
+    from policies._training import HELDOUT2_SEED, VALIDATION_SEED, training_conversations
+
+    # A seed draws the same people and facts in every phrasing: training on it would leak.
+    for reserved in (VALIDATION_SEED, HELDOUT2_SEED):
+        with pytest.raises(InvalidInputError, match=f"seed {reserved} is reserved"):
+            training_conversations([], 2, reserved)
+    conversations, labels = training_conversations([], 2, 7)
+    assert len(conversations) == len(labels) == 2
