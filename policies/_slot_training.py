@@ -19,13 +19,18 @@ import numpy.typing as npt
 from memory import Conversation, Embedder, extract_conversation, state_slots
 from memory._slots import CLASSES, SLOTS, SlotModel, fit_softmax
 from memory.errors import InvalidInputError
-from policies._synthetic import DISTRACTOR_KINDS, SyntheticSample, synthetic_samples
+from policies._synthetic import (
+    DISTRACTOR_KINDS,
+    SLOT_VALIDATION_SEED,
+    SyntheticSample,
+    check_training_seed,
+    synthetic_samples,
+)
 
 __all__ = ["SLOT_VALIDATION_SEED", "slot_dataset", "train_slot_model"]
 
 # Held-out conversations from this seed (and the next, for the second held-out phrasing)
 # measure the model; training never uses them.
-SLOT_VALIDATION_SEED = 80_001
 _HELDOUT_SEEDS = {"heldout": SLOT_VALIDATION_SEED, "heldout2": SLOT_VALIDATION_SEED + 1}
 _SETS = frozenset(("initial", "change"))
 Dataset = dict[str, tuple[list[str], npt.NDArray[np.int64]]]
@@ -99,8 +104,7 @@ def train_slot_model(
     Deterministic for a seed and embedder. Raises :class:`InvalidInputError` for the
     validation seed or fewer than two conversations.
     """
-    if seed in _HELDOUT_SEEDS.values():
-        raise InvalidInputError(f"seed {seed} is reserved for validation; train with another seed")
+    check_training_seed(seed)
     if not isinstance(conversations, int) or conversations < 2:
         raise InvalidInputError(f"conversations must be an integer >= 2, got {conversations!r}")
     started = time.perf_counter()

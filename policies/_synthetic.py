@@ -32,9 +32,14 @@ from memory._temporal import MONTH_NAMES
 from memory.errors import InvalidInputError
 
 __all__ = [
+    "HELDOUT2_SEED",
     "PHRASINGS",
+    "RESERVED_SEEDS",
+    "SLOT_VALIDATION_SEED",
+    "VALIDATION_SEED",
     "SyntheticSample",
     "SyntheticStatement",
+    "check_training_seed",
     "synthetic_conversation",
     "synthetic_conversations",
     "synthetic_sample",
@@ -49,6 +54,17 @@ StatementKind = Literal[
     "initial", "change", "stable", "hypothetical", "denial", "other", "prompt", "filler"
 ]
 DISTRACTOR_KINDS = frozenset({"hypothetical", "denial", "other"})
+
+# Seeds of the held-out sets: the slot tagger's validation (80001, 80002) and the policies'
+# (90001, 90002), one per held-out phrasing. Training refuses them (:func:`check_training_seed`):
+# a seed draws the same people and facts in every phrasing, so training on one would leak
+# the facts of its held-out set.
+SLOT_VALIDATION_SEED = 80_001
+VALIDATION_SEED = 90_001
+HELDOUT2_SEED = 90_002
+RESERVED_SEEDS = frozenset(
+    (SLOT_VALIDATION_SEED, SLOT_VALIDATION_SEED + 1, VALIDATION_SEED, HELDOUT2_SEED)
+)
 
 SLOTS = ("residence", "job", "car", "pet", "partner", "hobby")
 STABLE = ("hometown", "sibling", "food")
@@ -756,6 +772,15 @@ def write_synthetic(path: str | Path, n: int, seed: int, phrasing: str = "train"
         item["statements"] = [asdict(st) for st in sample.statements]
     target.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return target
+
+
+def check_training_seed(seed: int) -> None:
+    """Raise :class:`InvalidInputError` if ``seed`` is one of :data:`RESERVED_SEEDS`."""
+    if seed in RESERVED_SEEDS:
+        reserved = ", ".join(map(str, sorted(RESERVED_SEEDS)))
+        raise InvalidInputError(
+            f"seed {seed} is reserved for validation ({reserved}); train with another seed"
+        )
 
 
 def _renamed(conversation: Conversation, new_id: str) -> Conversation:

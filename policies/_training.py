@@ -14,22 +14,27 @@ from pathlib import Path
 from typing import Any
 
 from memory import Conversation, HashEmbedder, default_embedder, load_locomo
-from memory.errors import InvalidInputError
 from policies._baselines import HeuristicPolicy
 from policies._env import MemoryManagerEnv
 from policies._features import CANDIDATE_FEATURES, NEIGHBOUR_FEATURES, K
 from policies._network import Network
 from policies._ppo import PPOArgs, train_ppo
-from policies._synthetic import synthetic_conversations, synthetic_samples
+from policies._synthetic import (
+    HELDOUT2_SEED,
+    VALIDATION_SEED,
+    check_training_seed,
+    synthetic_conversations,
+    synthetic_samples,
+)
 
-__all__ = ["VALIDATION_SEED", "make_training_env", "train_policy", "validation_figures"]
+__all__ = [
+    "HELDOUT2_SEED",
+    "VALIDATION_SEED",
+    "make_training_env",
+    "train_policy",
+    "validation_figures",
+]
 
-# Synthetic conversations from these seeds are for validation only: never trained on. The
-# first validates in training and in the recorded figures (held-out phrasing); the second is
-# the evaluation set of the second held-out phrasing (`colony policy synthetic`'s default).
-# A seed draws the same people and facts in every phrasing, so neither may be trained on.
-VALIDATION_SEED = 90_001
-HELDOUT2_SEED = 90_002
 DIMS = (len(CANDIDATE_FEATURES), len(NEIGHBOUR_FEATURES), K)
 
 
@@ -38,8 +43,7 @@ def training_conversations(
 ) -> tuple[list[Conversation], dict[str, Any]]:
     """The LoCoMo files given plus ``synthetic`` train-phrased conversations for ``seed``,
     and the synthetic ones' statement labels by conversation id."""
-    if seed in (VALIDATION_SEED, HELDOUT2_SEED):
-        raise InvalidInputError(f"seed {seed} is reserved for validation; train with another seed")
+    check_training_seed(seed)
     samples = synthetic_samples(synthetic, seed)
     loaded = load_locomo(list(locomo)) if locomo else []
     conversations = [*loaded, *(sample.conversation for sample in samples)]

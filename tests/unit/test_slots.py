@@ -26,6 +26,7 @@ from memory import (
 from memory._slots import CLASSES, fit_softmax
 from memory.errors import InvalidInputError
 from policies._slot_training import SLOT_VALIDATION_SEED, train_slot_model
+from policies._synthetic import RESERVED_SEEDS
 
 NS = ("team", "facts")
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "locomo"
@@ -102,7 +103,7 @@ def test_a_trained_model_tags_statements_in_the_service() -> None:
     embedder = HashEmbedder()
     model = train_slot_model(embedder, conversations=6)
     assert model.meta is not None and model.meta["validation_seed"] == SLOT_VALIDATION_SEED
-    for reserved in (SLOT_VALIDATION_SEED, SLOT_VALIDATION_SEED + 1):
+    for reserved in RESERVED_SEEDS:
         with pytest.raises(InvalidInputError, match="reserved for validation"):
             train_slot_model(embedder, seed=reserved)
     recorder = _Recorder(Operation.ADD)
