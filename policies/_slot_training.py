@@ -3,8 +3,8 @@
 Training data are *train*-phrased synthetic conversations: every candidate the rule extractor
 makes of a turn is labelled with the slot its statement concerns and whether it is a
 distractor, and every question with the slot its evidence sets. The recorded accuracy is on
-both held-out phrasings' conversations (from :data:`SLOT_VALIDATION_SEED` and the seed after
-it), so it measures how well the heads read wordings they never saw.
+both held-out phrasings' conversations (from ``policies._synthetic.SLOT_HELDOUT_SEEDS``, which
+training refuses), so it measures how well the heads read wordings they never saw.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from memory._slots import CLASSES, SLOTS, SlotModel, fit_softmax
 from memory.errors import InvalidInputError
 from policies._synthetic import (
     DISTRACTOR_KINDS,
+    SLOT_HELDOUT_SEEDS,
     SLOT_VALIDATION_SEED,
     SyntheticSample,
     check_training_seed,
@@ -29,9 +30,6 @@ from policies._synthetic import (
 
 __all__ = ["SLOT_VALIDATION_SEED", "slot_dataset", "train_slot_model"]
 
-# Held-out conversations from this seed (and the next, for the second held-out phrasing)
-# measure the model; training never uses them.
-_HELDOUT_SEEDS = {"heldout": SLOT_VALIDATION_SEED, "heldout2": SLOT_VALIDATION_SEED + 1}
 _SETS = frozenset(("initial", "change"))
 Dataset = dict[str, tuple[list[str], npt.NDArray[np.int64]]]
 
@@ -101,8 +99,8 @@ def train_slot_model(
     """Fit the three heads on ``conversations`` train-phrased conversations of ``seed``,
     plus the slot-free candidates of ``negatives`` (see :func:`negative_texts`).
 
-    Deterministic for a seed and embedder. Raises :class:`InvalidInputError` for the
-    validation seed or fewer than two conversations.
+    Deterministic for a seed and embedder. Raises :class:`InvalidInputError` for a seed
+    reserved for validation or fewer than two conversations.
     """
     check_training_seed(seed)
     if not isinstance(conversations, int) or conversations < 2:
@@ -115,7 +113,7 @@ def train_slot_model(
         train["statement"] = ([*texts, *extra], np.concatenate([y, np.zeros(len(extra), np.int64)]))
     held = {
         phrasing: slot_dataset(synthetic_samples(5, held_seed, phrasing=phrasing))
-        for phrasing, held_seed in _HELDOUT_SEEDS.items()
+        for phrasing, held_seed in SLOT_HELDOUT_SEEDS.items()
     }
     weights = {}
     sizes = {"statement": len(CLASSES), "modality": 2, "question": len(CLASSES)}

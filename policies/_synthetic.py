@@ -33,8 +33,10 @@ from memory.errors import InvalidInputError
 
 __all__ = [
     "HELDOUT2_SEED",
+    "HELDOUT_SEEDS",
     "PHRASINGS",
     "RESERVED_SEEDS",
+    "SLOT_HELDOUT_SEEDS",
     "SLOT_VALIDATION_SEED",
     "VALIDATION_SEED",
     "SyntheticSample",
@@ -55,16 +57,15 @@ StatementKind = Literal[
 ]
 DISTRACTOR_KINDS = frozenset({"hypothetical", "denial", "other"})
 
-# Seeds of the held-out sets: the slot tagger's validation (80001, 80002) and the policies'
-# (90001, 90002), one per held-out phrasing. Training refuses them (:func:`check_training_seed`):
-# a seed draws the same people and facts in every phrasing, so training on one would leak
-# the facts of its held-out set.
-SLOT_VALIDATION_SEED = 80_001
-VALIDATION_SEED = 90_001
-HELDOUT2_SEED = 90_002
-RESERVED_SEEDS = frozenset(
-    (SLOT_VALIDATION_SEED, SLOT_VALIDATION_SEED + 1, VALIDATION_SEED, HELDOUT2_SEED)
-)
+# Seeds of the held-out sets, one per held-out phrasing: the slot tagger's validation and the
+# policies'. Training refuses all of them (:func:`check_training_seed`): a seed draws the same
+# people and facts in every phrasing, so training on one would leak its held-out set's facts.
+SLOT_HELDOUT_SEEDS = {"heldout": 80_001, "heldout2": 80_002}
+HELDOUT_SEEDS = {"heldout": 90_001, "heldout2": 90_002}
+SLOT_VALIDATION_SEED = SLOT_HELDOUT_SEEDS["heldout"]
+VALIDATION_SEED = HELDOUT_SEEDS["heldout"]
+HELDOUT2_SEED = HELDOUT_SEEDS["heldout2"]
+RESERVED_SEEDS = frozenset((*SLOT_HELDOUT_SEEDS.values(), *HELDOUT_SEEDS.values()))
 
 SLOTS = ("residence", "job", "car", "pet", "partner", "hobby")
 STABLE = ("hometown", "sibling", "food")

@@ -20,20 +20,13 @@ from policies._features import CANDIDATE_FEATURES, NEIGHBOUR_FEATURES, K
 from policies._network import Network
 from policies._ppo import PPOArgs, train_ppo
 from policies._synthetic import (
-    HELDOUT2_SEED,
     VALIDATION_SEED,
     check_training_seed,
     synthetic_conversations,
     synthetic_samples,
 )
 
-__all__ = [
-    "HELDOUT2_SEED",
-    "VALIDATION_SEED",
-    "make_training_env",
-    "train_policy",
-    "validation_figures",
-]
+__all__ = ["VALIDATION_SEED", "make_training_env", "train_policy", "validation_figures"]
 
 DIMS = (len(CANDIDATE_FEATURES), len(NEIGHBOUR_FEATURES), K)
 

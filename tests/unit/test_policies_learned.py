@@ -96,8 +96,8 @@ def test_the_network_cannot_change_what_the_candidate_may_not() -> None:
 
 
 def test_training_refuses_the_seeds_of_the_held_out_sets() -> None:
-    from policies._synthetic import RESERVED_SEEDS
-    from policies._training import HELDOUT2_SEED, VALIDATION_SEED, training_conversations
+    from policies._synthetic import HELDOUT2_SEED, RESERVED_SEEDS, VALIDATION_SEED
+    from policies._training import training_conversations
 
     # A seed draws the same people and facts in every phrasing: training on it would leak.
     assert {VALIDATION_SEED, HELDOUT2_SEED} < RESERVED_SEEDS
