@@ -10,8 +10,9 @@ Every feature is scaled to about [-1, 1] and clipped to ``[-FEATURE_BOUND, FEATU
 Neighbour rows past the retrieved ones are zero, with ``mask`` 0. A retrieved neighbour the
 candidate may not change has ``mask`` :data:`CONTEXT` (0.5): the network reads it, but cannot
 UPDATE or DELETE it. Those are other speakers' memories, and every neighbour of a candidate
-that is hypothetical, denied or about someone else: such statements must not change a
-person's facts, whatever the weights say.
+that is hypothetical, denied or about someone else (such statements must not change a
+person's facts, whatever the weights say), that asks rather than states, or that adds a value
+next to the old one ("also", "another": the heuristic's rule too).
 
 Actions (:data:`N_ACTIONS` = ``2 + 2 * K``): ``0`` ADD, ``1`` NOOP, ``2 + i`` UPDATE
 neighbour ``i``, ``2 + K + i`` DELETE neighbour ``i`` (pointer-style: the target is a slot
@@ -252,13 +253,16 @@ def _features(
     about_other = _about_other(said, candidate)
     # Such a statement changes nobody's facts: its neighbours are context, not targets.
     modal = hypothetical or distractor or about_other or (denial and not retraction)
+    question = _is_question(candidate)
+    additive = _ADDITIVE.search(said) is not None
+    fixed = modal or question or additive
     cand = (
         denial,
         retraction,
         hypothetical,
         distractor,
-        _is_question(candidate),
-        _ADDITIVE.search(said) is not None,
+        question,
+        additive,
         about_other,
         bool(slots),
         "date_expression" in metadata,
@@ -292,7 +296,7 @@ def _features(
             stated = known.slots if known.slots is not None else _record_slots(hit, subject)
             same_slot = not slots.isdisjoint(stated)
         same_speaker = candidate.speaker is not None and speaker == candidate.speaker
-        target = not modal and (same_speaker or candidate.speaker is None or speaker is None)
+        target = not fixed and (same_speaker or candidate.speaker is None or speaker is None)
         mask.append(1.0 if target else CONTEXT)
         components = hit.components
         rows.append(

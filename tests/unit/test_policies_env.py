@@ -182,6 +182,10 @@ def test_neighbours_the_candidate_may_not_change_are_context() -> None:
         mask = featurize(modal, neighbours)[2]
         assert mask.tolist() == [CONTEXT, CONTEXT, 0, 0, 0], modal.text
         assert action_mask(mask).tolist() == [1, 1] + [0] * (2 * K)
+    # A question asserts nothing, and a value added next to the old one replaces nothing.
+    for fixed in (cand("Did Ana move to Porto?"), cand("Ana also has a flat in Porto.")):
+        mask = featurize(fixed, neighbours)[2]
+        assert mask.tolist() == [CONTEXT, CONTEXT, 0, 0, 0], fixed.text
     # A retraction is a change, even in words a denial also uses.
     mask = featurize(cand("Ana doesn't live in Lisbon anymore."), neighbours)[2]
     assert mask[0] == 1.0
