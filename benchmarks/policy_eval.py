@@ -101,12 +101,12 @@ _CHANGING = (Operation.UPDATE, Operation.DELETE)
 def _change_counts(
     data: Sequence[str | Path], by_turn: dict[tuple[str, str], list[Operation]]
 ) -> dict[str, Any]:
-    """How often distractors and real changes changed memory, from synthetic labels.
+    """How often distractors, mentions and real changes changed memory, from synthetic labels.
 
     Only files written by ``policies.write_synthetic`` carry labels (``"statements"``);
     for others the result is empty.
     """
-    distractors = distractor_changes = changes = updated = 0
+    distractors = distractor_changes = changes = updated = mentions = mention_changes = 0
     for path in data:
         files = sorted(Path(path).glob("*.json")) if Path(path).is_dir() else [Path(path)]
         for file in files:
@@ -123,6 +123,9 @@ def _change_counts(
                     if st["kind"] in ("hypothetical", "denial", "other"):
                         distractors += 1
                         distractor_changes += any(op in _CHANGING for op in ops)
+                    elif st["kind"] == "mention":
+                        mentions += 1
+                        mention_changes += any(op in _CHANGING for op in ops)
                     elif st["kind"] == "change":
                         changes += 1
                         updated += Operation.UPDATE in ops
@@ -133,6 +136,11 @@ def _change_counts(
             "statements": distractors,
             "updated_or_deleted": distractor_changes,
             "rate": round(distractor_changes / max(1, distractors), 4),
+        },
+        "mentions": {
+            "statements": mentions,
+            "updated_or_deleted": mention_changes,
+            "rate": round(mention_changes / max(1, mentions), 4),
         },
         "changes": {
             "statements": changes,

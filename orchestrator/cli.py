@@ -161,6 +161,10 @@ def policy_train(
     teacher_coef: Annotated[
         float, typer.Option(help="Weight of the heuristic's actions in the PPO loss (0: off)")
     ] = 0.0,
+    mentions: Annotated[
+        float,
+        typer.Option(help="Chance a slot's value comes up again unchanged (synthetic, 0-1)"),
+    ] = 0.0,
 ) -> None:
     """Train the learned memory manager with PPO (rollouts in Ray actors); writes curves too."""
     import ray
@@ -179,6 +183,7 @@ def policy_train(
             budget_words=budget_words,
             locomo_budget_words=locomo_budget_words,
             embedder=embedder,
+            mentions=mentions,
             args=PPOArgs(
                 seed=seed,
                 imitation_iterations=imitation,
@@ -233,6 +238,9 @@ def policy_synthetic(
     phrasing: Annotated[
         str, typer.Option(help="Template set: train, heldout or heldout2 (never read for misses)")
     ] = "heldout2",
+    mentions: Annotated[
+        float, typer.Option(help="Chance a slot's value comes up again unchanged (0-1)")
+    ] = 0.0,
 ) -> None:
     """Write synthetic knowledge-update conversations, with their turns' labels, for eval.
 
@@ -240,7 +248,7 @@ def policy_synthetic(
     """
     from policies import write_synthetic
 
-    path = write_synthetic(out, conversations, seed, phrasing=phrasing)
+    path = write_synthetic(out, conversations, seed, phrasing=phrasing, mentions=mentions)
     typer.echo(f"wrote {conversations} {phrasing} conversations of seed {seed} to {path}", err=True)
 
 

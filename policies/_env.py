@@ -76,7 +76,8 @@ from policies._features import (
 
 __all__ = ["MemoryManagerEnv"]
 
-_DISTRACTORS = frozenset(("hypothetical", "denial", "other"))
+# Statements that must leave memory as it is: distractors, and mentions of a value that holds.
+_UNCHANGING = frozenset(("hypothetical", "denial", "other", "mention"))
 
 
 def _expected_updates(statements: Sequence[Any]) -> dict[str, tuple[str, str | None]]:
@@ -169,8 +170,8 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
             :func:`policies.synthetic_samples` (``dia_id``, ``person``, ``kind``, ``slot``,
             ``sets_slot``). With them every step is also rewarded ``shaping`` for an UPDATE of
             the memory holding the value a change replaces, and charged ``shaping`` for an
-            UPDATE or DELETE caused by a distractor or aimed at the wrong memory (half of it
-            for missing an update whose target was in view).
+            UPDATE or DELETE caused by a distractor or a mention, or aimed at the wrong
+            memory (half of it for missing an update whose target was in view).
         shaping: Size of that per-step reward.
 
     Candidates (extracted with :class:`memory.RuleExtractor`, session by session) and their
@@ -367,7 +368,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         kind, replaces = expected.get(candidate.provenance[0], (None, None))
         op = decision.operation
         changes = op in (Operation.UPDATE, Operation.DELETE)
-        if kind in _DISTRACTORS:
+        if kind in _UNCHANGING:
             return -self.shaping if changes else 0.0
         if kind != "change" or replaces is None:
             return 0.0

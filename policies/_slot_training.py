@@ -52,6 +52,11 @@ def slot_dataset(samples: Sequence[SyntheticSample]) -> Dataset:
         said = {st.dia_id: st for st in sample.statements}
         for candidate in extract_conversation(sample.conversation):
             st = said.get(candidate.provenance[0]) if candidate.provenance else None
+            if st is not None and st.kind == "mention":
+                # About a slot, but sets none: taught as "none" the head misses held-out
+                # statements that do set one, taught as the slot it tags chat about the topic
+                # (benchmarks/README.md). Telling a mention from a change is the policy's job.
+                continue
             slot = st.slot if st is not None and st.slot in SLOTS else None
             about_slot = st is not None and (st.kind in _SETS or st.kind in DISTRACTOR_KINDS)
             data["statement"][0].append(candidate.text)

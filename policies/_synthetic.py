@@ -4,9 +4,12 @@ People chat over dated sessions. Each has stable facts (home town, a sibling, a 
 dish) and changing slots (city, employer, car, pet, partner, hobby) whose value changes one to
 three times. Filler, facts about other people ("My sister moved to Oslo"), hypotheticals
 ("If I ever moved to Rome...") and denials ("I never worked at Acme") are mixed in; they never
-change anyone's true facts. Questions come in five categories: ``current``, ``previous``,
-``when``, ``stable`` and ``distractor`` (the true current value despite a distractor, which
-is given as ``adversarial_answer``).
+change anyone's true facts. Nor do mentions, where a value that holds comes up again ("Took my
+corgi to the vet"): in real chat most statements about a job or a pet are of that kind, and
+the right decision for one is ADD, not UPDATE. Questions come in six categories:
+``current``, ``previous``, ``when``, ``stable``, ``distractor`` (the true current value
+despite a distractor, which is given as ``adversarial_answer``) and ``mention`` (what a
+mention said, answered by its value).
 
 Phrasing: every statement, chat question and evaluation question kind has templates in each
 of three disjoint sets, ``"train"``, ``"heldout"`` and ``"heldout2"`` (at least three per kind
@@ -53,7 +56,15 @@ __all__ = [
 Phrasing = Literal["train", "heldout", "heldout2"]
 PHRASINGS: tuple[str, ...] = ("train", "heldout", "heldout2")
 StatementKind = Literal[
-    "initial", "change", "stable", "hypothetical", "denial", "other", "prompt", "filler"
+    "initial",
+    "change",
+    "mention",
+    "stable",
+    "hypothetical",
+    "denial",
+    "other",
+    "prompt",
+    "filler",
 ]
 DISTRACTOR_KINDS = frozenset({"hypothetical", "denial", "other"})
 
@@ -580,10 +591,191 @@ _HELDOUT2: dict[str, tuple[str, ...]] = {
         "What food is {p} crazy about?",
     ),
 }
+# Mentions: a slot's current value comes up again without changing ("Took my corgi to the
+# vet"), each with the question it answers. {v} is the value without its article ("corgi").
+# The right decision is ADD: the event is new, the value is not.
+_MENTIONS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "train": {
+        "residence": (
+            (
+                "The farmers market in {v} is my favourite place on Sundays.",
+                "Where does {p} enjoy the farmers market on Sundays?",
+            ),
+            (
+                "Traffic in {v} was terrible this morning.",
+                "In which city did {p} sit in terrible traffic?",
+            ),
+            (
+                "I showed my parents around {v} at the weekend.",
+                "Which city did {p} show the parents around?",
+            ),
+        ),
+        "job": (
+            (
+                "We had a long planning meeting at {v} today.",
+                "Where did {p} have a long planning meeting?",
+            ),
+            (
+                "{v} threw a party for the whole team.",
+                "Which company threw a party for {p}'s team?",
+            ),
+            ("My manager at {v} praised my report.", "At which company was {p}'s report praised?"),
+        ),
+        "car": (
+            ("I washed my {v} this morning, it shines.", "What did {p} wash this morning?"),
+            ("My {v} needed fresh tyres last week.", "Which car of {p}'s needed fresh tyres?"),
+            (
+                "Took my {v} for a long drive along the coast.",
+                "What did {p} drive along the coast?",
+            ),
+        ),
+        "pet": (
+            ("Took my {v} to the vet for a checkup.", "Which animal did {p} take to the vet?"),
+            ("My {v} chewed my favourite slippers.", "What chewed {p}'s slippers?"),
+            ("I bought a fancy bed for my {v}.", "For which animal did {p} buy a fancy bed?"),
+        ),
+        "partner": (
+            ("{v} cooked me dinner tonight.", "Who cooked dinner for {p}?"),
+            ("{v} and I went hiking on Saturday.", "Who went hiking with {p} on Saturday?"),
+            (
+                "I bought concert tickets for {v}'s birthday.",
+                "Whose birthday got concert tickets from {p}?",
+            ),
+        ),
+        "hobby": (
+            ("Spent the whole Saturday on {v}.", "What did {p} spend the whole Saturday on?"),
+            ("I bought fresh gear for {v}.", "For what did {p} buy fresh gear?"),
+            (
+                "The group I do {v} with meets on Thursdays.",
+                "What does {p} do with a group on Thursdays?",
+            ),
+        ),
+    },
+    "heldout": {
+        "residence": (
+            (
+                "The trams in {v} run late on Fridays, which is handy.",
+                "Which city's trams run late on Fridays for {p}?",
+            ),
+            (
+                "Summer in {v} is hotter than I expected.",
+                "Where did {p} find summer hotter than expected?",
+            ),
+            (
+                "A street festival took over {v} on Saturday.",
+                "Which city did a street festival take over, as {p} told it?",
+            ),
+        ),
+        "job": (
+            (
+                "Deadlines at {v} are brutal this quarter.",
+                "Where are {p}'s deadlines brutal this quarter?",
+            ),
+            (
+                "The canteen at {v} serves great soup.",
+                "Which company's canteen serves great soup, says {p}?",
+            ),
+            (
+                "I ran the onboarding for interns at {v}.",
+                "Where did {p} run the intern onboarding?",
+            ),
+        ),
+        "car": (
+            (
+                "My {v} passed its inspection without trouble.",
+                "Which vehicle of {p}'s passed the inspection?",
+            ),
+            ("I filled up the {v} on the way home.", "What did {p} fill up on the way home?"),
+            (
+                "Somebody dented my {v} in the car park.",
+                "What got dented in the car park, {p} said?",
+            ),
+        ),
+        "pet": (
+            ("My {v} woke me up at five this morning.", "What woke {p} at five in the morning?"),
+            ("I ordered toys online for my {v}.", "For which pet did {p} order toys online?"),
+            (
+                "My {v} loves sleeping in the sun by the window.",
+                "What loves sleeping in the sun at {p}'s window?",
+            ),
+        ),
+        "partner": (
+            ("{v} surprised me with flowers.", "Who surprised {p} with flowers?"),
+            ("Movie night with {v} was lovely.", "With whom did {p} have a lovely movie night?"),
+            ("{v} is teaching me to bake bread.", "Who is teaching {p} to bake bread?"),
+        ),
+        "hobby": (
+            ("I entered a local contest for {v}.", "In what did {p} enter a local contest?"),
+            (
+                "Two hours of {v} before breakfast today.",
+                "What did {p} do for two hours before breakfast?",
+            ),
+            ("A friend joined me for {v} at the weekend.", "What did a friend join {p} for?"),
+        ),
+    },
+    "heldout2": {
+        "residence": (
+            (
+                "Our neighbourhood in {v} got a lovely bakery.",
+                "In which city did {p}'s neighbourhood get a lovely bakery?",
+            ),
+            ("Cycling around {v} is the best way to get to work.", "Where does {p} cycle to work?"),
+            ("It snowed in {v} all night.", "Where did it snow all night, per {p}?"),
+        ),
+        "job": (
+            ("{v} sent me to a conference abroad.", "Which employer sent {p} to a conference?"),
+            (
+                "The office of {v} moved to a bigger floor.",
+                "Whose office moved to a bigger floor, per {p}?",
+            ),
+            ("I got a bonus from {v} this month.", "Who paid {p} a bonus this month?"),
+        ),
+        "car": (
+            ("My {v} is at the garage for a service.", "Which car of {p}'s is being serviced?"),
+            ("I fitted a roof rack to my {v}.", "What did {p} fit a roof rack to?"),
+            ("My {v} handled the snow well.", "Which car handled the snow well for {p}?"),
+        ),
+        "pet": (
+            ("My {v} had a bath today and hated it.", "Which pet of {p}'s hated its bath?"),
+            ("Our walk with my {v} lasted two hours.", "With what did {p} walk for two hours?"),
+            ("My {v} got a clean bill of health.", "What got a clean bill of health, per {p}?"),
+        ),
+        "partner": (
+            ("{v} picked me up from the airport.", "Who picked {p} up at the airport?"),
+            ("{v} and I painted the bedroom blue.", "Who painted the bedroom with {p}?"),
+            ("I booked a picnic spot for {v}.", "For whom did {p} book a picnic spot?"),
+        ),
+        "hobby": (
+            (
+                "I watched videos about {v} all evening.",
+                "What were the videos {p} watched all evening about?",
+            ),
+            (
+                "My teacher for {v} says I am improving.",
+                "At what does {p}'s teacher say {p} is improving?",
+            ),
+            ("Got up early for {v} this morning.", "What did {p} get up early for?"),
+        ),
+    },
+}
+
+
+def _with_mentions(
+    family: dict[str, tuple[str, ...]], mentions: dict[str, tuple[tuple[str, str], ...]]
+) -> dict[str, tuple[str, ...]]:
+    """``family`` plus ``<slot>.mention`` statements and their ``q.mention.<slot>`` questions,
+    in the same order (a mention's question is the one at its index)."""
+    out = dict(family)
+    for slot, pairs in mentions.items():
+        out[f"{slot}.mention"] = tuple(said for said, _ in pairs)
+        out[f"q.mention.{slot}"] = tuple(asked for _, asked in pairs)
+    return out
+
+
 _TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
-    "train": _TRAIN,
-    "heldout": _HELDOUT,
-    "heldout2": _HELDOUT2,
+    "train": _with_mentions(_TRAIN, _MENTIONS["train"]),
+    "heldout": _with_mentions(_HELDOUT, _MENTIONS["heldout"]),
+    "heldout2": _with_mentions(_HELDOUT2, _MENTIONS["heldout2"]),
 }
 
 
@@ -600,7 +792,8 @@ class SyntheticStatement:
         dia_id: The turn.
         person: Who said it; every fact stated is about the speaker, except in an
             ``other`` distractor (about a relative) and a ``prompt`` (asks the other speaker).
-        kind: ``initial``/``change`` set a slot, ``stable`` states a stable fact;
+        kind: ``initial``/``change`` set a slot, ``mention`` brings up its current value
+            again without changing it, ``stable`` states a stable fact;
             ``hypothetical``, ``denial`` and ``other`` are distractors that set nothing;
             ``prompt`` is a chat question, ``filler`` chit-chat.
         slot: The slot or stable fact concerned, if any.
@@ -639,7 +832,13 @@ class _Planned:
 
 
 def synthetic_sample(
-    seed: int, *, people: int = 2, sessions: int = 8, phrasing: str = "train", index: int = 0
+    seed: int,
+    *,
+    people: int = 2,
+    sessions: int = 8,
+    phrasing: str = "train",
+    index: int = 0,
+    mentions: float = 0.0,
 ) -> SyntheticSample:
     """Generate one conversation with the labels of its turns.
 
@@ -649,6 +848,10 @@ def synthetic_sample(
         sessions: Number of dated sessions (at least four, so values can change).
         phrasing: The template set, one of :data:`PHRASINGS`.
         index: Position in a series; only names the conversation ``synth-<seed>-<index>``.
+        mentions: Chance, for each of a person's changing slots, that a later session brings
+            a value up again while it holds (a ``mention``, asked about in its own question).
+            0 by default, so the held-out sets and the shipped models' recorded figures stay
+            those of the conversations without them.
 
     Raises:
         InvalidInputError: An argument is out of range.
@@ -658,6 +861,7 @@ def synthetic_sample(
         raise InvalidInputError(f"people must be at least 2, got {people!r}")
     if sessions < 4:
         raise InvalidInputError(f"sessions must be at least 4, got {sessions!r}")
+    _check_mentions(mentions)
     rng = random.Random(seed)
     pick = _Picker(rng)
     names = rng.sample(_NAMES, people)
@@ -665,6 +869,7 @@ def synthetic_sample(
     plan: dict[int, list[_Planned]] = {s: [] for s in range(sessions)}
     history: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (person, slot) -> values
     stable: dict[tuple[str, str], tuple[str, str]] = {}  # -> (value, relation)
+    asked: dict[str, str] = {}  # a mention's text -> the question it answers
 
     def say(
         session: int, person: str, kind: StatementKind, slot: str, value: str, **fields: str
@@ -686,6 +891,23 @@ def synthetic_sample(
             for i, (session, value) in enumerate(history[person, slot]):
                 kind: StatementKind = "initial" if i == 0 else "change"
                 say(session, person, kind, slot, value, old=values[i - 1] if i else "")
+            # A later session may bring the value up again while it holds.
+            spans = [
+                (start, end, value)
+                for (start, value), end in zip(
+                    history[person, slot], [*when[1:], sessions], strict=True
+                )
+                if end - start > 1
+            ]
+            if mentions and spans and rng.random() < mentions:
+                start, end, value = rng.choice(spans)
+                choice = rng.randrange(len(templates_[f"{slot}.mention"]))
+                bare = _bare(value)
+                session = rng.randrange(start + 1, end)
+                text = templates_[f"{slot}.mention"][choice].format(v=bare)
+                text = text[0].upper() + text[1:]
+                plan[session].append(_Planned(person, "mention", slot, bare, text))
+                asked[text] = templates_[f"q.mention.{slot}"][choice].format(p=person)
         owned = [slot for (p, slot) in history if p == person]
         for _ in range(3):
             kind = rng.choice(("hypothetical", "denial", "other"))
@@ -708,7 +930,7 @@ def synthetic_sample(
     conversation, statements = _assemble(
         rng, templates_, names, plan, sessions, f"synth-{seed}-{index}"
     )
-    questions = _questions(rng, templates_, conversation, history, stable, statements)
+    questions = _questions(rng, templates_, conversation, history, stable, statements, asked)
     return SyntheticSample(
         conversation=Conversation(
             id=conversation.id,
@@ -721,24 +943,38 @@ def synthetic_sample(
 
 
 def synthetic_conversation(
-    seed: int, *, people: int = 2, sessions: int = 8, phrasing: str = "train", index: int = 0
+    seed: int,
+    *,
+    people: int = 2,
+    sessions: int = 8,
+    phrasing: str = "train",
+    index: int = 0,
+    mentions: float = 0.0,
 ) -> Conversation:
     """One generated knowledge-update conversation (see :func:`synthetic_sample`)."""
     return synthetic_sample(
-        seed, people=people, sessions=sessions, phrasing=phrasing, index=index
+        seed, people=people, sessions=sessions, phrasing=phrasing, index=index, mentions=mentions
     ).conversation
 
 
 def synthetic_samples(
-    n: int, seed: int, *, people: int = 2, sessions: int = 8, phrasing: str = "train"
+    n: int,
+    seed: int,
+    *,
+    people: int = 2,
+    sessions: int = 8,
+    phrasing: str = "train",
+    mentions: float = 0.0,
 ) -> list[SyntheticSample]:
     """``n`` labelled conversations ``synth-<seed>-0`` ... each from a seed drawn from ``seed``."""
     if n < 0:
         raise InvalidInputError(f"n must not be negative, got {n!r}")
     rng = random.Random(seed)
     seeds = [rng.randrange(2**32) for _ in range(n)]
+    _check_mentions(mentions)
     samples = [
-        synthetic_sample(s, people=people, sessions=sessions, phrasing=phrasing) for s in seeds
+        synthetic_sample(s, people=people, sessions=sessions, phrasing=phrasing, mentions=mentions)
+        for s in seeds
     ]
     return [
         SyntheticSample(_renamed(sample.conversation, f"synth-{seed}-{i}"), sample.statements)
@@ -747,26 +983,35 @@ def synthetic_samples(
 
 
 def synthetic_conversations(
-    n: int, seed: int, *, people: int = 2, sessions: int = 8, phrasing: str = "train"
+    n: int,
+    seed: int,
+    *,
+    people: int = 2,
+    sessions: int = 8,
+    phrasing: str = "train",
+    mentions: float = 0.0,
 ) -> list[Conversation]:
     """``n`` conversations ``synth-<seed>-0`` ... each from a seed drawn from ``seed``."""
     return [
         sample.conversation
         for sample in synthetic_samples(
-            n, seed, people=people, sessions=sessions, phrasing=phrasing
+            n, seed, people=people, sessions=sessions, phrasing=phrasing, mentions=mentions
         )
     ]
 
 
-def write_synthetic(path: str | Path, n: int, seed: int, phrasing: str = "train") -> Path:
-    """Write ``synthetic_samples(n, seed, phrasing=phrasing)`` as one LoCoMo JSON file.
+def write_synthetic(
+    path: str | Path, n: int, seed: int, phrasing: str = "train", mentions: float = 0.0
+) -> Path:
+    """Write ``synthetic_samples(n, seed, phrasing=phrasing, mentions=mentions)`` as one
+    LoCoMo JSON file.
 
     Conversation ids carry ``seed``, so files from different seeds can be loaded together.
     Each sample also keeps its turns' labels under ``"statements"`` (``dia_id``, ``person``,
     ``kind``, ``slot``, ``value``), which LoCoMo readers ignore and ``colony policy eval``
     uses to count the updates caused by distractors.
     """
-    samples = synthetic_samples(n, seed, phrasing=phrasing)
+    samples = synthetic_samples(n, seed, phrasing=phrasing, mentions=mentions)
     target = write_locomo([sample.conversation for sample in samples], path)
     data = json.loads(target.read_text(encoding="utf-8"))
     for item, sample in zip(data, samples, strict=True):
@@ -782,6 +1027,11 @@ def check_training_seed(seed: int) -> None:
         raise InvalidInputError(
             f"seed {seed} is reserved for validation ({reserved}); train with another seed"
         )
+
+
+def _check_mentions(mentions: float) -> None:
+    if not isinstance(mentions, int | float) or not 0.0 <= mentions <= 1.0:
+        raise InvalidInputError(f"mentions must be a chance between 0 and 1, got {mentions!r}")
 
 
 def _renamed(conversation: Conversation, new_id: str) -> Conversation:
@@ -802,8 +1052,16 @@ def _phrases(phrasing: str) -> dict[str, tuple[str, ...]]:
         ) from None
 
 
+def _bare(value: str) -> str:
+    """A value without its article, to follow "my": "a corgi" -> "corgi"."""
+    for article in ("a ", "an "):
+        if value.startswith(article):
+            return value[len(article) :]
+    return value
+
+
 def _key(kind: str, slot: str) -> str:
-    if kind in ("initial", "change"):
+    if kind in ("initial", "change", "mention"):
         return f"{slot}.{kind}"
     return slot if kind == "stable" else kind
 
@@ -880,6 +1138,7 @@ def _questions(
     history: dict[tuple[str, str], list[tuple[int, str]]],
     stable: dict[tuple[str, str], tuple[str, str]],
     statements: list[SyntheticStatement],
+    asked: dict[str, str],
 ) -> list[Question]:
     turn_of = {
         (s.person, s.slot, s.value): s for s in statements if s.sets_slot or s.kind == "stable"
@@ -924,6 +1183,16 @@ def _questions(
                     p=person,
                     noun=_NOUNS[s.slot],
                     dv=s.value,
+                )
+            if s.person == person and s.kind == "mention" and s.value:
+                text = conversation.turn(s.dia_id).text
+                out.append(
+                    Question(
+                        question=asked[text],
+                        answer=s.value,
+                        evidence=(s.dia_id,),
+                        category="mention",
+                    )
                 )
     return out
 

@@ -32,12 +32,13 @@ DIMS = (len(CANDIDATE_FEATURES), len(NEIGHBOUR_FEATURES), K)
 
 
 def training_conversations(
-    locomo: Sequence[Path], synthetic: int, seed: int
+    locomo: Sequence[Path], synthetic: int, seed: int, mentions: float = 0.0
 ) -> tuple[list[Conversation], dict[str, Any]]:
-    """The LoCoMo files given plus ``synthetic`` train-phrased conversations for ``seed``,
-    and the synthetic ones' statement labels by conversation id."""
+    """The LoCoMo files given plus ``synthetic`` train-phrased conversations for ``seed``
+    (with ``mentions``, see :func:`policies.synthetic_sample`), and the synthetic ones'
+    statement labels by conversation id."""
     check_training_seed(seed)
-    samples = synthetic_samples(synthetic, seed)
+    samples = synthetic_samples(synthetic, seed, mentions=mentions)
     loaded = load_locomo(list(locomo)) if locomo else []
     conversations = [*loaded, *(sample.conversation for sample in samples)]
     return conversations, {sample.conversation.id: sample.statements for sample in samples}
@@ -50,13 +51,16 @@ def make_training_env(
     budget_words: int,
     embedder: str = "hash",
     locomo_budget_words: int | None = None,
+    mentions: float = 0.0,
 ) -> MemoryManagerEnv:
     """Build one training environment (runs inside each rollout actor).
 
     Synthetic conversations are scored at ``budget_words``, LoCoMo ones at
     ``locomo_budget_words`` (default: ``budget_words``).
     """
-    conversations, labels = training_conversations([Path(p) for p in locomo], synthetic, seed)
+    conversations, labels = training_conversations(
+        [Path(p) for p in locomo], synthetic, seed, mentions
+    )
     budgets = (
         {conv.id: locomo_budget_words for conv in conversations if conv.id not in labels}
         if locomo_budget_words is not None
@@ -114,12 +118,22 @@ def train_policy(
     budget_words: int = 30,
     locomo_budget_words: int | None = None,
     embedder: str = "hash",
+    mentions: float = 0.0,
     args: PPOArgs | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[Network, list[dict[str, Any]]]:
     """Train with PPO (Ray must be running) and write the checkpoint with its figures."""
     settings = args or PPOArgs(seed=seed)
-    settings = replace(settings, seed=seed)
+    data = {
+        "locomo": [Path(p).name for p in locomo],
+        "synthetic": synthetic,
+        "budget_words": budget_words,
+        "locomo_budget_words": locomo_budget_words,
+        "embedder": embedder,
+        "mentions": mentions,
+    }
+    # The data settings are recorded with the checkpoint, so its command can be read back.
+    settings = replace(settings, seed=seed, extra={**settings.extra, "data": data})
     factory = functools.partial(
         make_training_env,
         tuple(str(p) for p in locomo),
@@ -128,5 +142,6 @@ def train_policy(
         budget_words,
         embedder,
         locomo_budget_words,
+        mentions,
     )
     return train_ppo(factory, DIMS, settings, out=out, log=log, evaluate=validation_figures)

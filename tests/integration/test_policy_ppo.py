@@ -113,10 +113,20 @@ def test_colony_policy_train_smoke_on_the_real_environment(local_ray: Any, tmp_p
     lines: list[str] = []
     args = PPOArgs(imitation_iterations=1, iterations=2, workers=1, episodes_per_worker=2)
     _, curves = train_policy(
-        tmp_path / "smoke.npz", seed=5, synthetic=2, args=args, log=lines.append
+        tmp_path / "smoke.npz", seed=5, synthetic=2, mentions=0.75, args=args, log=lines.append
     )
     assert [c["phase"] for c in curves] == ["imitation", "ppo", "ppo"]
     assert sum(c["steps"] for c in curves) >= 200
     assert any(line.startswith("imitate") for line in lines)
     policy = make_policy(str(tmp_path / "smoke.npz"))
-    assert set(policy.meta["validation"]) >= {"recall", "reward"}  # type: ignore[attr-defined]
+    meta = policy.meta  # type: ignore[attr-defined]
+    assert set(meta["validation"]) >= {"recall", "reward"}
+    # The data it was trained on is recorded, so its command can be read back.
+    assert meta["args"]["extra"]["data"] == {
+        "locomo": [],
+        "synthetic": 2,
+        "budget_words": 30,
+        "locomo_budget_words": None,
+        "embedder": "hash",
+        "mentions": 0.75,
+    }

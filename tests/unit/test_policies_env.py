@@ -323,7 +323,7 @@ def test_labels_reward_the_right_update_and_charge_distractor_updates() -> None:
     from policies import K
     from policies._synthetic import synthetic_samples
 
-    (sample,) = synthetic_samples(1, 11)
+    (sample,) = synthetic_samples(1, 11, mentions=0.75)
     env = MemoryManagerEnv(
         [sample.conversation],
         labels={sample.conversation.id: sample.statements},
@@ -331,7 +331,7 @@ def test_labels_reward_the_right_update_and_charge_distractor_updates() -> None:
     )
     expected = {st.dia_id: st for st in sample.statements}
     env.reset(seed=0)
-    seen = {"right": 0.0, "distractor": 0.0}
+    seen = {"right": 0.0, "distractor": 0.0, "mention": 0.0}
     done = False
     while not done:
         episode = env._episode
@@ -353,12 +353,13 @@ def test_labels_reward_the_right_update_and_charge_distractor_updates() -> None:
                 )
             ]
             action = 2 + replaced[-1] if replaced else 0
-        elif st is not None and st.kind in ("hypothetical", "denial", "other") and neighbours:
-            action = 2  # UPDATE the first neighbour: wrong by construction
+        elif st is not None and st.kind in ("hypothetical", "denial", "other", "mention"):
+            action = 2 if neighbours else 0  # UPDATE the first neighbour: wrong by construction
         _, reward, terminated, truncated, _ = env.step(action)
         done = terminated or truncated
         if not done and st is not None and action >= 2:
-            key = "right" if st.kind == "change" else "distractor"
+            key = st.kind if st.kind in ("change", "mention") else "distractor"
+            key = "right" if key == "change" else key
             seen[key] += float(reward)
-    assert seen["distractor"] < 0
+    assert seen["distractor"] < 0 and seen["mention"] < 0  # neither may change memory
     assert seen["right"] > 0  # updating the memory a change replaces is rewarded

@@ -24,7 +24,7 @@ from policies._synthetic import (
 )
 
 SEEDS = range(12)
-CATEGORIES = {"current", "previous", "when", "stable", "distractor"}
+CATEGORIES = {"current", "previous", "when", "stable", "distractor", "mention"}
 
 
 @pytest.fixture(scope="module", params=PHRASINGS)
@@ -112,6 +112,31 @@ def test_distractors_never_set_a_slot(samples: list[SyntheticSample]) -> None:
             if s.kind in DISTRACTOR_KINDS:
                 assert true_values[s.person, s.slot] != s.value
     assert kinds >= DISTRACTOR_KINDS and {"prompt", "filler"} <= kinds
+
+
+@pytest.mark.parametrize("phrasing", PHRASINGS)
+def test_mentions_bring_up_a_value_that_holds_and_are_asked_about(phrasing: str) -> None:
+    plain = [synthetic_sample(seed, phrasing=phrasing) for seed in SEEDS]
+    assert not any(s.kind == "mention" for sample in plain for s in sample.statements)
+    samples = [synthetic_sample(seed, phrasing=phrasing, mentions=0.75) for seed in SEEDS]
+    mentions = 0
+    for sample in samples:
+        asked = {q.evidence[0]: q for q in sample.conversation.questions if q.category == "mention"}
+        holding: dict[tuple[str, str | None], str | None] = {}
+        for s in sample.statements:
+            if s.sets_slot:
+                holding[s.person, s.slot] = s.value
+            if s.kind != "mention":
+                continue
+            mentions += 1
+            assert not s.sets_slot
+            value = holding[s.person, s.slot]
+            assert value is not None and value.removeprefix("a ").removeprefix("an ") == s.value
+            assert asked[s.dia_id].answer == s.value
+        assert set(asked) <= {s.dia_id for s in sample.statements if s.kind == "mention"}
+    assert mentions >= len(samples)
+    with pytest.raises(InvalidInputError, match="mentions must be a chance between 0 and 1"):
+        synthetic_sample(1, mentions=1.5)
 
 
 def test_the_phrasing_sets_share_no_template() -> None:

@@ -120,15 +120,20 @@ def test_synthetic_labels_count_updates_by_distractors_and_changes(
     from policies import write_synthetic
     from policies._synthetic import synthetic_samples
 
-    path = write_synthetic(tmp_path / "synthetic.json", 2, 4242, phrasing="heldout")
+    path = write_synthetic(tmp_path / "synthetic.json", 2, 4242, phrasing="heldout", mentions=0.75)
     statements = [
-        st for sample in synthetic_samples(2, 4242, phrasing="heldout") for st in sample.statements
+        st
+        for sample in synthetic_samples(2, 4242, phrasing="heldout", mentions=0.75)
+        for st in sample.statements
     ]
     result = evaluate_policy([path], "heuristic", budget_words=30, embedder=HashEmbedder())
     distractors = sum(st.kind in ("hypothetical", "denial", "other") for st in statements)
     changes = sum(st.kind == "change" for st in statements)
     assert result["distractors"]["statements"] == distractors > 0
     assert result["changes"]["statements"] == changes > 0
+    mentions = sum(st.kind == "mention" for st in statements)
+    assert result["mentions"]["statements"] == mentions > 0
+    assert 0 <= result["mentions"]["updated_or_deleted"] <= mentions
     assert 0 <= result["distractors"]["updated_or_deleted"] <= distractors
     assert result["changes"]["updated"] <= result["decisions"]["UPDATE"]
     # Files without labels (LoCoMo) report no such counts.
@@ -167,3 +172,15 @@ def test_cli_writes_a_synthetic_held_out_file_that_eval_reads(tmp_path: Path) ->
     (item,) = json.loads(out.read_text(encoding="utf-8"))
     assert item["sample_id"] == expected.id == f"synth-{HELDOUT2_SEED}-0"
     assert item["conversation"]["session_1"][0]["text"] == expected.sessions[0].turns[0].text
+
+    # With mentions: values brought up again, and the questions about them.
+    args = ["policy", "synthetic", "--out", str(out), "--conversations", "2", "--seed", "4242"]
+    mentioned = runner.invoke(app, [*args, "--mentions", "0.75"])
+    assert mentioned.exit_code == 0, mentioned.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    labelled = [st["kind"] for item in data for st in item["statements"]]
+    asked = [q["category"] for item in data for q in item["qa"]]
+    assert labelled.count("mention") == asked.count("mention") > 0
+    bad = runner.invoke(app, [*args, "--mentions", "1.5"])
+    assert bad.exit_code != 0 and "got 1.5" in str(bad.exception)
+    assert json.loads(out.read_text(encoding="utf-8")) == data  # the file is untouched
