@@ -4,9 +4,10 @@ People chat over dated sessions. Each has stable facts (home town, a sibling, a 
 dish) and changing slots (city, employer, car, pet, partner, hobby) whose value changes one to
 three times. Filler, facts about other people ("My sister moved to Oslo"), hypotheticals
 ("If I ever moved to Rome...") and denials ("I never worked at Acme") are mixed in; they never
-change anyone's true facts. Nor do mentions, where a value that holds comes up again ("Took my
-corgi to the vet"): in real chat most statements about a job or a pet are of that kind, and
-the right decision for one is ADD, not UPDATE. Questions come in six categories:
+change anyone's true facts. Nor do mentions (with ``mentions`` > 0), where a value that holds
+comes up again ("Took my corgi to the vet"): in real chat most statements about a job or a
+pet are of that kind, and training counts ADD as the right decision for one (the event is
+new, the value is not), not UPDATE. Questions come in six categories:
 ``current``, ``previous``, ``when``, ``stable``, ``distractor`` (the true current value
 despite a distractor, which is given as ``adversarial_answer``) and ``mention`` (what a
 mention said, answered by its value).
@@ -593,7 +594,6 @@ _HELDOUT2: dict[str, tuple[str, ...]] = {
 }
 # Mentions: a slot's current value comes up again without changing ("Took my corgi to the
 # vet"), each with the question it answers. {v} is the value without its article ("corgi").
-# The right decision is ADD: the event is new, the value is not.
 _MENTIONS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "train": {
         "residence": (
