@@ -38,6 +38,7 @@ from policies._baselines import (
     _HYPOTHETICAL,
     _RETRACTION,
     _candidate_slots,
+    _Cue,
     _is_question,
     _record_slots,
     _statement,
@@ -183,8 +184,26 @@ def _version(record: MemoryRecord) -> _Version:
     return known
 
 
+# "My sister moved to Oslo", "big news from my neighbour: they bought a Golf": a relative's
+# news, when nothing else is said in the first person ("my sister and I moved" is not).
+_RELATIVE = _Cue(
+    r"\bmy (?:sister|brother|cousin|neighbou?r|colleague|co-?worker|friends?|best friend|aunt|"
+    r"uncle|mom|mum|mother|dad|father|parents|son|daughter|kids?)\b",
+    "sister brother cousin neighbour neighbor colleague coworker co worker friend friends best "
+    "aunt uncle mom mum mother dad father parents son daughter kid kids",
+)
+_SELF = frozenset(("i", "me", "mine", "we", "us", "our"))
+
+
+def _relative_news(said: str) -> bool:
+    return _RELATIVE.search(said) is not None and _SELF.isdisjoint(_words(said))
+
+
 def _about_other(said: str, candidate: Candidate) -> bool:
-    """True when the statement names someone else and nothing in the first person."""
+    """True when the statement names someone else and nothing in the first person, or is a
+    relative's news ("my sister moved to Oslo")."""
+    if _relative_news(said):
+        return True
     if not _FIRST_PERSON.isdisjoint(_words(said)):
         return False
     speaker = (candidate.speaker or "").lower()

@@ -132,6 +132,7 @@ def test_heuristic_adds_a_second_value_next_to_the_first() -> None:
 def test_cue_triggers_never_hide_a_match() -> None:
     """Each cue's trigger words are a pure speed-up: same answer as its regex, on real text."""
     from policies._baselines import _ADDITIVE, _DENIAL, _HYPOTHETICAL, _RETRACTION
+    from policies._features import _RELATIVE
     from policies._synthetic import synthetic_samples
 
     texts = [
@@ -147,8 +148,9 @@ def test_cue_triggers_never_hide_a_match() -> None:
         "What if I'm dreaming of a second cat as well? One more, too.",
         "He isn't joking, it was a rumor.",
         "IF I WOULD, I'D PLAN TO MOVE.",
+        "My co-worker and my best friend met my Neighbor and my KIDS.",
     ]
-    cues = (_HYPOTHETICAL, _DENIAL, _RETRACTION, _ADDITIVE)
+    cues = (_HYPOTHETICAL, _DENIAL, _RETRACTION, _ADDITIVE, _RELATIVE)
     matched = 0
     for text in texts:
         for cue in cues:

@@ -178,10 +178,14 @@ def test_neighbours_the_candidate_may_not_change_are_context() -> None:
         cand("If Ana moved to Porto she would miss Lisbon."),
         cand("That's a rumour, Ana didn't move to Porto."),
         cand("Ana moved to Porto.", distractor=True),
+        cand("My sister moved to Porto."),
     ):
         mask = featurize(modal, neighbours)[2]
         assert mask.tolist() == [CONTEXT, CONTEXT, 0, 0, 0], modal.text
         assert action_mask(mask).tolist() == [1, 1] + [0] * (2 * K)
+    # A relative's news is second-hand, unless the speaker is in it too.
+    for own in ("My sister and I moved to Porto.", "My friend got me a flat in Porto."):
+        assert featurize(cand(own), neighbours)[2][0] == 1.0, own
     # A question asserts nothing, and a value added next to the old one replaces nothing.
     for fixed in (cand("Did Ana move to Porto?"), cand("Ana also has a flat in Porto.")):
         mask = featurize(fixed, neighbours)[2]
