@@ -192,7 +192,7 @@ _RELATIVE = _Cue(
     "sister brother cousin neighbour neighbor colleague coworker co worker friend friends best "
     "aunt uncle mom mum mother dad father parents son daughter kid kids",
 )
-_SELF = frozenset(("i", "me", "mine", "we", "us", "our"))
+_SELF = _FIRST_PERSON - {"my"}
 
 
 def _relative_news(said: str) -> bool:
