@@ -21,6 +21,7 @@ from benchmarks.locomo import run_locomo
 from memory import Candidate, Decision, Embedder, MemoryPolicy, Operation, ScoredMemory
 from memory.errors import InvalidInputError
 from policies import make_policy, scoped_policies
+from policies._synthetic import DISTRACTOR_KINDS
 
 __all__ = ["evaluate_policy", "summarize"]
 
@@ -120,7 +121,7 @@ def _change_counts(
                 conv = str(item.get("sample_id"))
                 for st in item["statements"]:
                     ops = by_turn.get((conv, st["dia_id"]), [])
-                    if st["kind"] in ("hypothetical", "denial", "other"):
+                    if st["kind"] in DISTRACTOR_KINDS:
                         distractors += 1
                         distractor_changes += any(op in _CHANGING for op in ops)
                     elif st["kind"] == "mention":

@@ -73,11 +73,12 @@ from policies._features import (
     featurize,
     flatten_observation,
 )
+from policies._synthetic import DISTRACTOR_KINDS
 
 __all__ = ["MemoryManagerEnv"]
 
 # Statements that must leave memory as it is: distractors, and mentions of a value that holds.
-_UNCHANGING = frozenset(("hypothetical", "denial", "other", "mention"))
+_UNCHANGING = DISTRACTOR_KINDS | {"mention"}
 
 
 def _expected_updates(statements: Sequence[Any]) -> dict[str, tuple[str, str | None]]:
