@@ -117,13 +117,6 @@ Features = npt.NDArray[np.float32]
 _NO_ROW = (0.0,) * _NF
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    shared = len(a & b)
-    return shared / (len(a) + len(b) - shared)
-
-
 def _log_days(seconds: float) -> float:
     # The only unbounded features in principle (dates centuries apart), so clipped here.
     value = math.copysign(math.log1p(abs(seconds) / _DAY), seconds) * _LOG_SCALE
@@ -159,20 +152,22 @@ _VERSIONS_KEPT = 1 << 14
 
 def _version(record: MemoryRecord) -> _Version:
     """The memo of ``record``'s version. A version never changes once written; the check of
-    its fields still guards against two stores (or hand-built records) reusing an id."""
-    source = (record.text, record.entities, record.metadata, record.valid_from, record.recorded_at)
+    the fields it is read from still guards against two stores (or hand-built records)
+    reusing an id. Of the metadata only the two keys read are compared: the whole mapping
+    (ten keys in a conversation's turn, the turn's text among them) costs more."""
+    metadata = record.metadata or {}
+    speaker, given = metadata.get("speaker"), metadata.get("slots")
+    source = (record.text, record.entities, speaker, given, record.valid_from, record.recorded_at)
     known = _VERSIONS.get((record.id, record.version))
     if known is not None and known.source == source:
         return known
-    metadata = record.metadata or {}
-    given = metadata.get("slots")
     valid_from = _epoch(record.valid_from) if record.valid_from is not None else None
     known = _Version(
         source,
         _words(record.text),
         record.text.lower(),
         frozenset(e.lower() for e in record.entities),
-        metadata.get("speaker"),
+        speaker,
         frozenset(str(slot) for slot in given) if isinstance(given, list | tuple) else None,
         valid_from,
         valid_from if valid_from is not None else _epoch(record.recorded_at),
@@ -301,6 +296,7 @@ def _features(
         reference = _epoch(now)
     else:
         reference = when if when is not None else datetime.now(UTC).timestamp()
+    n_words, n_entities = len(words), len(entities)
     for i, hit in enumerate(hits):
         record = hit.record
         known = _version(record)
@@ -318,20 +314,27 @@ def _features(
         target = not fixed and (same_speaker or candidate.speaker is None or speaker is None)
         mask.append(1.0 if target else CONTEXT)
         components = hit.components
+        # Jaccard overlaps and log-days, inline: a call each costs more than its arithmetic.
+        shared = len(words & known.tokens)
+        tokens = shared / (n_words + len(known.tokens) - shared) if shared else 0.0
+        shared = len(entities & known.entities)
+        named = shared / (n_entities + len(known.entities) - shared) if shared else 0.0
+        gap = 0.0
+        if when is not None and known.valid_from is not None:
+            gap = _log_days(when - known.valid_from)
+        age = math.log1p(max(0.0, reference - known.since) / _DAY) * _LOG_SCALE
         rows.append(
             (
                 components.get("vector", hit.score),
                 math.log1p(max(0.0, components.get("bm25", 0.0))) * 0.5,
                 i / K,
-                _jaccard(words, known.tokens),
-                _jaccard(entities, known.entities),
+                tokens,
+                named,
                 same_subject,
                 same_slot,
                 same_speaker,
-                _log_days(when - known.valid_from)
-                if when is not None and known.valid_from is not None
-                else 0.0,
-                _log_days(max(0.0, reference - known.since)),
+                gap,
+                age if age < FEATURE_BOUND else FEATURE_BOUND,
                 math.tanh(record.utility),
                 record.is_current,
                 known.versions,
