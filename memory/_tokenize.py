@@ -3,6 +3,9 @@
 The stemmer is deliberately small (plurals, -ing, -ed, a final -e) so that "camping",
 "camped", "camps" and "camp" meet, without Porter's aggressive conflations. It runs on
 both documents and queries, so only consistency matters, not linguistic correctness.
+
+A hyphenated compound counts as its parts and as the word written without hyphens, so
+"de-stress" and "destress", "e-mail" and "email" find each other.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ STOP_WORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 
 # Letters and digits of any script; an inner apostrophe keeps "don't" and "anna's" whole.
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 _VOWELS = frozenset("aeiouy")
 
 
@@ -48,6 +52,11 @@ def tokenize(text: str) -> list[str]:
             if not word or word in STOP_WORDS:
                 continue
         tokens.append(stem(word))
+    if "-" in lowered:
+        for compound in _COMPOUND.findall(lowered):
+            joined = compound.replace("-", "")
+            if joined not in STOP_WORDS:
+                tokens.append(stem(joined))
     return tokens
 
 

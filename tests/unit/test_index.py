@@ -78,6 +78,21 @@ def _reference_bm25(
     return out
 
 
+def test_a_hyphenated_compound_is_also_one_word() -> None:
+    assert tokenize("time to de-stress") == ["tim", "de", "stress", stem("destress")]
+    assert tokenize("an e-mail from a co-worker") == [
+        "e", "mail", "co", "worker", "email", "coworker"
+    ]  # fmt: skip
+    # A part that is a stop word drops out; the joined word stays.
+    assert tokenize("well-being") == ["well", stem("wellbeing")]
+    index = BM25Index()
+    index.add("hyphen", "Dance is how I de-stress after work.")
+    index.add("joined", "I send an email every morning.")
+    index.add("other", "The kids went to the museum.")
+    assert [key for key, _ in index.search("How do they destress?", 3)] == ["hyphen"]
+    assert [key for key, _ in index.search("any e-mail today?", 3)] == ["joined"]
+
+
 def test_bm25_ranks_relevant_documents_first() -> None:
     index = _bm25()
     hits = index.search("camping trip with the kids", 3)
