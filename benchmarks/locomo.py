@@ -4,10 +4,17 @@ For each conversation: ingest into a fresh in-memory store, then for every quest
 5, adversarial, excluded) retrieve memories in rank order until the word budget is used and
 score evidence recall: the share of the question's evidence turn ids found in the provenance
 of what was retrieved. ``baseline`` scores plain retrieval over raw turns in the same harness.
+
+Evidence recall credits a turn whenever a memory that carries it is retrieved, whatever of its
+text the context holds. ``answer_in_context`` checks the other side: for the questions whose
+reference answer is short (at most :data:`ANSWER_WORDS` words), the share whose answer appears
+word for word in the retrieved text. A change that raises recall while this falls is crediting
+turns without their content.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections import defaultdict
@@ -33,7 +40,15 @@ from memory._duckdb import DuckDBStore
 from memory.errors import InvalidInputError
 from policies import make_policy
 
-__all__ = ["BASELINES", "bench_embedder", "pack_within_budget", "run_locomo", "summarize"]
+__all__ = [
+    "ANSWER_WORDS",
+    "BASELINES",
+    "answer_in_context",
+    "bench_embedder",
+    "pack_within_budget",
+    "run_locomo",
+    "summarize",
+]
 
 # Plain retrieval over raw turns: the same fusion as ours (RRF constant, depth), nothing
 # that knows about the memory (no entity graph, no speaker or date analysis of the query).
@@ -47,6 +62,27 @@ BASELINES: dict[str, RetrievalWeights] = {
 }
 EXCLUDED_CATEGORIES = frozenset({"5"})
 SEARCH_DEPTH = 200
+ANSWER_WORDS = 5
+"""Reference answers up to this many words are looked for in the context; longer ones
+(lists, explanations) are paraphrased by any context and are not checked."""
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _words_of(text: str) -> str:
+    """Lower-cased words joined by single spaces, with a space at each end."""
+    return " " + " ".join(_NOT_WORD.sub(" ", text.casefold()).split()) + " "
+
+
+def answer_in_context(answer: str | None, texts: Sequence[str]) -> bool | None:
+    """Whether ``answer`` appears word for word (case and punctuation aside) in ``texts``;
+    None when there is no answer or it is longer than :data:`ANSWER_WORDS` words."""
+    if answer is None:
+        return None
+    wanted = _words_of(answer)
+    if not wanted.strip() or len(wanted.split()) > ANSWER_WORDS:
+        return None
+    return any(wanted in _words_of(text) for text in texts)
 
 
 def pack_within_budget(hits: Sequence[ScoredMemory], budget_words: int) -> list[ScoredMemory]:
@@ -117,6 +153,7 @@ def run_locomo(
     weights = BASELINES[baseline] if baseline else (weights or RetrievalWeights())
     extractor = extractor or RuleExtractor()
     per_category: dict[str, list[float]] = defaultdict(list)
+    answered: dict[str, list[float]] = defaultdict(list)
     per_conv: dict[str, float] = {}
     items = turns = 0
     ingest_s = 0.0
@@ -151,14 +188,22 @@ def run_locomo(
             share = len(found & set(q.evidence)) / len(set(q.evidence))
             per_category[q.category].append(share)
             scores.append(share)
+            held = answer_in_context(q.answer, [hit.record.text for hit in packed])
+            if held is not None:
+                answered[q.category].append(float(held))
         per_conv[conv.id] = _pct(scores)
         service.close()
     all_scores = [s for values in per_category.values() for s in values]
     recall = {"overall": _pct(all_scores)}
     recall.update({cat: _pct(per_category[cat]) for cat in sorted(per_category, key=_cat_key)})
+    checked = [held for values in answered.values() for held in values]
+    in_context = {"overall": _pct(checked)}
+    in_context.update({cat: _pct(answered[cat]) for cat in sorted(answered, key=_cat_key)})
     return {
         "questions": len(all_scores),
         "recall": recall,
+        "answer_in_context": in_context,
+        "answer_questions": len(checked),
         "items_stored": items,
         "raw_turns": turns,
         "ingest_s": round(ingest_s, 2),
@@ -202,6 +247,8 @@ def summarize(result: dict[str, Any]) -> str:
     return (
         f"locomo [{result['policy']}] {result['questions']} questions, "
         f"budget {result['budget_words']} words: recall {cats}; "
+        f"short answer in context {result['answer_in_context']['overall']} "
+        f"({result['answer_questions']} questions); "
         f"{result['items_stored']} items from {result['raw_turns']} turns; "
         f"ingest {result['ingest_s']} s; search p95 {result['search_p95_ms']} ms"
     )

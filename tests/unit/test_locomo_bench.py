@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.locomo import BASELINES, pack_within_budget, run_locomo
+from benchmarks.locomo import BASELINES, answer_in_context, pack_within_budget, run_locomo
 from benchmarks.locomo_ablation import Ablation, markdown, run_ablations
 from memory import RetrievalWeights
 from memory.errors import InvalidInputError
@@ -23,10 +23,10 @@ TURNS = [
     ("Ana", "Thanks, bye!"),
 ]
 QUESTIONS = [
-    ("What is the name of Ana's puppy?", ["D1:3"], 4),
-    ("Where does Ben take his pottery class?", ["D1:5", "D1:6"], 1),
-    ("When did Ben start a pottery class?", ["D1:4"], 2),
-    ("What is Ana's cat called?", [], 5),
+    ("What is the name of Ana's puppy?", ["D1:3"], 4, "a puppy called Pixel"),  # "named"
+    ("Where does Ben take his pottery class?", ["D1:5", "D1:6"], 1, "the community center"),
+    ("When did Ben start a pottery class?", ["D1:4"], 2, "2 May 2023"),
+    ("What is Ana's cat called?", [], 5, "x"),
 ]
 
 
@@ -40,8 +40,8 @@ def _conversation(tmp_path: Path) -> Path:
             for i, (speaker, text) in enumerate(TURNS, start=1)
         ],
         "qa": [
-            {"question": q, "answer": "x", "evidence": ev, "category": cat}
-            for q, ev, cat in QUESTIONS
+            {"question": q, "answer": answer, "evidence": ev, "category": cat}
+            for q, ev, cat, answer in QUESTIONS
         ],
     }
     path = tmp_path / "tiny.json"
@@ -61,10 +61,27 @@ def test_ours_stores_fewer_items_than_turns_and_keeps_the_json_keys(tmp_path: Pa
         "budget_words",
         "per_conversation",
         "search_p95_ms",
+        "answer_in_context",
+        "answer_questions",
     }
     assert result["questions"] == 3  # category 5 and evidence-free questions are left out
     assert result["items_stored"] < result["raw_turns"] == len(TURNS)
     assert result["recall"]["overall"] == 100.0  # everything fits in 300 words
+    # Every evidence turn is found; "on Tuesday" is stored with its date (2 May 2023), but
+    # the puppy was "named" Pixel, not "called": 2 answers of 3.
+    assert result["answer_questions"] == 3
+    assert result["answer_in_context"] == {"overall": 66.67, "1": 100.0, "2": 100.0, "4": 0.0}
+
+
+def test_answer_in_context_matches_whole_words_and_skips_long_answers() -> None:
+    texts = ["Ben: Ben took up pottery, at the Community-Center!", "Ana: Party at eight."]
+    assert answer_in_context("the community center", texts) is True
+    assert answer_in_context("Pottery", texts) is True
+    assert answer_in_context("art", texts) is False  # inside "party", not a word of its own
+    assert answer_in_context("center party", texts) is False  # across two memories
+    assert answer_in_context("a b c d e f", texts) is None  # longer than ANSWER_WORDS words
+    assert answer_in_context(None, texts) is None
+    assert answer_in_context(" ,. ", texts) is None
 
 
 @pytest.mark.parametrize("baseline", sorted(BASELINES))
