@@ -35,7 +35,7 @@ ABLATIONS: tuple[Ablation, ...] = (
     Ablation("full system"),
     Ablation("sentence units instead of turns", extractor={"unit": "sentence"}),
     Ablation("no question carried to its reply", extractor={"carry_questions": False}),
-    Ablation("reactions kept", extractor={"drop_reactions": False}),
+    Ablation("reactions dropped", extractor={"drop_reactions": True}),
     Ablation("no name rewriting (quotes)", extractor={"attribute_speakers": False}),
     Ablation("no speaker analysis of the query", weights={"other_speaker_factor": 1.0}),
     Ablation("no date prior", weights={"date_factor": 1.0}),

@@ -13,6 +13,7 @@ from policies._registry import (
     scoped_policies,
 )
 from policies._synthetic import (
+    TRAINING_EXTRACTOR,
     SyntheticSample,
     SyntheticStatement,
     synthetic_conversation,
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_POLICY_PROMPT",
     "FEATURES",
     "SHIPPED_CHECKPOINT",
+    "TRAINING_EXTRACTOR",
     "AddAllPolicy",
     "HeuristicPolicy",
     "K",

@@ -73,7 +73,7 @@ from policies._features import (
     featurize,
     flatten_observation,
 )
-from policies._synthetic import DISTRACTOR_KINDS
+from policies._synthetic import DISTRACTOR_KINDS, TRAINING_EXTRACTOR
 
 __all__ = ["MemoryManagerEnv"]
 
@@ -225,7 +225,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         self._operations: dict[str, int] = {}
 
     def _prepare(self, conv: Conversation) -> _Prepared:
-        candidates = extract_conversation(conv)
+        candidates = extract_conversation(conv, TRAINING_EXTRACTOR)
         if not candidates:
             raise InvalidInputError(
                 f"conversation {conv.id!r} yields no candidate memories; drop it from the "

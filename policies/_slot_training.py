@@ -23,6 +23,7 @@ from policies._synthetic import (
     DISTRACTOR_KINDS,
     SLOT_HELDOUT_SEEDS,
     SLOT_VALIDATION_SEED,
+    TRAINING_EXTRACTOR,
     SyntheticSample,
     check_training_seed,
     synthetic_samples,
@@ -50,7 +51,7 @@ def slot_dataset(samples: Sequence[SyntheticSample]) -> Dataset:
     }
     for sample in samples:
         said = {st.dia_id: st for st in sample.statements}
-        for candidate in extract_conversation(sample.conversation):
+        for candidate in extract_conversation(sample.conversation, TRAINING_EXTRACTOR):
             st = said.get(candidate.provenance[0]) if candidate.provenance else None
             if st is not None and st.kind == "mention":
                 # About a slot, but sets none: taught as "none" the head misses held-out
@@ -82,7 +83,7 @@ def negative_texts(conversations: Sequence[Conversation]) -> list[str]:
     return [
         c.text
         for conv in conversations
-        for c in extract_conversation(conv)
+        for c in extract_conversation(conv, TRAINING_EXTRACTOR)
         if not c.metadata.get("slots") and not state_slots(c.text, conv.speakers)
     ]
 

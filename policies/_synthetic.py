@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from memory._conversation import Conversation, Question, Session, Turn
+from memory._extraction import RuleExtractor
 from memory._locomo import write_locomo
 from memory._temporal import MONTH_NAMES
 from memory.errors import InvalidInputError
@@ -42,6 +43,7 @@ __all__ = [
     "RESERVED_SEEDS",
     "SLOT_HELDOUT_SEEDS",
     "SLOT_VALIDATION_SEED",
+    "TRAINING_EXTRACTOR",
     "VALIDATION_SEED",
     "SyntheticSample",
     "SyntheticStatement",
@@ -53,6 +55,13 @@ __all__ = [
     "templates",
     "write_synthetic",
 ]
+
+TRAINING_EXTRACTOR = RuleExtractor(drop_reactions=True)
+"""How the training recipes (``colony policy train``, ``colony policy slots``) extract their
+conversations: as the shipped models were trained, with LoCoMo's reactions dropped. The
+memory keeps reactions since 2026-12-06; retrained on them, the slot tagger came out no
+better and the policy worse (``benchmarks/README.md``), so the recipes and the shipped
+models stay as they were. Synthetic conversations hold no reactions either way."""
 
 Phrasing = Literal["train", "heldout", "heldout2"]
 PHRASINGS: tuple[str, ...] = ("train", "heldout", "heldout2")

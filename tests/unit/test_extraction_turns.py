@@ -28,17 +28,26 @@ def _texts(*lines: tuple[str, str]) -> list[tuple[str, tuple[str, ...]]]:
     return [(c.text, c.provenance) for c in found]
 
 
-def test_one_memory_per_turn_without_greetings_or_reactions() -> None:
-    found = _texts(
-        ("Caroline", "Hey Mel! Good to see you!"),
-        ("Melanie", "Hi! I ran a charity race last Saturday. It was great. That's so cool!"),
-        ("Caroline", "That's awesome! Such a lovely pic."),
-    )
-    assert found == [
-        (
-            "Melanie ran a charity race last Saturday (6 May 2023).",
-            ("D1:2",),
-        )
+REACTED = (
+    ("Caroline", "Hey Mel! Good to see you!"),
+    ("Melanie", "Hi! I ran a charity race last Saturday. It was great. That's so cool!"),
+    ("Caroline", "That's awesome! Such a lovely pic."),
+)
+
+
+def test_one_memory_per_turn_without_greetings_keeping_reactions() -> None:
+    # A reaction says what its speaker thought of something ("What did Caroline say about
+    # the photo?"): kept by default, with the speaker's name; bare praise and filler go.
+    assert _texts(*REACTED) == [
+        ("Melanie ran a charity race last Saturday (6 May 2023).", ("D1:2",)),
+        ("Caroline: Such a lovely pic.", ("D1:3",)),
+    ]
+
+
+def test_reactions_dropped_when_asked() -> None:
+    found = RuleExtractor(drop_reactions=True).extract(_turns(*REACTED), PAIR, NS)
+    assert [(c.text, c.provenance) for c in found] == [
+        ("Melanie ran a charity race last Saturday (6 May 2023).", ("D1:2",))
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +21,15 @@ from memory import (
     RetrievalWeights,
     ScoredMemory,
     SlotModel,
+    extract_conversation,
     load_locomo,
     shipped_slot_model,
 )
+from memory._conversation import Conversation, Session, Turn
 from memory._slots import CLASSES, fit_softmax
 from memory.errors import InvalidInputError
-from policies._slot_training import SLOT_VALIDATION_SEED, train_slot_model
-from policies._synthetic import RESERVED_SEEDS
+from policies._slot_training import SLOT_VALIDATION_SEED, negative_texts, train_slot_model
+from policies._synthetic import RESERVED_SEEDS, TRAINING_EXTRACTOR
 
 NS = ("team", "facts")
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "locomo"
@@ -219,3 +222,20 @@ def test_the_shipped_model_is_reproduced_by_its_training_command() -> None:
     assert retrained.meta is not None
     assert retrained.meta["heldout_accuracy"] == shipped.meta["heldout_accuracy"]
     assert retrained.meta["heldout2_accuracy"] == shipped.meta["heldout2_accuracy"]
+
+
+def test_the_training_recipes_read_conversations_as_the_shipped_models_were_trained() -> None:
+    # The memory keeps reactions; the recipes drop them, so their commands still reproduce
+    # the shipped tagger (above) and checkpoint.
+    when = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+    lines = [
+        ("Ana", "I baked bread with my kids at the weekend."),
+        ("Ben", "That's awesome! Such a lovely pic."),
+    ]
+    turns = tuple(Turn(who, said, f"D1:{i}", 1, when) for i, (who, said) in enumerate(lines, 1))
+    conv = Conversation("c", ("Ana", "Ben"), (Session(1, when, turns),))
+    kept = [c.text for c in extract_conversation(conv)]
+    assert "Ben: Such a lovely pic." in kept
+    assert TRAINING_EXTRACTOR.drop_reactions
+    assert not any("lovely pic" in text for text in negative_texts([conv]))
+    assert any("bread" in text for text in negative_texts([conv]))
