@@ -40,7 +40,8 @@ _VOWELS = frozenset("aeiouy")
 
 
 def tokenize(text: str) -> list[str]:
-    """Split ``text`` into lower-cased, stemmed word tokens without stop words."""
+    """Split ``text`` into lower-cased, stemmed word tokens without stop words; after them,
+    each hyphenated compound once more as one word ("de-stress": "de", "stress", "destress")."""
     lowered = text.casefold().replace("\u2019", "'").replace("\u2018", "'")
     tokens: list[str] = []
     for word in _WORD.findall(lowered):
