@@ -28,6 +28,7 @@ from memory import (
 from memory._conversation import Conversation, Session, Turn
 from memory._slots import CLASSES, fit_softmax
 from memory.errors import InvalidInputError
+from policies import MemoryManagerEnv
 from policies._slot_training import SLOT_VALIDATION_SEED, negative_texts, train_slot_model
 from policies._synthetic import RESERVED_SEEDS, TRAINING_EXTRACTOR
 
@@ -225,8 +226,8 @@ def test_the_shipped_model_is_reproduced_by_its_training_command() -> None:
 
 
 def test_the_training_recipes_read_conversations_as_the_shipped_models_were_trained() -> None:
-    # The memory keeps reactions; the recipes drop them, so their commands still reproduce
-    # the shipped tagger (above) and checkpoint.
+    # The memory keeps reactions; the recipes (the tagger's negatives, the policy's episodes)
+    # drop them, so their commands still reproduce the shipped tagger (above) and checkpoint.
     when = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
     lines = [
         ("Ana", "I baked bread with my kids at the weekend."),
@@ -239,3 +240,5 @@ def test_the_training_recipes_read_conversations_as_the_shipped_models_were_trai
     assert TRAINING_EXTRACTOR.drop_reactions
     assert not any("lovely pic" in text for text in negative_texts([conv]))
     assert any("bread" in text for text in negative_texts([conv]))
+    episode = MemoryManagerEnv([conv])._prepared[0]  # what an episode streams
+    assert [c.text for c in episode.candidates] == [kept[0]]
