@@ -69,7 +69,9 @@ def evaluate_policy(
     Returns:
         ``{"policy", "recall": {"overall", <category>...}, "items_stored", "decisions":
         {"ADD", "UPDATE", "DELETE", "NOOP"}, "decision_p95_ms"}`` plus ``decision_p50_ms``,
-        ``conversations``, ``questions`` and ``budget_words``.
+        ``conversations``, ``questions``, ``budget_words``, and ``answer_in_context`` /
+        ``answer_questions`` as :func:`benchmarks.locomo.run_locomo` reports them (short
+        reference answers found word for word in the packed context).
 
     Raises:
         InvalidInputError: No data, an unknown policy, or a bad budget or file.
@@ -92,6 +94,8 @@ def evaluate_policy(
         "conversations": len(result["per_conversation"]),
         "questions": result["questions"],
         "budget_words": budget_words,
+        "answer_in_context": result["answer_in_context"],
+        "answer_questions": result["answer_questions"],
         **_change_counts(data, timed.by_turn),
     }
 

@@ -52,6 +52,9 @@ def test_evaluate_policy(data: Path, policy: Any) -> None:
     assert all(0.0 <= value <= 100.0 for value in result["recall"].values())
     assert 0.0 < result["decision_p95_ms"] < 50.0
     assert result["questions"] == 4 and result["conversations"] == 1
+    assert result["answer_questions"] == 4  # every answer here is short
+    assert set(result["answer_in_context"]) == {"overall", "1", "2", "4"}
+    assert all(0.0 <= value <= 100.0 for value in result["answer_in_context"].values())
     if policy == "add-all":
         assert result["items_stored"] == result["decisions"]["ADD"] == candidates(data)
 
