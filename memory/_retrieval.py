@@ -47,6 +47,15 @@ _PAST = re.compile(
 )
 
 
+# "Before the corgi", "her previous job": the question names a later value and asks for one
+# that came earlier (a past tense alone, "where did she grow up?", does not).
+_BEFORE = re.compile(
+    r"\b(before|previous(?:ly)?|used to|formerly|former|prior|earlier|replaced)\b",
+    re.IGNORECASE,
+)
+_FOLLOW = 0.999  # a replaced version's score as a share of its successor's (just below it)
+
+
 def is_past_query(query: str) -> bool:
     """True when a query asks about how things were, not how they are."""
     return bool(_PAST.search(query))
@@ -490,16 +499,34 @@ class HybridRetriever:
                     if trust[row] < 1.0:
                         fused[row] *= 1.0 - w.trust_weight * (1.0 - float(trust[row]))
             if query is not None and flt.as_of is None and flt.include_superseded:
-                factor = w.past_superseded_factor if is_past_query(query) else w.superseded_factor
+                past = is_past_query(query)
+                factor = w.past_superseded_factor if past else w.superseded_factor
                 for row in fused:
                     if self._cols.superseded[row] != _NEVER:
                         fused[row] *= factor
+                if past and _BEFORE.search(query):
+                    self._follow_successors(fused)
             best = sorted(fused.items(), key=lambda item: item[1], reverse=True)[:k]
             cols = self._cols
             return [
                 (cols.ids[row], int(cols.version[row]), score, components[row])
                 for row, score in best
             ]
+
+    def _follow_successors(self, fused: dict[int, float]) -> None:
+        """Under a question about the past, rank a replaced version right after the version
+        that replaced it when that one ranks higher: "what was her pet before the corgi?"
+        names the new value, and the answer is the version before it."""
+        cols = self._cols
+        replaced = [row for row in fused if cols.superseded[row] != _NEVER]
+        # Newest first, so a chain v3 > v2 > v1 keeps its order.
+        for row in sorted(replaced, key=lambda r: -int(cols.version[r])):
+            wanted = int(cols.version[row]) + 1
+            for later in self._rows_by_id.get(str(cols.ids[row]), ()):
+                if int(cols.version[later]) == wanted:
+                    if later in fused and fused[later] > fused[row]:
+                        fused[row] = fused[later] * _FOLLOW
+                    break
 
     def _slot_prior(self, query_vector: npt.NDArray[np.float32], fused: dict[int, float]) -> None:
         """Hold back memories that do not state the slot a query asks about, and distractors."""

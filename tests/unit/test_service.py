@@ -138,21 +138,23 @@ def test_concurrent_adds_are_group_committed(service: MemoryService) -> None:
     assert service.stats()["current"] == 120
 
 
-def test_remember_update_keeps_history_and_as_of(service: MemoryService) -> None:
-    def cand(text: str, day: int) -> Candidate:
-        return Candidate(
-            text=text,
-            namespace=TEAM,
-            speaker="Ana",
-            entities=("Ana",),
-            time=datetime(2024, 1, day, tzinfo=UTC),
-            provenance=(f"D{day}:1",),
-        )
+def _said_by_ana(text: str, day: int) -> Candidate:
+    """A candidate Ana said on 2024-01-``day`` (turn ``D<day>:1``)."""
+    return Candidate(
+        text=text,
+        namespace=TEAM,
+        speaker="Ana",
+        entities=("Ana",),
+        time=datetime(2024, 1, day, tzinfo=UTC),
+        provenance=(f"D{day}:1",),
+    )
 
-    first = service.remember([cand("Ana lives in Lisbon", 1)], principal=writer)
+
+def test_remember_update_keeps_history_and_as_of(service: MemoryService) -> None:
+    first = service.remember([_said_by_ana("Ana lives in Lisbon", 1)], principal=writer)
     before_move = datetime.now(UTC)
     time.sleep(0.01)
-    moved = service.remember([cand("Ana lives in Porto now", 9)], principal=writer)
+    moved = service.remember([_said_by_ana("Ana lives in Porto now", 9)], principal=writer)
     assert first[0].decision.operation is Operation.ADD
     assert moved[0].decision.operation is Operation.UPDATE, moved[0].decision
     memory_id = moved[0].record.id if moved[0].record else ""
@@ -299,3 +301,26 @@ def test_remember_needs_a_policy() -> None:
         pytest.raises(InvalidInputError, match="policy"),
     ):
         svc.remember([Candidate(text="x", namespace=TEAM)], principal=writer)
+
+
+def test_a_question_about_an_earlier_value_gets_the_version_before_the_one_it_names(
+    service: MemoryService,
+) -> None:
+    service.remember([_said_by_ana("Ana lives in Lisbon", 1)], principal=writer)
+    service.remember(
+        [_said_by_ana("Ana went to Porto to see Porto play at home", 3)], principal=writer
+    )
+    moved = service.remember([_said_by_ana("Ana lives in Porto now", 9)], principal=writer)
+    assert moved[0].decision.operation is Operation.UPDATE
+
+    def texts(query: str) -> list[str]:
+        return [h.record.text for h in service.search(query, principal=writer, k=5)]
+
+    # The question names the new value; the version it replaced ranks right after it, where
+    # the match on "Porto" alone would put the football trip first.
+    assert texts("Where did Ana live before Porto?")[:3] == [
+        "Ana lives in Porto now",
+        "Ana lives in Lisbon",
+        "Ana went to Porto to see Porto play at home",
+    ]
+    assert texts("Where does Ana live now?")[0] == "Ana lives in Porto now"
