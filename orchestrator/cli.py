@@ -210,6 +210,10 @@ def policy_slots(
         typer.Option(help="LoCoMo file(s) whose slot-free turns teach the 'none' class"),
     ] = None,
     embedder: Annotated[str, typer.Option(help="minilm (as deployed) or hash")] = "minilm",
+    statement_phrasing: Annotated[
+        str,
+        typer.Option(help="The statement head's wordings: train-wide (seven, as shipped) or train"),
+    ] = "train-wide",
 ) -> None:
     """Train the slot tagger (which slot a statement sets or a question asks, distractors).
 
@@ -223,6 +227,7 @@ def policy_slots(
         seed=seed,
         conversations=conversations,
         negatives=load_locomo(list(locomo)) if locomo else (),
+        statement_phrasing=statement_phrasing,
     )
     model.save(out)
     typer.echo(f"wrote {out}: {json.dumps(model.meta)}", err=True)
@@ -236,7 +241,10 @@ def policy_synthetic(
         int, typer.Option(help="Seed; training refuses 90001 and 90002, kept for evaluation")
     ] = 90_002,
     phrasing: Annotated[
-        str, typer.Option(help="Template set: train, heldout or heldout2 (never read for misses)")
+        str,
+        typer.Option(
+            help="Template set: train, train-wide, heldout or heldout2 (never read for misses)"
+        ),
     ] = "heldout2",
     mentions: Annotated[
         float, typer.Option(help="Chance a slot's value comes up again unchanged (0-1)")

@@ -14,11 +14,12 @@ mention said, answered by its value).
 
 Phrasing: every statement, chat question and evaluation question kind has templates in each
 of three disjoint sets, ``"train"``, ``"heldout"`` and ``"heldout2"`` (at least three per kind
-in each). A policy trained on ``train`` conversations is evaluated on held-out ones from
-another seed, so it never sees the evaluation wordings. ``heldout2`` was written after
-``heldout``'s misses had been studied, and has not been: it is the unbiased measure. Value
-pools (cities, employers, names...) are shared: the held-out sets test wording, not
-vocabulary. Everything is drawn from ``random.Random(seed)``.
+in each); ``"train-wide"`` is ``train`` with more wordings of each state statement, for the
+slot tagger (:data:`TRAINING_PHRASINGS`). A policy trained on ``train`` conversations is
+evaluated on held-out ones from another seed, so it never sees the evaluation wordings.
+``heldout2`` was written after ``heldout``'s misses had been studied, and has not been: it is
+the unbiased measure. Value pools (cities, employers, names...) are shared: the held-out sets
+test wording, not vocabulary. Everything is drawn from ``random.Random(seed)``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "SLOT_HELDOUT_SEEDS",
     "SLOT_VALIDATION_SEED",
     "TRAINING_EXTRACTOR",
+    "TRAINING_PHRASINGS",
     "VALIDATION_SEED",
     "SyntheticSample",
     "SyntheticStatement",
@@ -63,8 +65,10 @@ memory keeps reactions since 2026-12-06; retrained on them, the slot tagger came
 better and the policy worse (``benchmarks/README.md``), so the recipes and the shipped
 models stay as they were. Synthetic conversations hold no reactions either way."""
 
-Phrasing = Literal["train", "heldout", "heldout2"]
-PHRASINGS: tuple[str, ...] = ("train", "heldout", "heldout2")
+Phrasing = Literal["train", "train-wide", "heldout", "heldout2"]
+PHRASINGS: tuple[str, ...] = ("train", "train-wide", "heldout", "heldout2")
+TRAINING_PHRASINGS = frozenset(("train", "train-wide"))
+"""The phrasings training may read; the held-out ones share no template with either."""
 StatementKind = Literal[
     "initial",
     "change",
@@ -307,6 +311,86 @@ _TRAIN: dict[str, tuple[str, ...]] = {
         "What is {p}'s favourite food?",
         "What dish does {p} love most?",
         "Which food could {p} eat every day?",
+    ),
+}
+
+# More wordings of each state statement, written on 2026-12-06 without reading the held-out
+# sets' templates: the ``train-wide`` phrasing, which the slot tagger trains on. Three
+# wordings a statement left the tagger blind to one held-out statement in ten ("seeing
+# someone called Oscar" read as nothing), and the learned policy then misses the change.
+# The policy's episodes stay on ``train``, so its shipped checkpoint keeps its recipe.
+_WIDER: dict[str, tuple[str, ...]] = {
+    "residence.initial": (
+        "Our place in {v} finally feels like home.",
+        "These days my address is in {v}.",
+        "I rent a small flat in {v}.",
+        "{v} is where I'm based.",
+    ),
+    "residence.change": (
+        "The boxes are unpacked and {v} is my base from now on.",
+        "After years in {old}, I now call {v} home.",
+        "Our family traded {old} for a flat in {v}.",
+        "I finally made the move to {v}.",
+    ),
+    "job.initial": (
+        "I earn my living at {v}.",
+        "Every weekday I head to the office at {v}.",
+        "Monday to Friday you'll find me at {v}.",
+        "I draw my salary from {v}.",
+    ),
+    "job.change": (
+        "I signed a contract with {v} last week.",
+        "Said goodbye to my colleagues at {old}; {v} has hired me.",
+        "{v} offered me a position and I said yes.",
+        "{v} took me on, I begin there next week.",
+    ),
+    "car.initial": (
+        "The car I take to work is {v}.",
+        "There is {v} parked outside my place.",
+        "In my garage sits {v}.",
+        "Whenever I go somewhere, I take {v}.",
+    ),
+    "car.change": (
+        "Drove {v} home from the showroom this morning.",
+        "Goodbye {old}, hello {v}!",
+        "I've been driving {v} since last week.",
+        "My old car is gone; I bought {v}.",
+    ),
+    "pet.initial": (
+        "Feeding {v} is the first thing I do every morning.",
+        "Taking care of {v} is part of my routine.",
+        "I come home to {v} every evening.",
+        "Our vet knows {v} well by now.",
+    ),
+    "pet.change": (
+        "There's a new pet in my life: {v}.",
+        "I rescued {v} this weekend.",
+        "On Saturday {v} joined our household.",
+        "I now have {v} instead of {old}.",
+    ),
+    "partner.initial": (
+        "{v} and I celebrated our anniversary recently.",
+        "I live with my partner {v}.",
+        "I've been going out with {v}.",
+        "I have shared my life with {v} for years.",
+    ),
+    "partner.change": (
+        "I'm in love with {v}, we got together last month.",
+        "My relationship with {old} ended, and now I'm with {v}.",
+        "I met someone new: {v}.",
+        "These days I'm happily with {v}.",
+    ),
+    "hobby.initial": (
+        "In my spare time I do {v}.",
+        "Nothing relaxes me like {v}.",
+        "I love {v}, I do it every week.",
+        "Whenever I have a free hour, it goes to {v}.",
+    ),
+    "hobby.change": (
+        "I've started learning {v}.",
+        "I picked up {v} this year.",
+        "I dropped {old} and now I do {v}.",
+        "I signed up for {v} classes.",
     ),
 }
 
@@ -783,6 +867,9 @@ def _with_mentions(
 
 _TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     "train": _with_mentions(_TRAIN, _MENTIONS["train"]),
+    "train-wide": _with_mentions(
+        {key: group + _WIDER.get(key, ()) for key, group in _TRAIN.items()}, _MENTIONS["train"]
+    ),
     "heldout": _with_mentions(_HELDOUT, _MENTIONS["heldout"]),
     "heldout2": _with_mentions(_HELDOUT2, _MENTIONS["heldout2"]),
 }

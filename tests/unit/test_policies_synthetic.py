@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from memory.errors import InvalidInputError
 from policies._synthetic import (
     DISTRACTOR_KINDS,
     PHRASINGS,
+    TRAINING_PHRASINGS,
     SyntheticSample,
     format_day,
     synthetic_conversation,
@@ -139,11 +141,24 @@ def test_mentions_bring_up_a_value_that_holds_and_are_asked_about(phrasing: str)
         synthetic_sample(1, mentions=1.5)
 
 
+def _apart(a: str, b: str) -> bool:
+    """Two phrasings that must share nothing: all but the two training ones."""
+    return not {a, b} <= TRAINING_PHRASINGS
+
+
 def test_the_phrasing_sets_share_no_template() -> None:
     sets = {phrasing: templates(phrasing) for phrasing in PHRASINGS}
     for a, b in itertools.combinations(PHRASINGS, 2):
-        assert sets[a].isdisjoint(sets[b]), (a, b)
+        assert sets[a].isdisjoint(sets[b]) or not _apart(a, b), (a, b)
     assert all(len(group) >= 3 * 25 for group in sets.values())
+    # The tagger's phrasing is the policy's and more wordings of every state statement.
+    from policies._synthetic import _TEMPLATES
+
+    wide, train = _TEMPLATES["train-wide"], _TEMPLATES["train"]
+    for key, group in train.items():
+        assert wide[key][: len(group)] == group, key
+        if key.endswith((".initial", ".change")):
+            assert len(set(wide[key])) >= len(group) + 4, key
     # Not even one sentence is rendered the same way in two sets.
     sentences = {
         phrasing: {
@@ -160,8 +175,28 @@ def test_the_phrasing_sets_share_no_template() -> None:
         for phrasing in PHRASINGS
     }
     for a, b in itertools.combinations(PHRASINGS, 2):
-        assert sentences[a].isdisjoint(sentences[b]), (a, b)
-        assert questions[a].isdisjoint(questions[b]), (a, b)
+        if _apart(a, b):
+            assert sentences[a].isdisjoint(sentences[b]), (a, b)
+            assert questions[a].isdisjoint(questions[b]), (a, b)
+
+
+def test_training_statements_share_under_half_their_words_with_held_out_ones() -> None:
+    # Paraphrase comes easily close: "packed up and settled in {v}" would measure the
+    # tagger on a wording it trained on. Exact matches are caught above; near ones here.
+    from policies._synthetic import _TEMPLATES
+
+    def words(template: str) -> set[str]:
+        return set(re.findall(r"[a-z']+", re.sub(r"\{\w+\}", " ", template.lower())))
+
+    held = templates("heldout") | templates("heldout2")
+    for phrasing in TRAINING_PHRASINGS:
+        for key, group in _TEMPLATES[phrasing].items():
+            if key.endswith((".initial", ".change")):
+                for said in group:
+                    near = max(
+                        len(words(said) & words(h)) / len(words(said) | words(h)) for h in held
+                    )
+                    assert near < 0.5, (phrasing, said)
 
 
 def test_every_kind_has_three_templates_in_every_set() -> None:

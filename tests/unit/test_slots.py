@@ -105,11 +105,14 @@ def test_a_model_round_trips_and_refuses_bad_input(tmp_path: Path) -> None:
 
 def test_a_trained_model_tags_statements_in_the_service() -> None:
     embedder = HashEmbedder()
-    model = train_slot_model(embedder, conversations=6)
+    model = train_slot_model(embedder, conversations=16)
     assert model.meta is not None and model.meta["validation_seed"] == SLOT_VALIDATION_SEED
+    assert model.meta["statement_phrasing"] == "train-wide"
     for reserved in RESERVED_SEEDS:
         with pytest.raises(InvalidInputError, match="reserved for validation"):
             train_slot_model(embedder, seed=reserved)
+    with pytest.raises(InvalidInputError, match="to train on, got 'heldout2'"):
+        train_slot_model(embedder, statement_phrasing="heldout2")
     recorder = _Recorder(Operation.ADD)
     said = "I just moved to Lisbon with my family."
     narrative = (
@@ -217,6 +220,7 @@ def test_the_shipped_model_is_reproduced_by_its_training_command() -> None:
         seed=shipped.meta["seed"],
         conversations=shipped.meta["conversations"],
         negatives=load_locomo([DATA / "conv-26.json"]),
+        statement_phrasing=shipped.meta["statement_phrasing"],
     )
     for head, weights in shipped.weights.items():
         np.testing.assert_allclose(retrained.weights[head], weights, atol=1e-5)
