@@ -187,3 +187,25 @@ def test_cli_writes_a_synthetic_held_out_file_that_eval_reads(tmp_path: Path) ->
     bad = runner.invoke(app, [*args, "--mentions", "1.5"])
     assert bad.exit_code != 0 and "got 1.5" in str(bad.exception)
     assert json.loads(out.read_text(encoding="utf-8")) == data  # the file is untouched
+
+
+def test_cli_trains_a_slot_tagger_that_the_service_loads(tmp_path: Path) -> None:
+    from memory import SlotModel
+
+    out = tmp_path / "slots.npz"
+    args = ["policy", "slots", "--out", str(out), "--conversations", "3", "--embedder", "hash"]
+    trained = runner.invoke(app, args)
+    assert trained.exit_code == 0, trained.output
+    model = SlotModel.load(out)
+    assert model.embedder == HashEmbedder().name
+    assert model.meta is not None and model.meta["statement_phrasing"] == "train-wide"
+    assert model.meta["conversations"] == 3
+    narrow = runner.invoke(app, [*args, "--statement-phrasing", "train"])
+    assert narrow.exit_code == 0, narrow.output
+    assert SlotModel.load(out).meta["statement_phrasing"] == "train"  # type: ignore[index]
+
+    written = out.read_bytes()
+    bad = runner.invoke(app, [*args, "--statement-phrasing", "heldout2"])
+    assert bad.exit_code != 0
+    assert "got 'heldout2'" in str(bad.exception) and "train-wide" in str(bad.exception)
+    assert out.read_bytes() == written  # the file is untouched
