@@ -17,8 +17,9 @@ of three disjoint sets, ``"train"``, ``"heldout"`` and ``"heldout2"`` (at least 
 in each); ``"train-wide"`` is ``train`` with more wordings of each state statement, for the
 slot tagger (:data:`TRAINING_PHRASINGS`). A policy trained on ``train`` conversations is
 evaluated on held-out ones from another seed, so it never sees the evaluation wordings.
-``heldout2`` was written after ``heldout``'s misses had been studied, and has not been: it is
-the unbiased measure. Value pools (cities, employers, names...) are shared: the held-out sets
+``heldout2`` was written after ``heldout``'s misses had been studied, and has not been (but
+for one listing of seven current-value misses on 2026-12-06, ``benchmarks/README.md``): it
+is the unbiased measure. Value pools (cities, employers, names...) are shared: the held-out sets
 test wording, not vocabulary. Everything is drawn from ``random.Random(seed)``.
 """
 
@@ -315,10 +316,11 @@ _TRAIN: dict[str, tuple[str, ...]] = {
 }
 
 # More wordings of each state statement, written on 2026-12-06 without reading the held-out
-# sets' templates: the ``train-wide`` phrasing, which the slot tagger trains on. Three
-# wordings a statement left the tagger blind to one held-out statement in ten ("seeing
-# someone called Oscar" read as nothing), and the learned policy then misses the change.
-# The policy's episodes stay on ``train``, so its shipped checkpoint keeps its recipe.
+# sets' templates; the twenty that came out at or near a held-out one were rewritten (a test
+# keeps each under half its words shared with any). The ``train-wide`` phrasing, which the
+# slot tagger trains on: three wordings a statement left it blind to one held-out statement
+# in ten ("seeing someone called Oscar" read as nothing), and the learned policy then misses
+# the change. The policy's episodes stay on ``train``, so its checkpoint keeps its recipe.
 _WIDER: dict[str, tuple[str, ...]] = {
     "residence.initial": (
         "Our place in {v} finally feels like home.",
