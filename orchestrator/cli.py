@@ -243,7 +243,7 @@ def policy_synthetic(
     phrasing: Annotated[
         str,
         typer.Option(
-            help="Template set: train, train-wide, heldout or heldout2 (never read for misses)"
+            help="Template set: train, train-wide, heldout or heldout2 (not studied for misses)"
         ),
     ] = "heldout2",
     mentions: Annotated[
