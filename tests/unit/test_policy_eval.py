@@ -189,7 +189,7 @@ def test_cli_writes_a_synthetic_held_out_file_that_eval_reads(tmp_path: Path) ->
     assert json.loads(out.read_text(encoding="utf-8")) == data  # the file is untouched
 
 
-def test_cli_trains_a_slot_tagger_that_the_service_loads(tmp_path: Path) -> None:
+def test_cli_trains_a_slot_tagger_and_records_its_statement_phrasing(tmp_path: Path) -> None:
     from memory import SlotModel
 
     out = tmp_path / "slots.npz"
