@@ -50,15 +50,24 @@ __all__ = [
     "summarize",
 ]
 
-# Plain retrieval over raw turns: the same fusion as ours (RRF constant, depth), nothing
-# that knows about the memory (no entity graph, no speaker or date analysis of the query).
+
+def _plain(*, vector: float) -> RetrievalWeights:
+    """Plain retrieval over raw turns: the same fusion as ours (RRF constant, depth), nothing
+    that knows about the memory (no entity graph, no speaker, date or slot analysis)."""
+    return RetrievalWeights(
+        bm25=1.0,
+        vector=vector,
+        graph=0.0,
+        slot=0.0,
+        other_speaker_factor=1.0,
+        date_factor=1.0,
+        slot_factor=1.0,
+    )
+
+
 BASELINES: dict[str, RetrievalWeights] = {
-    "bm25-turns": RetrievalWeights(
-        bm25=1.0, vector=0.0, graph=0.0, other_speaker_factor=1.0, date_factor=1.0, slot_factor=1.0
-    ),
-    "hybrid-turns": RetrievalWeights(
-        bm25=1.0, vector=1.0, graph=0.0, other_speaker_factor=1.0, date_factor=1.0, slot_factor=1.0
-    ),
+    "bm25-turns": _plain(vector=0.0),
+    "hybrid-turns": _plain(vector=1.0),
 }
 EXCLUDED_CATEGORIES = frozenset({"5"})
 SEARCH_DEPTH = 200

@@ -54,6 +54,12 @@ _BEFORE = re.compile(
     re.IGNORECASE,
 )
 _FOLLOW = 0.999  # a replaced version's score as a share of its successor's (just below it)
+# Questions that ask when something happened ("when did she move to Porto?", "on which day
+# did ...", "what was the date ...", "since when ...").
+_WHEN = re.compile(
+    r"\b(when|(?:what|which)(?: was| is)?(?: the)? (?:date|day|time|year|month)|how long ago)\b",
+    re.IGNORECASE,
+)
 
 
 def is_past_query(query: str) -> bool:
@@ -77,6 +83,13 @@ class RetrievalWeights:
         bm25: Weight of the keyword ranking.
         vector: Weight of the embedding ranking.
         graph: Weight of the ranking by entities the query names (speakers excluded).
+        slot: Weight of the ranking, newest first, of what the one speaker a query names
+            said about the slot it asks ("what does Ana drive now?": Ana's statements
+            about her car), distractors left out; it needs a :class:`memory.SlotModel`.
+            Questions that ask when something happened get no such ranking: the newest
+            statement is not the one they name.
+        slot_sure: The slot model's least probability for the slot a query asks before
+            that ranking is fused (the slot prior below takes the model's own threshold).
         rrf_k: Reciprocal-rank constant; small values trust each ranking's top more.
         candidates: Depth of each ranking before fusion.
         superseded_factor: Factor for replaced versions under present-tense queries.
@@ -96,6 +109,8 @@ class RetrievalWeights:
     bm25: float = 1.0
     vector: float = 1.0
     graph: float = 0.25
+    slot: float = 1.0
+    slot_sure: float = 0.8
     rrf_k: float = 10.0
     candidates: int = 100
     superseded_factor: float = 0.5
@@ -218,6 +233,7 @@ class HybridRetriever:
         # "distractor", which MemoryService.remember writes).
         self._slots_of: list[frozenset[str]] = []
         self._distractor: list[bool] = []
+        self._rows_by_slot: dict[tuple[str, str], list[int]] = defaultdict(list)
 
     # -- keeping up with the store -------------------------------------------------------
 
@@ -354,11 +370,14 @@ class HybridRetriever:
         speaker = speaker.lower() if isinstance(speaker, str) else ""
         self._session_day.append(_day_ordinal(metadata.get("session_date")))
         slots = metadata.get("slots")
-        self._slots_of.append(
+        stated = (
             frozenset(str(s) for s in slots) if isinstance(slots, list | tuple) else frozenset()
         )
+        self._slots_of.append(stated)
         self._distractor.append(metadata.get("distractor") is True)
         row = len(self._speaker_of)
+        for slot in stated:
+            self._rows_by_slot[speaker, slot].append(row)
         self._speaker_of.append(speaker)
         if row >= len(self._speaker_code):
             self._speaker_code = np.resize(self._speaker_code, 2 * row)
@@ -490,8 +509,13 @@ class HybridRetriever:
                 for row in fused:
                     if not self._in_periods(row, periods):
                         fused[row] *= w.date_factor
-            if query and w.slot_factor != 1.0 and query_vector is not None:
-                self._slot_prior(query_vector, fused)
+            asked, sure = self._asked_slot(query_vector) if query else (frozenset[str](), 0.0)
+            if query and asked and w.slot and sure >= w.slot_sure and len(named) == 1:
+                when = _WHEN.search(query)  # the newest statement is not the one it names
+                if not when:
+                    self._rank_slot(asked, next(iter(named)), mask, fused, components)
+            if asked and w.slot_factor != 1.0:
+                self._slot_prior(asked, fused)
             if w.trust_weight:
                 # Untrusted memories (agents' notes, tool output) rank below trusted ones.
                 trust = self._cols.trust
@@ -528,14 +552,46 @@ class HybridRetriever:
                         fused[row] = fused[later] * _FOLLOW
                     break
 
-    def _slot_prior(self, query_vector: npt.NDArray[np.float32], fused: dict[int, float]) -> None:
-        """Hold back memories that do not state the slot a query asks about, and distractors."""
+    def _asked_slot(
+        self, query_vector: npt.NDArray[np.float32] | None
+    ) -> tuple[frozenset[str], float]:
+        """The slot a query asks about as the slot model reads it (empty when unsure), and
+        the model's probability for it."""
         model = self.slot_model
-        if model is None or model.dim != len(query_vector):
-            return
-        (asked,) = model.question_slots(query_vector)
-        if not asked:
-            return
+        if model is None or query_vector is None or model.dim != len(query_vector):
+            return frozenset(), 0.0
+        probs = model.probabilities("question", query_vector)
+        (asked,) = model.question_slots_of(probs)
+        return asked, float(probs.max())
+
+    def _rank_slot(
+        self,
+        asked: frozenset[str],
+        speaker: str,
+        mask: npt.NDArray[np.bool_],
+        fused: dict[int, float],
+        components: dict[int, dict[str, float]],
+    ) -> None:
+        """Fuse the ranking, newest first, of what ``speaker`` said about the asked slot.
+
+        The newest statement of a slot is the likeliest current value; a replaced one is
+        the superseded factor's business, so questions about the past still find it.
+        """
+        distractor, time = self._distractor, self._cols.time
+        rows = {
+            row
+            for slot in asked
+            for row in self._rows_by_slot.get((speaker, slot), ())
+            if mask[row] and not distractor[row]
+        }
+        w = self.weights
+        ranked = sorted(rows, key=lambda row: (-int(time[row]), -row))[: w.candidates]
+        for rank, row in enumerate(ranked):
+            fused[row] += w.slot / (w.rrf_k + rank)
+            components[row]["slot"] = float(rank)
+
+    def _slot_prior(self, asked: frozenset[str], fused: dict[int, float]) -> None:
+        """Hold back memories that do not state the slot a query asks about, and distractors."""
         factor = self.weights.slot_factor
         for row in fused:
             if self._distractor[row] or not asked & self._slots_of[row]:

@@ -90,6 +90,10 @@ class SlotModel:
         """The slot each question asks about (empty when none is sure)."""
         return self._slots(self.probabilities("question", vectors))
 
+    def question_slots_of(self, probs: Matrix) -> list[frozenset[str]]:
+        """:meth:`question_slots` from the question head's probabilities, already computed."""
+        return self._slots(probs)
+
     def distractor(self, vectors: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """True where a statement is hypothetical, denied or about someone else."""
         return self.probabilities("modality", vectors)[:, 1] >= self.distractor_threshold

@@ -36,13 +36,16 @@ NS = ("team", "facts")
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "locomo"
 
 
-def _constant_model(dim: int, *, question: str | None, distractor: bool = False) -> SlotModel:
-    """A model whose question head always answers ``question`` (biases only)."""
+def _constant_model(
+    dim: int, *, question: str | None, distractor: bool = False, sure: float = 10.0
+) -> SlotModel:
+    """A model whose question head always answers ``question`` (biases only); ``sure`` is
+    the winner's bias (10: probability ~1; 2.2: ~0.6 of seven classes)."""
 
     def head(classes: int, winner: int | None) -> np.ndarray:
         w = np.zeros((dim + 1, classes), np.float32)
         if winner is not None:
-            w[-1, winner] = 10.0
+            w[-1, winner] = sure
         return w
 
     return SlotModel(
@@ -191,15 +194,55 @@ def test_a_query_about_a_slot_holds_back_other_memories_and_distractors() -> Non
             ranked[name] = [hit.record.text for hit in hits]
     assert ranked["on"][0] == "Ana's car is an old Ford Focus."
     assert ranked["off"][0] != "Ana's car is an old Ford Focus."
-    # slot_factor=1 turns the prior off.
+    # slot_factor=1 turns the prior off (and slot=0 the ranking of Ana's statements of it).
     with MemoryService.open(
         embedder=embedder,
         slot_model=_constant_model(256, question="car"),
-        weights=RetrievalWeights(slot_factor=1.0),
+        weights=RetrievalWeights(slot_factor=1.0, slot=0.0),
     ) as service:
         service.add_many(memories, principal=SYSTEM)
         hits = service.search("What car does Ana have?", principal=SYSTEM, k=3)
         assert [hit.record.text for hit in hits] == ranked["off"]
+
+
+def test_a_query_about_a_speakers_slot_ranks_their_statements_of_it_newest_first() -> None:
+    embedder = HashEmbedder()
+    car = {"speaker": "Ana", "slots": ["car"]}
+    memories = [
+        NewMemory(NS, "Ana drove a Ford Focus for years.", metadata=car),
+        NewMemory(
+            NS, "Ana: what car does Ben have? Ben: a Tesla.", metadata={**car, "speaker": "Ben"}
+        ),
+        NewMemory(NS, "Ana got a Honda Civic in May.", metadata=car),
+        NewMemory(
+            NS, "Ana said maybe one day she'll get a Porsche.", metadata={**car, "distractor": True}
+        ),
+        NewMemory(
+            NS, "Ana asked what car to rent, and what car Ben has.", metadata={"speaker": "Ana"}
+        ),
+    ]
+
+    def search(query: str, *, sure: float = 10.0, slot: float = 1.0) -> list[ScoredMemory]:
+        model = _constant_model(256, question="car", sure=sure)
+        weights = RetrievalWeights(slot=slot)
+        with MemoryService.open(embedder=embedder, slot_model=model, weights=weights) as service:
+            service.add_many(memories, principal=SYSTEM)
+            return service.search(query, principal=SYSTEM, k=5)
+
+    hits = search("What car does Ana have now?")
+    # Ana's own statements of her car, newest first; not Ben's, not a daydream.
+    ranks = {hit.record.text: hit.components["slot"] for hit in hits if "slot" in hit.components}
+    assert ranks == {"Ana got a Honda Civic in May.": 0.0, "Ana drove a Ford Focus for years.": 1.0}
+    assert hits[0].record.text == "Ana got a Honda Civic in May."
+    off = search("What car does Ana have now?", slot=0.0)
+    assert all("slot" not in hit.components for hit in off)
+    assert off[0].record.text != "Ana got a Honda Civic in May."
+    # A question that asks when names the statement it wants: the newest is no better.
+    for query in ("When did Ana get the Ford Focus?", "What was the date Ana got her car?"):
+        assert all("slot" not in hit.components for hit in search(query))
+    # Nor when the model is less sure of the slot than slot_sure (0.8): p ~0.6 here.
+    hits = search("What car does Ana have now?", sure=2.2)
+    assert all("slot" not in hit.components for hit in hits)
 
 
 def test_the_shipped_model_is_found_by_embedder_name() -> None:
