@@ -40,6 +40,7 @@ from memory.errors import InvalidInputError
 
 __all__ = [
     "DEFAULT_PROMPT",
+    "STATEMENT_METADATA",
     "Extractor",
     "LLMExtractor",
     "ModelOutputError",
@@ -49,6 +50,26 @@ __all__ = [
 ]
 
 Source = Conversation | Session | Turn | Sequence[Turn]
+
+STATEMENT_METADATA = frozenset(
+    {
+        "original",
+        "question",
+        "hypothetical",
+        "distractor",
+        "caption",
+        "context_turn",
+        "reply_turn",
+        "date_expression",
+        "date_granularity",
+        "date_approximate",
+        "dates",
+    }
+)
+"""Metadata keys that describe one statement, not the memory it is stored in: what was said,
+whether it asked, supposed or was a distractor (the slot model's flag), its caption and
+dates. An UPDATE takes the new statement's and drops the old one's, so a denial's flag does
+not stay on the fact that replaced it."""
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "´": "'"})
 _HYPOTHETICAL = re.compile(r"^\W*(?:if|imagine|suppose|what\s+if)\b|\bif\b.*\bwould\b", re.I)

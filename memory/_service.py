@@ -32,6 +32,7 @@ from memory._checks import check_embedding, check_float, check_strings, short, t
 from memory._duckdb_write import memory_id_arg
 from memory._embedding import Embedder, default_embedder
 from memory._english import state_slots
+from memory._extraction import STATEMENT_METADATA
 from memory._namespace import Namespace, split_namespace, validate_namespace
 from memory._retrieval import HybridRetriever, RetrievalWeights, is_past_query
 from memory._slots import SlotModel, shipped_slot_model
@@ -788,7 +789,7 @@ class MemoryService:
             else self.embedder.embed([text])[0],
             entities=merged_ents,
             provenance=merged_prov,
-            metadata={**target.metadata, **candidate.metadata},
+            metadata={**_memory_metadata(target.metadata), **candidate.metadata},
             valid_from=valid_from,
             trust=min(target.trust, trust),
             info=info,
@@ -1133,6 +1134,12 @@ def _check_k(k: object) -> None:
 # The slot model reads single statements ("I moved to Porto last week"); a longer turn is a
 # narrative, which the policy must not replace wholesale when it touches a slot.
 STATEMENT_WORDS = 16
+
+
+def _memory_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """``metadata`` without what described the statement it came from (see
+    :data:`memory._extraction.STATEMENT_METADATA`): an UPDATE's new statement brings its own."""
+    return {key: value for key, value in metadata.items() if key not in STATEMENT_METADATA}
 
 
 def _is_statement(candidate: Candidate) -> bool:

@@ -245,6 +245,53 @@ def test_a_query_about_a_speakers_slot_ranks_their_statements_of_it_newest_first
     assert all("slot" not in hit.components for hit in hits)
 
 
+class _UpdateFirst:
+    """A policy that updates the nearest memory."""
+
+    name = "update-first"
+
+    def decide(self, candidate: Candidate, neighbours: Sequence[ScoredMemory]) -> Decision:
+        return Decision(Operation.UPDATE, target=neighbours[0].record.id)
+
+
+def test_an_update_drops_the_old_statements_flags_and_keeps_the_memorys_own() -> None:
+    # A denial flagged as a distractor, then the fact that replaces it: the flag described
+    # the denial, and must not hold the fact back in search.
+    denial = Candidate(
+        "That's a rumour, Ana didn't take up archery.",
+        NS,
+        speaker="Ana",
+        metadata={
+            "speaker": "Ana",
+            "slots": ["hobby"],
+            "distractor": True,
+            "original": "That's a rumour, I didn't take up archery.",
+            "project": "clubs",
+        },
+    )
+    fact = Candidate(
+        "Lately it's all about surfing for Ana.",
+        NS,
+        speaker="Ana",
+        metadata={
+            "speaker": "Ana",
+            "slots": ["hobby"],
+            "original": "Lately it's all about surfing for me.",
+        },
+    )
+    model = _constant_model(256, question="hobby")
+    with MemoryService.open(embedder=HashEmbedder(), slot_model=model) as service:
+        service.remember([denial], principal=SYSTEM, policy=_Recorder(Operation.ADD))
+        (applied,) = service.remember([fact], principal=SYSTEM, policy=_UpdateFirst())
+        assert applied.decision.operation is Operation.UPDATE and applied.record is not None
+        metadata = applied.record.metadata
+        assert "distractor" not in metadata
+        assert metadata["original"] == "Lately it's all about surfing for me."
+        assert metadata["project"] == "clubs"  # the memory's own, kept
+        (hit,) = service.search("What is Ana's hobby now?", principal=SYSTEM, k=1)
+        assert hit.record.text == fact.text and hit.components["slot"] == 0.0
+
+
 def test_the_shipped_model_is_found_by_embedder_name() -> None:
     model = shipped_slot_model(MiniLMEmbedder.name)
     assert model is not None and model.dim == MiniLMEmbedder.dim
