@@ -39,6 +39,7 @@ from memory._temporal import MONTH_NAMES
 from memory.errors import InvalidInputError
 
 __all__ = [
+    "FRESH_SEEDS",
     "HELDOUT2_SEED",
     "HELDOUT_SEEDS",
     "PHRASINGS",
@@ -88,10 +89,13 @@ DISTRACTOR_KINDS = frozenset({"hypothetical", "denial", "other"})
 # people and facts in every phrasing, so training on one would leak its held-out set's facts.
 SLOT_HELDOUT_SEEDS = {"heldout": 80_001, "heldout2": 80_002}
 HELDOUT_SEEDS = {"heldout": 90_001, "heldout2": 90_002}
+# Seeds of fresh held-out sets (90003 in `heldout`, 90004 in `heldout2`), drawn on 2026-12-06
+# after 90001's and 90002's misses had both been read: only scored, never read for misses.
+FRESH_SEEDS = frozenset({90_003, 90_004})
 SLOT_VALIDATION_SEED = SLOT_HELDOUT_SEEDS["heldout"]
 VALIDATION_SEED = HELDOUT_SEEDS["heldout"]
 HELDOUT2_SEED = HELDOUT_SEEDS["heldout2"]
-RESERVED_SEEDS = frozenset((*SLOT_HELDOUT_SEEDS.values(), *HELDOUT_SEEDS.values()))
+RESERVED_SEEDS = frozenset((*SLOT_HELDOUT_SEEDS.values(), *HELDOUT_SEEDS.values(), *FRESH_SEEDS))
 
 SLOTS = ("residence", "job", "car", "pet", "partner", "hobby")
 STABLE = ("hometown", "sibling", "food")
@@ -540,10 +544,10 @@ _HELDOUT: dict[str, tuple[str, ...]] = {
         "What food comforts {p} the most?",
     ),
 }
-# A second held-out family, written on 2026-12-06 before the training phrasings were widened
-# and never read for misses while tuning (but for one listing of seven current-value misses,
-# before the tagger's wider wordings): the first held-out family's misses were studied, so it
-# no longer measures wording the policy has never been shaped around.
+# A second held-out family, written on 2026-12-06 before the training phrasings were widened,
+# because the first family's misses were studied. Its seed's misses were then read too (a
+# listing of seven current-value misses before the tagger's wider wordings; which questions
+# the memory's slot ranking changed): the fresh seeds (FRESH_SEEDS) are the sets never read.
 _HELDOUT2: dict[str, tuple[str, ...]] = {
     "residence.initial": (
         "I call {v} home these days.",
