@@ -616,11 +616,17 @@ class MemoryService:
             _refuse_quarantine_key(_mapping(candidate.metadata, "metadata"))
         texts = [c.text for c in candidates if c.embedding is None]
         vectors = iter(self.embedder.embed(texts)) if texts else iter(())
+        # The speaker is stored as metadata, where search's speaker and slot analysis and
+        # the policies read a memory's speaker (the extractor writes it there too).
         ready = [
             replace(
                 c,
                 embedding=c.embedding if c.embedding is not None else next(vectors),
-                metadata={**c.metadata, ORIGIN_KEY: claimed.value},
+                metadata={
+                    **({"speaker": c.speaker} if c.speaker else {}),
+                    **c.metadata,
+                    ORIGIN_KEY: claimed.value,
+                },
             )
             for c in candidates
         ]

@@ -138,12 +138,13 @@ def test_concurrent_adds_are_group_committed(service: MemoryService) -> None:
     assert service.stats()["current"] == 120
 
 
-def _said_by_ana(text: str, day: int) -> Candidate:
-    """A candidate Ana said on 2024-01-``day`` (turn ``D<day>:1``)."""
+def _said_by_ana(text: str, day: int, *, speaker: str | None = "Ana") -> Candidate:
+    """A candidate Ana said on 2024-01-``day`` (turn ``D<day>:1``); ``speaker=None`` leaves
+    the speaker unknown."""
     return Candidate(
         text=text,
         namespace=TEAM,
-        speaker="Ana",
+        speaker=speaker,
         entities=("Ana",),
         time=datetime(2024, 1, day, tzinfo=UTC),
         provenance=(f"D{day}:1",),
@@ -171,6 +172,21 @@ def test_remember_update_keeps_history_and_as_of(service: MemoryService) -> None
     assert [h.record.text for h in present] == ["Ana lives in Porto now"]
     past = service.search("Where did Ana live before?", principal=writer, k=5)
     assert "Ana lives in Lisbon" in {h.record.text for h in past}
+
+
+def test_a_candidates_speaker_is_stored_with_the_memory(service: MemoryService) -> None:
+    (said,) = service.remember([_said_by_ana("Ana lives in Lisbon", 1)], principal=writer)
+    assert said.record is not None and said.record.metadata["speaker"] == "Ana"
+    # Search reads it: a question about Ana holds back what Ben said.
+    service.remember(
+        [Candidate("Ben says Lisbon is lovely in spring", TEAM, speaker="Ben")], principal=writer
+    )
+    hits = service.search("What does Ana say about Lisbon?", principal=writer, k=2)
+    assert hits[0].record.text == "Ana lives in Lisbon"
+    # The metadata's own speaker (an extractor's) is kept.
+    quoted = Candidate("Ana: I love it here", TEAM, speaker="Ana", metadata={"speaker": "Ann"})
+    (kept,) = service.remember([quoted], principal=writer)
+    assert kept.record is not None and kept.record.metadata["speaker"] == "Ann"
 
 
 def test_hypothetical_never_updates(service: MemoryService) -> None:
@@ -306,11 +322,16 @@ def test_remember_needs_a_policy() -> None:
 def test_a_question_about_an_earlier_value_gets_the_version_before_the_one_it_names(
     service: MemoryService,
 ) -> None:
-    service.remember([_said_by_ana("Ana lives in Lisbon", 1)], principal=writer)
-    service.remember(
-        [_said_by_ana("Ana went to Porto to see Porto play at home", 3)], principal=writer
-    )
-    moved = service.remember([_said_by_ana("Ana lives in Porto now", 9)], principal=writer)
+    # The speaker left unknown, so "Ana" stays among the query's words: with the speaker
+    # prior, all three are Ana's and the hash embedder ties the first two.
+    said = [
+        ("Ana lives in Lisbon", 1),
+        ("Ana went to Porto to see Porto play at home", 3),
+        ("Ana lives in Porto now", 9),
+    ]
+    for text, day in said:
+        applied = service.remember([_said_by_ana(text, day, speaker=None)], principal=writer)
+    moved = applied
     assert moved[0].decision.operation is Operation.UPDATE
 
     def texts(query: str) -> list[str]:
