@@ -12,6 +12,7 @@ mentions its speakers, and becomes a prior on who said the memory instead.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import threading
@@ -233,7 +234,9 @@ class HybridRetriever:
         # "distractor", which MemoryService.remember writes).
         self._slots_of: list[frozenset[str]] = []
         self._distractor: list[bool] = []
-        self._rows_by_slot: dict[tuple[str, str], list[int]] = defaultdict(list)
+        # (speaker, slot) -> (event time, row) of the rows that state it, oldest first, so a
+        # search walks back from the newest and stops after the rows it ranks.
+        self._rows_by_slot: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
 
     # -- keeping up with the store -------------------------------------------------------
 
@@ -376,8 +379,9 @@ class HybridRetriever:
         self._slots_of.append(stated)
         self._distractor.append(metadata.get("distractor") is True)
         row = len(self._speaker_of)
+        when = int(self._cols.time[row])
         for slot in stated:
-            self._rows_by_slot[speaker, slot].append(row)
+            bisect.insort(self._rows_by_slot[speaker, slot], (when, row))
         self._speaker_of.append(speaker)
         if row >= len(self._speaker_code):
             self._speaker_code = np.resize(self._speaker_code, 2 * row)
@@ -577,15 +581,17 @@ class HybridRetriever:
         The newest statement of a slot is the likeliest current value; a replaced one is
         the superseded factor's business, so questions about the past still find it.
         """
-        distractor, time = self._distractor, self._cols.time
-        rows = {
-            row
-            for slot in asked
-            for row in self._rows_by_slot.get((speaker, slot), ())
-            if mask[row] and not distractor[row]
-        }
-        w = self.weights
-        ranked = sorted(rows, key=lambda row: (-int(time[row]), -row))[: w.candidates]
+        distractor, w = self._distractor, self.weights
+        found: list[tuple[int, int]] = []
+        for slot in asked:
+            taken = 0
+            for when, row in reversed(self._rows_by_slot.get((speaker, slot), ())):
+                if mask[row] and not distractor[row]:
+                    found.append((when, row))
+                    taken += 1
+                    if taken == w.candidates:
+                        break
+        ranked = [row for _, row in sorted(set(found), reverse=True)[: w.candidates]]
         for rank, row in enumerate(ranked):
             fused[row] += w.slot / (w.rrf_k + rank)
             components[row]["slot"] = float(rank)

@@ -245,6 +245,34 @@ def test_a_query_about_a_speakers_slot_ranks_their_statements_of_it_newest_first
     assert all("slot" not in hit.components for hit in hits)
 
 
+def test_the_slot_ranking_survives_reopening_the_store(tmp_path: Path) -> None:
+    car = {"speaker": "Ana", "slots": ["car"]}
+    when = [datetime(2024, 1, day, tzinfo=UTC) for day in (1, 9, 5)]
+    memories = [
+        NewMemory(NS, "Ana drove a Ford Focus.", metadata=car, valid_from=when[0]),
+        NewMemory(NS, "Ana drives a Honda Civic now.", metadata=car, valid_from=when[1]),
+        # Written last but dated between the two: the ranking goes by the event time.
+        NewMemory(NS, "Ana borrowed a Fiat Panda.", metadata=car, valid_from=when[2]),
+    ]
+    model = _constant_model(256, question="car")
+    path = tmp_path / "memory.duckdb"
+
+    def ranks() -> dict[str, float]:
+        with MemoryService.open(path, embedder=HashEmbedder(), slot_model=model) as service:
+            if not service.stats()["current"]:
+                service.add_many(memories, principal=SYSTEM)
+            hits = service.search("What car does Ana drive?", principal=SYSTEM, k=3)
+            return {hit.record.text: hit.components["slot"] for hit in hits}
+
+    written = ranks()
+    assert written == {
+        "Ana drives a Honda Civic now.": 0.0,
+        "Ana borrowed a Fiat Panda.": 1.0,
+        "Ana drove a Ford Focus.": 2.0,
+    }
+    assert ranks() == written  # rebuilt from the file
+
+
 class _UpdateFirst:
     """A policy that updates the nearest memory."""
 
