@@ -12,11 +12,14 @@ from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
 
 __all__ = [
+    "RELATIVE_PATTERN",
+    "RELATIVE_WORDS",
     "content_words",
     "is_reaction",
     "is_small_talk",
     "keyword_entities",
     "proper_nouns",
+    "relative_news",
     "rewrite_person",
     "split_sentences",
     "state_slots",
@@ -27,6 +30,28 @@ __all__ = [
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z']+", text))
+
+
+# "My sister moved to Oslo", "big news from my neighbour: they bought a Golf": a relative's
+# news, when nothing else is said in the first person ("my sister and I moved" is not).
+RELATIVE_PATTERN = (
+    r"\bmy (?:sister|brother|cousin|neighbou?r|colleague|co-?worker|friends?|best friend|aunt|"
+    r"uncle|mom|mum|mother|dad|father|parents|son|daughter|kids?)\b"
+)
+RELATIVE_WORDS = (
+    "sister brother cousin neighbour neighbor colleague coworker co worker friend friends best "
+    "aunt uncle mom mum mother dad father parents son daughter kid kids"
+)
+"""Words one of which every match of :data:`RELATIVE_PATTERN` contains."""
+_RELATIVE = re.compile(RELATIVE_PATTERN, re.IGNORECASE)
+_SELF = frozenset(("i", "me", "mine", "we", "us", "our"))
+
+
+def relative_news(said: str) -> bool:
+    """True when ``said`` (as spoken, in the first person) is a relative's or a friend's news
+    and says nothing else in the first person: it sets none of the speaker's facts."""
+    words = frozenset(re.findall(r"\w+", said.lower()))  # "I'm" counts as "i"
+    return _RELATIVE.search(said) is not None and _SELF.isdisjoint(words)
 
 
 # Function words. Apostrophe pieces ("s", "m", "t", "ll") appear because text is split on

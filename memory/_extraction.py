@@ -26,6 +26,7 @@ from memory._english import (
     keyword_entities,
     mid_sentence_capitalised,
     proper_nouns,
+    relative_news,
     rewrite_person,
     split_sentences,
     state_slots,
@@ -56,6 +57,7 @@ STATEMENT_METADATA = frozenset(
         "original",
         "question",
         "hypothetical",
+        "about_other",
         "distractor",
         "caption",
         "context_turn",
@@ -67,9 +69,9 @@ STATEMENT_METADATA = frozenset(
     }
 )
 """Metadata keys that describe one statement, not the memory it is stored in: what was said,
-whether it asked, supposed or was a distractor (the slot model's flag), its caption and
-dates. An UPDATE takes the new statement's and drops the old one's, so a denial's flag does
-not stay on the fact that replaced it."""
+whether it asked, supposed, gave someone else's news or was a distractor (the slot model's
+flag), its caption and dates. An UPDATE takes the new statement's and drops the old one's,
+so a denial's flag does not stay on the fact that replaced it."""
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "´": "'"})
 _HYPOTHETICAL = re.compile(r"^\W*(?:if|imagine|suppose|what\s+if)\b|\bif\b.*\bwould\b", re.I)
@@ -450,6 +452,8 @@ class RuleExtractor:
                 metadata["question"] = True
             if _HYPOTHETICAL.search(original):
                 metadata["hypothetical"] = True
+            if relative_news(original):
+                metadata["about_other"] = True
         return Candidate(
             text=text,
             namespace=namespace,

@@ -231,7 +231,8 @@ class HybridRetriever:
         # Day (ordinal) of each row's session when its metadata says it, else 0.
         self._session_day: list[int] = []
         # Slots each row states, and whether it is a distractor (metadata "slots" and
-        # "distractor", which MemoryService.remember writes).
+        # "distractor", which MemoryService.remember writes, or "about_other", a relative's
+        # news by the extractor).
         self._slots_of: list[frozenset[str]] = []
         self._distractor: list[bool] = []
         # (speaker, slot) -> (event time, row) of the rows that state it, oldest first, so a
@@ -377,7 +378,9 @@ class HybridRetriever:
             frozenset(str(s) for s in slots) if isinstance(slots, list | tuple) else frozenset()
         )
         self._slots_of.append(stated)
-        self._distractor.append(metadata.get("distractor") is True)
+        self._distractor.append(
+            metadata.get("distractor") is True or metadata.get("about_other") is True
+        )
         row = len(self._speaker_of)
         when = int(self._cols.time[row])
         for slot in stated:

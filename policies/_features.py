@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memory import Candidate, Decision, MemoryRecord, Operation, ScoredMemory
+from memory._english import RELATIVE_PATTERN, RELATIVE_WORDS
 from memory.errors import InvalidInputError
 from policies._baselines import (
     _ADDITIVE,
@@ -179,14 +180,7 @@ def _version(record: MemoryRecord) -> _Version:
     return known
 
 
-# "My sister moved to Oslo", "big news from my neighbour: they bought a Golf": a relative's
-# news, when nothing else is said in the first person ("my sister and I moved" is not).
-_RELATIVE = _Cue(
-    r"\bmy (?:sister|brother|cousin|neighbou?r|colleague|co-?worker|friends?|best friend|aunt|"
-    r"uncle|mom|mum|mother|dad|father|parents|son|daughter|kids?)\b",
-    "sister brother cousin neighbour neighbor colleague coworker co worker friend friends best "
-    "aunt uncle mom mum mother dad father parents son daughter kid kids",
-)
+_RELATIVE = _Cue(RELATIVE_PATTERN, RELATIVE_WORDS)  # a relative's news (memory._english)
 _SELF = _FIRST_PERSON - {"my"}
 
 

@@ -543,6 +543,11 @@ def test_question_and_hypothetical_flags() -> None:
         "If I moved to Porto I would miss the beach.", "Ben", speakers=("Ana", "Ben")
     )
     assert hypothetical.metadata.get("hypothetical") is True
+    # A relative's news sets none of the speaker's facts; with "I" in it, it may.
+    news = _one("Big news from my sister: she moved to Porto.", "Ben", speakers=("Ana", "Ben"))
+    assert news.metadata.get("about_other") is True
+    together = _one("My sister and I moved to Porto.", "Ben", speakers=("Ana", "Ben"))
+    assert "about_other" not in together.metadata
 
 
 def test_extract_accepts_every_source_shape() -> None:

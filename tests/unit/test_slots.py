@@ -220,6 +220,11 @@ def test_a_query_about_a_speakers_slot_ranks_their_statements_of_it_newest_first
         NewMemory(
             NS, "Ana asked what car to rent, and what car Ben has.", metadata={"speaker": "Ana"}
         ),
+        NewMemory(
+            NS,
+            "Big news from Ana's sister: she got a Skoda.",
+            metadata={**car, "about_other": True},  # the extractor's mark of a relative's news
+        ),
     ]
 
     def search(query: str, *, sure: float = 10.0, slot: float = 1.0) -> list[ScoredMemory]:
@@ -230,7 +235,8 @@ def test_a_query_about_a_speakers_slot_ranks_their_statements_of_it_newest_first
             return service.search(query, principal=SYSTEM, k=5)
 
     hits = search("What car does Ana have now?")
-    # Ana's own statements of her car, newest first; not Ben's, not a daydream.
+    # Ana's own statements of her car, newest first; not Ben's, not a daydream, not her
+    # sister's news.
     ranks = {hit.record.text: hit.components["slot"] for hit in hits if "slot" in hit.components}
     assert ranks == {"Ana got a Honda Civic in May.": 0.0, "Ana drove a Ford Focus for years.": 1.0}
     assert hits[0].record.text == "Ana got a Honda Civic in May."
