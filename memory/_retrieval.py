@@ -516,11 +516,14 @@ class HybridRetriever:
                 for row in fused:
                     if not self._in_periods(row, periods):
                         fused[row] *= w.date_factor
-            asked, sure = self._asked_slot(query_vector) if query else (frozenset[str](), 0.0)
-            if query and asked and w.slot and sure >= w.slot_sure and len(named) == 1:
-                when = _WHEN.search(query)  # the newest statement is not the one it names
-                if not when:
-                    self._rank_slot(asked, next(iter(named)), mask, fused, components)
+            asked, sure = frozenset[str](), 0.0
+            if query and (w.slot or w.slot_factor != 1.0):
+                asked, sure = self._asked_slot(query_vector)
+            # One speaker named, and not a question that asks when: such a question names
+            # the statement it wants, not the newest.
+            of_one = len(named) == 1 and not (query and _WHEN.search(query))
+            if asked and w.slot and sure >= w.slot_sure and of_one:
+                self._rank_slot(asked, next(iter(named)), mask, fused, components)
             if asked and w.slot_factor != 1.0:
                 self._slot_prior(asked, fused)
             if w.trust_weight:
