@@ -17,10 +17,11 @@ of three disjoint sets, ``"train"``, ``"heldout"`` and ``"heldout2"`` (at least 
 in each); ``"train-wide"`` is ``train`` with more wordings of each state statement, for the
 slot tagger (:data:`TRAINING_PHRASINGS`). A policy trained on ``train`` conversations is
 evaluated on held-out ones from another seed, so it never sees the evaluation wordings.
-``heldout2`` was written after ``heldout``'s misses had been studied, and has not been (but
-for one listing of seven current-value misses on 2026-12-06, ``benchmarks/README.md``): it
-is the unbiased measure. Value pools (cities, employers, names...) are shared: the held-out sets
-test wording, not vocabulary. Everything is drawn from ``random.Random(seed)``.
+``heldout2`` was written after ``heldout``'s misses had been studied; its seed's misses were
+later read too (``benchmarks/README.md``), so the unbiased measure is the fresh seeds
+(:data:`FRESH_SEEDS`), only ever scored. Value pools (cities, employers, names...) are
+shared: the held-out sets test wording, not vocabulary. Everything is drawn from
+``random.Random(seed)``.
 """
 
 from __future__ import annotations
