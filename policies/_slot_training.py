@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -163,4 +164,4 @@ def train_slot_model(
         "validation_seed": SLOT_VALIDATION_SEED,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return SlotModel(embedder.name, weights, model.threshold, model.distractor_threshold, meta)
+    return replace(model, meta=meta)

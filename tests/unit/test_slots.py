@@ -106,6 +106,45 @@ def test_a_model_round_trips_and_refuses_bad_input(tmp_path: Path) -> None:
         MemoryService.open(embedder=HashEmbedder(32), slot_model=model)
 
 
+def _statement_model(dim: int, probs: dict[str, float], **options: float) -> SlotModel:
+    """A model whose statement head gives every statement the probabilities ``probs`` (the
+    rest shared by the other classes)."""
+    rest = (1.0 - sum(probs.values())) / (len(CLASSES) - len(probs))
+    statement = np.zeros((dim + 1, len(CLASSES)), np.float32)
+    statement[-1] = [np.log(probs.get(c, rest)) for c in CLASSES]
+    base = _constant_model(dim, question=None)
+    return SlotModel(base.embedder, {**base.weights, "statement": statement}, **options)
+
+
+def test_a_statements_likeliest_slot_is_reported_from_the_statement_threshold() -> None:
+    vector = np.ones(16, np.float32) / 4
+    # "none" likelier, the slot above the threshold (0.3): a first value the head half knows.
+    half = _statement_model(16, {"none": 0.45, "pet": 0.35})
+    assert half.statement_slots(vector) == [frozenset({"pet"})]
+    assert half.question_slots(vector) == [frozenset()]  # questions keep the argmax rule
+    assert _statement_model(16, {"none": 0.6, "pet": 0.25}).statement_slots(vector) == [frozenset()]
+    strict = _statement_model(16, {"none": 0.45, "pet": 0.35}, statement_threshold=0.4)
+    assert strict.statement_slots(vector) == [frozenset()]
+    # Two slots: the likelier one, never both.
+    assert _statement_model(16, {"job": 0.32, "car": 0.31}).statement_slots(vector) == [
+        frozenset({"job"})
+    ]
+
+
+def test_the_statement_threshold_round_trips_and_tags_in_the_service(tmp_path: Path) -> None:
+    model = _statement_model(256, {"none": 0.45, "hobby": 0.4}, statement_threshold=0.35)
+    loaded = SlotModel.load(model.save(tmp_path / "m.npz"))
+    assert loaded.statement_threshold == 0.35
+    recorder = _Recorder(Operation.ADD)
+    with MemoryService.open(embedder=HashEmbedder(), slot_model=loaded) as service:
+        service.remember(
+            [Candidate("Olga's new passion is knitting.", NS, speaker="Olga")],
+            principal=SYSTEM,
+            policy=recorder,
+        )
+    assert recorder.candidates[0].metadata["slots"] == ["hobby"]
+
+
 def test_a_trained_model_tags_statements_in_the_service() -> None:
     embedder = HashEmbedder()
     model = train_slot_model(embedder, conversations=16)
