@@ -44,14 +44,22 @@ RELATIVE_WORDS = (
 )
 """Words one of which every match of :data:`RELATIVE_PATTERN` contains."""
 _RELATIVE = re.compile(RELATIVE_PATTERN, re.IGNORECASE)
+_RELATIVE_TRIGGERS = frozenset(RELATIVE_WORDS.split())
 _SELF = frozenset(("i", "me", "mine", "we", "us", "our"))
 
 
-def relative_news(said: str) -> bool:
+def relative_news(said: str, words: frozenset[str] | None = None) -> bool:
     """True when ``said`` (as spoken, in the first person) is a relative's or a friend's news
-    and says nothing else in the first person: it sets none of the speaker's facts."""
-    words = frozenset(re.findall(r"\w+", said.lower()))  # "I'm" counts as "i"
-    return _RELATIVE.search(said) is not None and _SELF.isdisjoint(words)
+    and says nothing else in the first person: it sets none of the speaker's facts.
+
+    ``words``: the lower-cased ``\\w+`` words of ``said``, when the caller has them already
+    (the learned policy's features do); "I'm" counts as "i".
+    """
+    if words is None:
+        words = frozenset(re.findall(r"\w+", said.lower()))
+    if _RELATIVE_TRIGGERS.isdisjoint(words) or not _SELF.isdisjoint(words):
+        return False
+    return _RELATIVE.search(said) is not None
 
 
 # Function words. Apostrophe pieces ("s", "m", "t", "ll") appear because text is split on

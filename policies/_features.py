@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memory import Candidate, Decision, MemoryRecord, Operation, ScoredMemory
-from memory._english import RELATIVE_PATTERN, RELATIVE_WORDS
+from memory._english import relative_news
 from memory.errors import InvalidInputError
 from policies._baselines import (
     _ADDITIVE,
@@ -39,7 +39,6 @@ from policies._baselines import (
     _HYPOTHETICAL,
     _RETRACTION,
     _candidate_slots,
-    _Cue,
     _is_question,
     _record_slots,
     _statement,
@@ -180,18 +179,10 @@ def _version(record: MemoryRecord) -> _Version:
     return known
 
 
-_RELATIVE = _Cue(RELATIVE_PATTERN, RELATIVE_WORDS)  # a relative's news (memory._english)
-_SELF = _FIRST_PERSON - {"my"}
-
-
-def _relative_news(said: str) -> bool:
-    return _RELATIVE.search(said) is not None and _SELF.isdisjoint(_words(said))
-
-
 def _about_other(said: str, candidate: Candidate) -> bool:
     """True when the statement names someone else and nothing in the first person, or is a
     relative's news ("my sister moved to Oslo")."""
-    if _relative_news(said):
+    if relative_news(said, _words(said)):
         return True
     if not _FIRST_PERSON.isdisjoint(_words(said)):
         return False

@@ -131,8 +131,8 @@ def test_heuristic_adds_a_second_value_next_to_the_first() -> None:
 
 def test_cue_triggers_never_hide_a_match() -> None:
     """Each cue's trigger words are a pure speed-up: same answer as its regex, on real text."""
-    from policies._baselines import _ADDITIVE, _DENIAL, _HYPOTHETICAL, _RETRACTION
-    from policies._features import _RELATIVE
+    from memory._english import RELATIVE_PATTERN, RELATIVE_WORDS
+    from policies._baselines import _ADDITIVE, _DENIAL, _HYPOTHETICAL, _RETRACTION, _Cue
     from policies._synthetic import synthetic_samples
 
     texts = [
@@ -150,7 +150,8 @@ def test_cue_triggers_never_hide_a_match() -> None:
         "IF I WOULD, I'D PLAN TO MOVE.",
         "My co-worker and my best friend met my Neighbor and my KIDS.",
     ]
-    cues = (_HYPOTHETICAL, _DENIAL, _RETRACTION, _ADDITIVE, _RELATIVE)
+    # memory._english.relative_news looks for RELATIVE_WORDS before its pattern.
+    cues = (_HYPOTHETICAL, _DENIAL, _RETRACTION, _ADDITIVE, _Cue(RELATIVE_PATTERN, RELATIVE_WORDS))
     matched = 0
     for text in texts:
         for cue in cues:
