@@ -71,6 +71,10 @@ class SlotModel:
         rows = {w.shape[0] for w in self.weights.values()}
         if len(rows) != 1:
             raise InvalidInputError(f"slot model heads disagree on the input size: {rows}")
+        for name in ("threshold", "distractor_threshold", "statement_threshold"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise InvalidInputError(f"slot model {name} must be in (0, 1], got {value!r}")
 
     @property
     def dim(self) -> int:
