@@ -72,9 +72,13 @@ class SlotModel:
         if len(rows) != 1:
             raise InvalidInputError(f"slot model heads disagree on the input size: {rows}")
         for name in ("threshold", "distractor_threshold", "statement_threshold"):
-            value = getattr(self, name)
-            if not 0.0 < value <= 1.0:
-                raise InvalidInputError(f"slot model {name} must be in (0, 1], got {value!r}")
+            self.check_threshold(name, getattr(self, name))
+
+    @staticmethod
+    def check_threshold(name: str, value: float) -> None:
+        """Raise :class:`InvalidInputError` unless ``value`` is a probability in (0, 1]."""
+        if not 0.0 < value <= 1.0:
+            raise InvalidInputError(f"slot model {name} must be in (0, 1], got {value!r}")
 
     @property
     def dim(self) -> int:

@@ -214,6 +214,10 @@ def policy_slots(
         str,
         typer.Option(help="The statement head's wordings: train-wide (seven, as shipped) or train"),
     ] = "train-wide",
+    statement_threshold: Annotated[
+        float,
+        typer.Option(help="Least probability of a statement's likeliest slot to tag it with"),
+    ] = 0.3,
 ) -> None:
     """Train the slot tagger (which slot a statement sets or a question asks, distractors).
 
@@ -228,6 +232,7 @@ def policy_slots(
         conversations=conversations,
         negatives=load_locomo(list(locomo)) if locomo else (),
         statement_phrasing=statement_phrasing,
+        statement_threshold=statement_threshold,
     )
     model.save(out)
     typer.echo(f"wrote {out}: {json.dumps(model.meta)}", err=True)

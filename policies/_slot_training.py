@@ -105,6 +105,7 @@ def train_slot_model(
     negatives: Sequence[Conversation] = (),
     l2: float = 1e-4,
     statement_phrasing: str = "train-wide",
+    statement_threshold: float = 0.3,
 ) -> SlotModel:
     """Fit the three heads on ``conversations`` conversations of ``seed``, plus the slot-free
     candidates of ``negatives`` (see :func:`negative_texts`).
@@ -115,11 +116,15 @@ def train_slot_model(
     distractors, and a modality head fitted to it cost the learned policy 1.2 points of
     recall on LoCoMo's conv-30 (``benchmarks/README.md``).
 
+    ``statement_threshold`` is the model's :attr:`memory.SlotModel.statement_threshold`
+    (it decides which statements are tagged, not how the heads are fitted).
+
     Deterministic for a seed, phrasing and embedder. Raises :class:`InvalidInputError` for a
-    seed reserved for validation, a phrasing that is not a training one, or fewer than two
-    conversations.
+    seed reserved for validation, a phrasing that is not a training one, a threshold outside
+    (0, 1], or fewer than two conversations.
     """
     check_training_seed(seed)
+    SlotModel.check_threshold("statement_threshold", statement_threshold)
     if statement_phrasing not in TRAINING_PHRASINGS:
         raise InvalidInputError(
             f"statement_phrasing must be one of {sorted(TRAINING_PHRASINGS)} to train on, "
@@ -164,4 +169,4 @@ def train_slot_model(
         "validation_seed": SLOT_VALIDATION_SEED,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return replace(model, meta=meta)
+    return replace(model, meta=meta, statement_threshold=statement_threshold)

@@ -203,9 +203,17 @@ def test_cli_trains_a_slot_tagger_and_records_its_statement_phrasing(tmp_path: P
     narrow = runner.invoke(app, [*args, "--statement-phrasing", "train"])
     assert narrow.exit_code == 0, narrow.output
     assert SlotModel.load(out).meta["statement_phrasing"] == "train"  # type: ignore[index]
+    assert SlotModel.load(out).statement_threshold == 0.3
+    stricter = runner.invoke(app, [*args, "--statement-threshold", "0.45"])
+    assert stricter.exit_code == 0, stricter.output
+    assert SlotModel.load(out).statement_threshold == 0.45
 
     written = out.read_bytes()
     bad = runner.invoke(app, [*args, "--statement-phrasing", "heldout2"])
     assert bad.exit_code != 0
     assert "got 'heldout2'" in str(bad.exception) and "train-wide" in str(bad.exception)
     assert out.read_bytes() == written  # the file is untouched
+    bad = runner.invoke(app, [*args, "--statement-threshold", "1.5"])
+    assert bad.exit_code != 0
+    assert "statement_threshold must be in (0, 1], got 1.5" in str(bad.exception)
+    assert out.read_bytes() == written
