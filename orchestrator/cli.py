@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from memory import SlotModel
 from memory.errors import ColonyError
 
 app = typer.Typer(
@@ -217,7 +218,7 @@ def policy_slots(
     statement_threshold: Annotated[
         float,
         typer.Option(help="Least probability of a statement's likeliest slot to tag it with"),
-    ] = 0.3,
+    ] = SlotModel.statement_threshold,
 ) -> None:
     """Train the slot tagger (which slot a statement sets or a question asks, distractors).
 

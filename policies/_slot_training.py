@@ -105,7 +105,7 @@ def train_slot_model(
     negatives: Sequence[Conversation] = (),
     l2: float = 1e-4,
     statement_phrasing: str = "train-wide",
-    statement_threshold: float = 0.3,
+    statement_threshold: float = SlotModel.statement_threshold,
 ) -> SlotModel:
     """Fit the three heads on ``conversations`` conversations of ``seed``, plus the slot-free
     candidates of ``negatives`` (see :func:`negative_texts`).
