@@ -182,9 +182,10 @@ def _version(record: MemoryRecord) -> _Version:
 def _about_other(said: str, candidate: Candidate) -> bool:
     """True when the statement names someone else and nothing in the first person, or is a
     relative's news ("my sister moved to Oslo")."""
-    if relative_news(said, _words(said)):
+    words = _words(said)
+    if relative_news(said, words):
         return True
-    if not _FIRST_PERSON.isdisjoint(_words(said)):
+    if not _FIRST_PERSON.isdisjoint(words):
         return False
     speaker = (candidate.speaker or "").lower()
     lowered = said.lower()
