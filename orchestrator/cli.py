@@ -244,11 +244,11 @@ def policy_synthetic(
     out: Annotated[Path, typer.Option(help="LoCoMo-layout JSON file to write")],
     conversations: Annotated[int, typer.Option(help="How many conversations")] = 5,
     seed: Annotated[
-        int, typer.Option(help="Seed; training refuses 90001-90004, kept for evaluation")
+        int, typer.Option(help="Seed; training refuses 90001-90006, kept for evaluation")
     ] = 90_002,
     phrasing: Annotated[
         str,
-        typer.Option(help="Template set: train, train-wide, heldout or heldout2"),
+        typer.Option(help="Template set: train, train-wide, heldout, heldout2 or heldout3"),
     ] = "heldout2",
     mentions: Annotated[
         float, typer.Option(help="Chance a slot's value comes up again unchanged (0-1)")

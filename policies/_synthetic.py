@@ -13,15 +13,16 @@ despite a distractor, which is given as ``adversarial_answer``) and ``mention`` 
 mention said, answered by its value).
 
 Phrasing: every statement, chat question and evaluation question kind has templates in each
-of three disjoint sets, ``"train"``, ``"heldout"`` and ``"heldout2"`` (at least three per kind
-in each); ``"train-wide"`` is ``train`` with more wordings of each state statement, for the
-slot tagger (:data:`TRAINING_PHRASINGS`). A policy trained on ``train`` conversations is
-evaluated on held-out ones from another seed, so it never sees the evaluation wordings.
-``heldout2`` was written after ``heldout``'s misses had been studied; its seed's misses were
-later read too (``benchmarks/README.md``), so the unbiased measure is the fresh seeds
-(:data:`FRESH_SEEDS`), only ever scored. Value pools (cities, employers, names...) are
-shared: the held-out sets test wording, not vocabulary. Everything is drawn from
-``random.Random(seed)``.
+of four disjoint sets, ``"train"``, ``"heldout"``, ``"heldout2"`` and ``"heldout3"`` (at least
+three per kind in each); ``"train-wide"`` is ``train`` with more wordings of each state
+statement, for the slot tagger (:data:`TRAINING_PHRASINGS`). A policy trained on ``train``
+conversations is evaluated on held-out ones from another seed, so it never sees the
+evaluation wordings. ``heldout2`` was written after ``heldout``'s misses had been studied;
+its seed's misses were later read too (``benchmarks/README.md``). The fresh seeds
+(:data:`FRESH_SEEDS`) are only ever scored, but those of the first two families share the
+wordings whose misses were read; ``heldout3`` was written after that, and its seeds are the
+unbiased measure. Value pools (cities, employers, names...) are shared: the held-out sets
+test wording, not vocabulary. Everything is drawn from ``random.Random(seed)``.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ memory keeps reactions since 2026-12-06; retrained on them, the slot tagger came
 better and the policy worse (``benchmarks/README.md``), so the recipes and the shipped
 models stay as they were. Synthetic conversations hold no reactions either way."""
 
-Phrasing = Literal["train", "train-wide", "heldout", "heldout2"]
-PHRASINGS: tuple[str, ...] = ("train", "train-wide", "heldout", "heldout2")
+Phrasing = Literal["train", "train-wide", "heldout", "heldout2", "heldout3"]
+PHRASINGS: tuple[str, ...] = ("train", "train-wide", "heldout", "heldout2", "heldout3")
 TRAINING_PHRASINGS = frozenset(("train", "train-wide"))
 """The phrasings training may read; the held-out ones share no template with either."""
 StatementKind = Literal[
@@ -89,10 +90,11 @@ DISTRACTOR_KINDS = frozenset({"hypothetical", "denial", "other"})
 # policies'. Training refuses all of them (:func:`check_training_seed`): a seed draws the same
 # people and facts in every phrasing, so training on one would leak its held-out set's facts.
 SLOT_HELDOUT_SEEDS = {"heldout": 80_001, "heldout2": 80_002}
-HELDOUT_SEEDS = {"heldout": 90_001, "heldout2": 90_002}
-# Seeds of fresh held-out sets (90003 in `heldout`, 90004 in `heldout2`), drawn on 2026-12-06
-# after 90001's and 90002's misses had both been read: only scored, never read for misses.
-FRESH_SEEDS = frozenset({90_003, 90_004})
+HELDOUT_SEEDS = {"heldout": 90_001, "heldout2": 90_002, "heldout3": 90_005}
+# Seeds of fresh held-out sets (90003 in `heldout`, 90004 in `heldout2`, 90006 in `heldout3`),
+# drawn on 2026-12-06 after 90001's and 90002's misses had both been read: only scored, never
+# read for misses.
+FRESH_SEEDS = frozenset({90_003, 90_004, 90_006})
 SLOT_VALIDATION_SEED = SLOT_HELDOUT_SEEDS["heldout"]
 VALIDATION_SEED = HELDOUT_SEEDS["heldout"]
 HELDOUT2_SEED = HELDOUT_SEEDS["heldout2"]
@@ -693,6 +695,154 @@ _HELDOUT2: dict[str, tuple[str, ...]] = {
         "What food is {p} crazy about?",
     ),
 }
+
+# A third held-out family, written on 2026-12-06 (evening) after both earlier families' misses
+# had been read, and before anything was measured on it: its seeds (90005, 90006) are only
+# ever scored. The first two families' fresh seeds share the wordings whose misses were read.
+_HELDOUT3: dict[str, tuple[str, ...]] = {
+    "residence.initial": (
+        "My flat in {v} has a tiny balcony.",
+        "Living in {v} suits me fine.",
+        "I wake up every day in {v}.",
+    ),
+    "residence.change": (
+        "The movers carried the last box into our new flat in {v} yesterday.",
+        "So long, {old}: my new neighbourhood is in {v}.",
+        "Since the move last month, I'm living in {v}.",
+    ),
+    "job.initial": (
+        "I'm an analyst at {v}.",
+        "{v} is where I clock in every morning.",
+        "I've been on the team at {v} for three years.",
+    ),
+    "job.change": (
+        "I resigned from {old} and {v} hired me.",
+        "My first week at {v} went well.",
+        "After five years at {old}, I joined the staff of {v}.",
+    ),
+    "car.initial": (
+        "I get to work in {v}.",
+        "{v} is the car I've had for ages.",
+        "I park {v} on the street outside.",
+    ),
+    "car.change": (
+        "My new car, {v}, arrived on Thursday.",
+        "I said farewell to {old}; now I drive {v}.",
+        "The dealer handed me the keys of {v} today.",
+    ),
+    "pet.initial": (
+        "I walk {v} twice a day.",
+        "{v} keeps me company while I work from home.",
+        "Nobody greets me at the door like {v} does.",
+    ),
+    "pet.change": (
+        "I adopted {v} from a rescue centre.",
+        "After {old} passed away, {v} joined the family.",
+        "There's a new furry face at home: {v}.",
+    ),
+    "partner.initial": (
+        "I'm married to {v}.",
+        "{v}, my partner, is away this week.",
+        "I'm engaged to {v}.",
+    ),
+    "partner.change": (
+        "{old} and I went our separate ways; {v} and I are together now.",
+        "I fell for {v} and we're official now.",
+        "{v} is my new partner.",
+    ),
+    "hobby.initial": (
+        "I've done {v} since I was a teenager.",
+        "{v} fills my evenings.",
+        "My weekends revolve around {v}.",
+    ),
+    "hobby.change": (
+        "I've switched from {old} to {v}.",
+        "These days I'm into {v} instead.",
+        "I just discovered {v} and I'm obsessed.",
+    ),
+    "hometown": (
+        "{v} is the town where I was born.",
+        "I went to school in {v} as a kid.",
+        "Born and raised in {v}, that's me.",
+    ),
+    "sibling": (
+        "My {rel} {v} lives nearby.",
+        "I talked to my {rel}, {v}, for hours.",
+        "{v}, my twin {rel}, is visiting soon.",
+    ),
+    "food": (
+        "Give me {v} any day.",
+        "I'd walk miles for good {v}.",
+        "Whenever I eat out, I order {v}.",
+    ),
+    "hypothetical": (
+        "Sometimes I picture what it'd be like to {act}.",
+        "It would be fun to {act} one day, but no.",
+        "What if I {did}? Just a thought.",
+    ),
+    "denial": (
+        "People think I {did}, but that's not so.",
+        "I've never {done}, honestly.",
+        "It wasn't me who {did}; it was my {rel}.",
+    ),
+    "other": (
+        "My {rel} told me they {did}.",
+        "Apparently my {rel} has {done}.",
+        "My {rel} called to say they {did}.",
+    ),
+    "prompt": (
+        "How's your {topic} these days?",
+        "Has anything changed with your {topic} lately?",
+        "Catch me up on your {topic}.",
+    ),
+    "filler": (
+        "I finally cleaned out the garage.",
+        "The power went out during dinner last night.",
+        "There's a wasp nest under our roof.",
+        "I lost my umbrella on the bus again.",
+        "The new pizza place downtown is overrated.",
+        "I spent an hour on hold with the bank.",
+        "Our building's lift is broken, so stairs it is.",
+        "I overslept and missed my morning meeting.",
+        "The streetlights on our road were replaced.",
+        "I've been fighting a cold all week.",
+    ),
+    "q.current": (
+        "Today, what is {p}'s {noun}?",
+        "Which {noun} is {p}'s now?",
+        "Tell me {p}'s {noun} as things stand.",
+    ),
+    "q.previous": (
+        "What {noun} did {p} give up for {new}?",
+        "Name the {noun} {p} had right before {new}.",
+        "Which {noun} of {p}'s came just ahead of {new}?",
+    ),
+    "q.when": (
+        "On what day did {p} announce {new} as the new {noun}?",
+        "When was {new} first {p}'s {noun}?",
+        "Which date marks {p}'s change of {noun} to {new}?",
+    ),
+    "q.distractor": (
+        "Forget {dv}; what {noun} does {p} really have?",
+        "{p} mentioned {dv}, but which {noun} is real?",
+        "Not counting {dv}, what is {p}'s {noun}?",
+    ),
+    "q.hometown": (
+        "Where was {p} a kid?",
+        "What town does {p} come from?",
+        "{p} was raised where?",
+    ),
+    "q.sibling": (
+        "Who is {p}'s {rel} by name?",
+        "What name does {p}'s {rel} go by?",
+        "Which name belongs to {p}'s {rel}?",
+    ),
+    "q.food": (
+        "What does {p} like to eat best?",
+        "Which dish would {p} order when eating out?",
+        "What food would {p} walk miles for?",
+    ),
+}
 # Mentions: a slot's current value comes up again without changing ("Took my corgi to the
 # vet"), each with the question it answers. {v} is the value without its article ("corgi").
 _MENTIONS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
@@ -858,6 +1008,53 @@ _MENTIONS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
             ("Got up early for {v} this morning.", "What did {p} get up early for?"),
         ),
     },
+    "heldout3": {
+        "residence": (
+            (
+                "The museums in {v} are free on Sundays.",
+                "Where are museums free on Sundays, says {p}?",
+            ),
+            (
+                "A new bridge opened in {v} this week.",
+                "In which city did a new bridge open, per {p}?",
+            ),
+            (
+                "I got lost in the old town of {v} yesterday.",
+                "In which city's old town did {p} get lost?",
+            ),
+        ),
+        "job": (
+            ("My team at {v} shipped a big release.", "Where did {p}'s team ship a big release?"),
+            ("{v} gave everyone Friday off.", "Which company gave everyone Friday off, per {p}?"),
+            ("I presented to the board of {v} on Monday.", "To whose board did {p} present?"),
+        ),
+        "car": (
+            ("My {v} got a parking ticket downtown.", "Which car of {p}'s got a parking ticket?"),
+            (
+                "I had the {v} detailed inside and out.",
+                "What did {p} have detailed inside and out?",
+            ),
+            ("The battery of my {v} died this morning.", "Which car's battery died on {p}?"),
+        ),
+        "pet": (
+            ("My {v} learned a new trick.", "Which pet of {p}'s learned a new trick?"),
+            ("I took my {v} to the beach.", "What did {p} take to the beach?"),
+            ("My {v} stole a sausage off the table.", "What stole a sausage off {p}'s table?"),
+        ),
+        "partner": (
+            ("{v} planned a weekend away for us.", "Who planned a weekend away with {p}?"),
+            ("{v} and I tried a new restaurant.", "With whom did {p} try a new restaurant?"),
+            ("I made breakfast in bed for {v}.", "For whom did {p} make breakfast in bed?"),
+        ),
+        "hobby": (
+            (
+                "I spent my bonus on equipment for {v}.",
+                "On equipment for what did {p} spend the bonus?",
+            ),
+            ("I practised {v} for three hours yesterday.", "What did {p} practise for hours?"),
+            ("A magazine about {v} arrived in the post.", "What is {p}'s new magazine about?"),
+        ),
+    },
 }
 
 
@@ -880,6 +1077,7 @@ _TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     ),
     "heldout": _with_mentions(_HELDOUT, _MENTIONS["heldout"]),
     "heldout2": _with_mentions(_HELDOUT2, _MENTIONS["heldout2"]),
+    "heldout3": _with_mentions(_HELDOUT3, _MENTIONS["heldout3"]),
 }
 
 
