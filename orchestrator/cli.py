@@ -245,11 +245,11 @@ def policy_synthetic(
     conversations: Annotated[int, typer.Option(help="How many conversations")] = 5,
     seed: Annotated[
         int, typer.Option(help="Seed; training refuses 90001-90006, kept for evaluation")
-    ] = 90_002,
+    ] = 90_005,
     phrasing: Annotated[
         str,
         typer.Option(help="Template set: train, train-wide, heldout, heldout2 or heldout3"),
-    ] = "heldout2",
+    ] = "heldout3",
     mentions: Annotated[
         float, typer.Option(help="Chance a slot's value comes up again unchanged (0-1)")
     ] = 0.0,

@@ -145,7 +145,7 @@ def test_synthetic_labels_count_updates_by_distractors_and_changes(
 
 
 def test_cli_writes_a_synthetic_held_out_file_that_eval_reads(tmp_path: Path) -> None:
-    from policies._synthetic import HELDOUT2_SEED, synthetic_samples
+    from policies._synthetic import HELDOUT_SEEDS, synthetic_samples
 
     out = tmp_path / "heldout2.json"
     args = ["--out", str(out), "--conversations", "2", "--seed", "4242", "--phrasing", "heldout2"]
@@ -168,12 +168,13 @@ def test_cli_writes_a_synthetic_held_out_file_that_eval_reads(tmp_path: Path) ->
     assert "got 'fresh'" in str(bad.exception) and "heldout2" in str(bad.exception)
     assert json.loads(out.read_text(encoding="utf-8")) == data  # the file is untouched
 
-    # By default: the second held-out family, from the seed training refuses for it.
+    # By default: the held-out family whose misses nobody has read, from its reserved seed.
     default = runner.invoke(app, ["policy", "synthetic", "--out", str(out), "--conversations", "1"])
     assert default.exit_code == 0, default.output
-    expected = synthetic_samples(1, HELDOUT2_SEED, phrasing="heldout2")[0].conversation
+    seed = HELDOUT_SEEDS["heldout3"]
+    expected = synthetic_samples(1, seed, phrasing="heldout3")[0].conversation
     (item,) = json.loads(out.read_text(encoding="utf-8"))
-    assert item["sample_id"] == expected.id == f"synth-{HELDOUT2_SEED}-0"
+    assert item["sample_id"] == expected.id == f"synth-{seed}-0"
     assert item["conversation"]["session_1"][0]["text"] == expected.sessions[0].turns[0].text
 
     # With mentions: values brought up again, and the questions about them.
