@@ -109,9 +109,12 @@ def _change_counts(
     """How often distractors, mentions and real changes changed memory, from synthetic labels.
 
     Only files written by ``policies.write_synthetic`` carry labels (``"statements"``);
-    for others the result is empty.
+    for others the result is empty. Distractors are also counted by kind (hypothetical,
+    denial, other): the issue's bar names the first two; the third is about someone else.
     """
-    distractors = distractor_changes = changes = updated = mentions = mention_changes = 0
+    seen: Counter[str] = Counter()  # statements by kind
+    changed: Counter[str] = Counter()  # ... that changed memory (UPDATE or DELETE)
+    updated = 0  # changes that UPDATEd
     for path in data:
         files = sorted(Path(path).glob("*.json")) if Path(path).is_dir() else [Path(path)]
         for file in files:
@@ -124,33 +127,32 @@ def _change_counts(
                     continue
                 conv = str(item.get("sample_id"))
                 for st in item["statements"]:
-                    ops = by_turn.get((conv, st["dia_id"]), [])
-                    if st["kind"] in DISTRACTOR_KINDS:
-                        distractors += 1
-                        distractor_changes += any(op in _CHANGING for op in ops)
-                    elif st["kind"] == "mention":
-                        mentions += 1
-                        mention_changes += any(op in _CHANGING for op in ops)
-                    elif st["kind"] == "change":
-                        changes += 1
-                        updated += Operation.UPDATE in ops
-    if not distractors and not changes:
+                    kind, ops = st["kind"], by_turn.get((conv, st["dia_id"]), [])
+                    seen[kind] += 1
+                    changed[kind] += any(op in _CHANGING for op in ops)
+                    updated += kind == "change" and Operation.UPDATE in ops
+    distractors = sum(seen[kind] for kind in DISTRACTOR_KINDS)
+    if not distractors and not seen["change"]:
         return {}
+
+    def share(kinds: Sequence[str]) -> dict[str, Any]:
+        statements, moved = sum(seen[k] for k in kinds), sum(changed[k] for k in kinds)
+        return {
+            "statements": statements,
+            "updated_or_deleted": moved,
+            "rate": round(moved / max(1, statements), 4),
+        }
+
     return {
         "distractors": {
-            "statements": distractors,
-            "updated_or_deleted": distractor_changes,
-            "rate": round(distractor_changes / max(1, distractors), 4),
+            **share(sorted(DISTRACTOR_KINDS)),
+            "by_kind": {kind: share([kind]) for kind in sorted(DISTRACTOR_KINDS)},
         },
-        "mentions": {
-            "statements": mentions,
-            "updated_or_deleted": mention_changes,
-            "rate": round(mention_changes / max(1, mentions), 4),
-        },
+        "mentions": share(["mention"]),
         "changes": {
-            "statements": changes,
+            "statements": seen["change"],
             "updated": updated,
-            "rate": round(updated / max(1, changes), 4),
+            "rate": round(updated / max(1, seen["change"]), 4),
         },
     }
 

@@ -138,6 +138,14 @@ def test_synthetic_labels_count_updates_by_distractors_and_changes(
     assert result["mentions"]["statements"] == mentions > 0
     assert 0 <= result["mentions"]["updated_or_deleted"] <= mentions
     assert 0 <= result["distractors"]["updated_or_deleted"] <= distractors
+    by_kind = result["distractors"]["by_kind"]
+    assert set(by_kind) == {"hypothetical", "denial", "other"}
+    for kind, counts in by_kind.items():
+        assert counts["statements"] == sum(st.kind == kind for st in statements) > 0, kind
+    assert (
+        sum(c["updated_or_deleted"] for c in by_kind.values())
+        == (result["distractors"]["updated_or_deleted"])
+    )
     assert result["changes"]["updated"] <= result["decisions"]["UPDATE"]
     # Files without labels (LoCoMo) report no such counts.
     plain = evaluate_policy([data], "heuristic", budget_words=30, embedder=HashEmbedder())
