@@ -167,9 +167,20 @@ def summarize(result: dict[str, Any]) -> str:
     def pairs(values: dict[str, Any]) -> str:
         return ", ".join(f"{key}={value}" for key, value in values.items())
 
-    return (
+    line = (
         f"policy [{result['policy']}] on {result['questions']} questions "
         f"({result['conversations']} conversation(s), {result['budget_words']} words): "
         f"recall {pairs(result['recall'])}; {result['items_stored']} items stored; "
         f"decisions {pairs(result['decisions'])}; decision p95 {result['decision_p95_ms']} ms"
+    )
+    if "distractors" not in result:
+        return line
+    changed = {
+        kind: f"{c['updated_or_deleted']}/{c['statements']}"
+        for kind, c in result["distractors"]["by_kind"].items()
+    }
+    mentions = result["mentions"]
+    return (
+        f"{line}; changed memory: distractors {pairs(changed)}, "
+        f"mentions {mentions['updated_or_deleted']}/{mentions['statements']}"
     )

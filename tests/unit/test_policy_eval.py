@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks.policy_eval import evaluate_policy
+from benchmarks.policy_eval import evaluate_policy, summarize
 from memory import HashEmbedder, Question, RuleExtractor, write_locomo
 from orchestrator._demo_memory import demo_conversation
 from orchestrator.cli import app
@@ -147,9 +147,14 @@ def test_synthetic_labels_count_updates_by_distractors_and_changes(
         == (result["distractors"]["updated_or_deleted"])
     )
     assert result["changes"]["updated"] <= result["decisions"]["UPDATE"]
+    line = summarize(result)
+    hypothetical = by_kind["hypothetical"]
+    expected = f"hypothetical={hypothetical['updated_or_deleted']}/{hypothetical['statements']}"
+    assert "changed memory: distractors" in line and expected in line
     # Files without labels (LoCoMo) report no such counts.
     plain = evaluate_policy([data], "heuristic", budget_words=30, embedder=HashEmbedder())
     assert "distractors" not in plain and "changes" not in plain
+    assert "changed memory" not in summarize(plain)
 
 
 def test_cli_writes_a_synthetic_held_out_file_that_eval_reads(tmp_path: Path) -> None:
