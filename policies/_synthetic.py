@@ -89,7 +89,7 @@ DISTRACTOR_KINDS = frozenset({"hypothetical", "denial", "other"})
 # Seeds of the held-out sets, one per held-out phrasing: the slot tagger's validation and the
 # policies'. Training refuses all of them (:func:`check_training_seed`): a seed draws the same
 # people and facts in every phrasing, so training on one would leak its held-out set's facts.
-SLOT_HELDOUT_SEEDS = {"heldout": 80_001, "heldout2": 80_002}
+SLOT_HELDOUT_SEEDS = {"heldout": 80_001, "heldout2": 80_002, "heldout3": 80_003}
 HELDOUT_SEEDS = {"heldout": 90_001, "heldout2": 90_002, "heldout3": 90_005}
 # Seeds of fresh held-out sets (90003 in `heldout`, 90004 in `heldout2`, 90006 in `heldout3`),
 # drawn on 2026-12-06 after 90001's and 90002's misses had both been read: only scored, never

@@ -374,6 +374,8 @@ def test_the_shipped_model_is_found_by_embedder_name() -> None:
     assert model is not None and model.dim == MiniLMEmbedder.dim
     assert model.meta is not None and model.meta["heldout_accuracy"]["statement"] > 0.9
     assert model.meta["heldout2_accuracy"]["statement"] > 0.9
+    # On the family nobody has read for misses (0.908 when recorded, against 0.966 / 0.954).
+    assert model.meta["heldout3_accuracy"]["statement"] > 0.85
     assert shipped_slot_model("hash-256-0") is None
     assert MemoryService.open(embedder=HashEmbedder()).slot_model is None
 
@@ -394,6 +396,7 @@ def test_the_shipped_model_is_reproduced_by_its_training_command() -> None:
     assert retrained.meta is not None
     assert retrained.meta["heldout_accuracy"] == shipped.meta["heldout_accuracy"]
     assert retrained.meta["heldout2_accuracy"] == shipped.meta["heldout2_accuracy"]
+    assert retrained.meta["heldout3_accuracy"] == shipped.meta["heldout3_accuracy"]
 
 
 def test_the_training_recipes_read_conversations_as_the_shipped_models_were_trained() -> None:
