@@ -56,10 +56,11 @@ _WORD = re.compile(r"\w+")
 # Cues are deliberately generic English, never tuned to a data set. The triggers of each hold
 # one whole word (as ``\w+`` reads it) of each alternative; a test checks them on real text.
 _HYPOTHETICAL = _Cue(
-    r"\b(if|would|could|might|maybe|perhaps|thinking (?:about|of)|considering|dream(?:s|ing)? of|"
-    r"wish(?:es)?|hope to|plan(?:s|ning)? to|someday|what if|imagine)\b",
-    "if would could might maybe perhaps thinking considering dream dreams dreaming wish wishes "
-    "hope plan plans planning someday imagine",
+    r"\b(if|would|['’]d|could|might|maybe|perhaps|thinking (?:about|of)|considering|"
+    r"dream(?:s|ing)? of|wish(?:es)?|hope to|plan(?:s|ning)? to|someday|what if|imagine|"
+    r"suppos(?:e|ing)|tempted to|wonder(?:ing)? (?:if|whether))\b",
+    "if would d could might maybe perhaps thinking considering dream dreams dreaming wish wishes "
+    "hope plan plans planning someday imagine suppose supposing tempted wonder wondering",
 )
 _DENIAL = _Cue(
     r"\b(not true|never (?:did|have|had|was)|didn't|did not|don't|do not|isn't|is not|"

@@ -148,6 +148,8 @@ def test_cue_triggers_never_hide_a_match() -> None:
         "What if I'm dreaming of a second cat as well? One more, too.",
         "He isn't joking, it was a rumor.",
         "IF I WOULD, I'D PLAN TO MOVE.",
+        "It’d be odd; I wonder whether, supposing I'm tempted to, we'd go. Ted'd not.",
+        "I'm dating Edd and we drove to Madrid.",
         "My co-worker and my best friend met my Neighbor and my KIDS.",
     ]
     # memory._english.relative_news looks for RELATIVE_WORDS before its pattern.

@@ -93,6 +93,10 @@ def test_the_network_cannot_change_what_the_candidate_may_not() -> None:
     assert policy.decide(moved, [neighbour("Ben")]).operation is not Operation.UPDATE
     maybe = Candidate("Maybe one day Ana will move to Porto", ns, speaker="Ana")
     assert policy.decide(maybe, [neighbour("Ana")]).operation is not Operation.UPDATE
+    # "would" contracted, as said (the extractor keeps the original wording).
+    said = {"original": "Honestly I’d move to Porto tomorrow."}
+    dreamy = Candidate("Ana would move to Porto tomorrow", ns, speaker="Ana", metadata=said)
+    assert policy.decide(dreamy, [neighbour("Ana")]).operation is not Operation.UPDATE
 
 
 def test_training_refuses_the_seeds_of_the_held_out_sets() -> None:
