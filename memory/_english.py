@@ -12,9 +12,12 @@ from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
 
 __all__ = [
+    "HYPOTHETICAL_PATTERN",
+    "HYPOTHETICAL_WORDS",
     "RELATIVE_PATTERN",
     "RELATIVE_WORDS",
     "content_words",
+    "hypothetical",
     "is_reaction",
     "is_small_talk",
     "keyword_entities",
@@ -30,6 +33,30 @@ __all__ = [
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z']+", text))
+
+
+# Modality: what is wished, planned or supposed states no fact. Generic English, never tuned
+# to a data set; "'d" is "would" contracted ("I'd move there", "it'd be fun").
+HYPOTHETICAL_PATTERN = (
+    r"\b(if|would|['’]d|could|might|maybe|perhaps|thinking (?:about|of)|considering|"
+    r"dream(?:s|ing)? of|wish(?:es)?|hope to|plan(?:s|ning)? to|someday|what if|imagine|"
+    r"suppos(?:e|ing)|tempted to|wonder(?:ing)? (?:if|whether))\b"
+)
+HYPOTHETICAL_WORDS = (
+    "if would d could might maybe perhaps thinking considering dream dreams dreaming wish "
+    "wishes hope plan plans planning someday imagine suppose supposing tempted wonder wondering"
+)
+"""Words (as ``\\w+`` reads them) one of which every match of :data:`HYPOTHETICAL_PATTERN`
+contains."""
+_HYPOTHETICAL = re.compile(HYPOTHETICAL_PATTERN, re.IGNORECASE)
+_HYPOTHETICAL_TRIGGERS = frozenset(HYPOTHETICAL_WORDS.split())
+
+
+def hypothetical(said: str) -> bool:
+    """True when ``said`` wishes, plans or supposes ("if", "would", "I'd", "plan to"...)."""
+    if _HYPOTHETICAL_TRIGGERS.isdisjoint(re.findall(r"\w+", said.lower())):
+        return False
+    return _HYPOTHETICAL.search(said) is not None
 
 
 # "My sister moved to Oslo", "big news from my neighbour: they bought a Golf": a relative's

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from memory._bm25 import BM25Index
+from memory._english import hypothetical
 from memory._index import VectorIndex
 from memory._namespace import Namespace, join_namespace
 from memory._slots import SlotModel
@@ -232,7 +233,7 @@ class HybridRetriever:
         self._session_day: list[int] = []
         # Slots each row states, and whether it is a distractor (metadata "slots" and
         # "distractor", which MemoryService.remember writes, or "about_other", a relative's
-        # news by the extractor).
+        # news by the extractor, or a statement of a slot that wishes or supposes).
         self._slots_of: list[frozenset[str]] = []
         self._distractor: list[bool] = []
         # (speaker, slot) -> (event time, row) of the rows that state it, oldest first, so a
@@ -283,9 +284,10 @@ class HybridRetriever:
                 ),
                 [quarantine_reason(m) is not None for m in metadata],
             )
-            self._texts.extend(table.column("text").to_pylist())
-            for facts in metadata:
-                self._add_row_facts(facts)
+            texts = table.column("text").to_pylist()
+            self._texts.extend(texts)
+            for facts, said in zip(metadata, texts, strict=True):
+                self._add_row_facts(facts, said)
             self._vectors.add([str(r) for r in rows], self._embeddings(table))
             versions = self._cols.version
             for row, memory_id in zip(rows, ids, strict=True):
@@ -361,7 +363,7 @@ class HybridRetriever:
             self._vectors.add([str(r) for r in rows], vectors)
             for row, record in zip(rows, fresh, strict=True):
                 self._texts.append(record.text)
-                self._add_row_facts(record.metadata)
+                self._add_row_facts(record.metadata, record.text)
                 self._latest[record.id] = row
                 self._rows_by_id[record.id].append(row)
                 for ent in record.entities:
@@ -369,7 +371,7 @@ class HybridRetriever:
                 if self._bm25 is not None:
                     self._bm25.add(str(row), record.text)
 
-    def _add_row_facts(self, metadata: Mapping[str, Any]) -> None:
+    def _add_row_facts(self, metadata: Mapping[str, Any], text: str) -> None:
         speaker = metadata.get("speaker")
         speaker = speaker.lower() if isinstance(speaker, str) else ""
         self._session_day.append(_day_ordinal(metadata.get("session_date")))
@@ -378,8 +380,12 @@ class HybridRetriever:
             frozenset(str(s) for s in slots) if isinstance(slots, list | tuple) else frozenset()
         )
         self._slots_of.append(stated)
+        said = metadata.get("original")
         self._distractor.append(
-            metadata.get("distractor") is True or metadata.get("about_other") is True
+            metadata.get("distractor") is True
+            or metadata.get("about_other") is True
+            # what was said wishes or supposes (only a row of a slot is ranked by slot)
+            or (bool(stated) and hypothetical(said if isinstance(said, str) and said else text))
         )
         row = len(self._speaker_of)
         when = int(self._cols.time[row])

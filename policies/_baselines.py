@@ -10,6 +10,7 @@ from functools import lru_cache
 # The extractor and this policy must agree on what a state statement is; memory/ does not
 # export the helper yet, so it is imported from its module.
 from memory import Candidate, Decision, Operation, ScoredMemory, state_slots
+from memory._english import HYPOTHETICAL_PATTERN, HYPOTHETICAL_WORDS
 
 __all__ = ["AddAllPolicy", "HeuristicPolicy"]
 
@@ -55,13 +56,7 @@ def _words(text: str) -> frozenset[str]:
 _WORD = re.compile(r"\w+")
 # Cues are deliberately generic English, never tuned to a data set. The triggers of each hold
 # one whole word (as ``\w+`` reads it) of each alternative; a test checks them on real text.
-_HYPOTHETICAL = _Cue(
-    r"\b(if|would|['’]d|could|might|maybe|perhaps|thinking (?:about|of)|considering|"
-    r"dream(?:s|ing)? of|wish(?:es)?|hope to|plan(?:s|ning)? to|someday|what if|imagine|"
-    r"suppos(?:e|ing)|tempted to|wonder(?:ing)? (?:if|whether))\b",
-    "if would d could might maybe perhaps thinking considering dream dreams dreaming wish wishes "
-    "hope plan plans planning someday imagine suppose supposing tempted wonder wondering",
-)
+_HYPOTHETICAL = _Cue(HYPOTHETICAL_PATTERN, HYPOTHETICAL_WORDS)  # memory._english
 _DENIAL = _Cue(
     r"\b(not true|never (?:did|have|had|was)|didn't|did not|don't|do not|isn't|is not|"
     r"wasn't|was not|no,|rumou?r|joking|kidding)\b",

@@ -268,6 +268,12 @@ def test_a_query_about_a_speakers_slot_ranks_their_statements_of_it_newest_first
             "Big news from Ana's sister: she got a Skoda.",
             metadata={**car, "about_other": True},  # the extractor's mark of a relative's news
         ),
+        # What she would do, as she said it: the newest statement of the slot, no fact.
+        NewMemory(
+            NS,
+            "Ana would get a Mini tomorrow.",
+            metadata={**car, "original": "I'd get a Mini tomorrow."},
+        ),
     ]
 
     def search(query: str, *, sure: float = 10.0, slot: float = 1.0) -> list[ScoredMemory]:
@@ -278,8 +284,8 @@ def test_a_query_about_a_speakers_slot_ranks_their_statements_of_it_newest_first
             return service.search(query, principal=SYSTEM, k=5)
 
     hits = search("What car does Ana have now?")
-    # Ana's own statements of her car, newest first; not Ben's, not a daydream, not her
-    # sister's news.
+    # Ana's own statements of her car, newest first; not Ben's, not a daydream or a wish,
+    # not her sister's news.
     ranks = {hit.record.text: hit.components["slot"] for hit in hits if "slot" in hit.components}
     assert ranks == {"Ana got a Honda Civic in May.": 0.0, "Ana drove a Ford Focus for years.": 1.0}
     assert hits[0].record.text == "Ana got a Honda Civic in May."
