@@ -47,14 +47,20 @@ HYPOTHETICAL_WORDS = (
     "wishes hope plan plans planning someday imagine suppose supposing tempted wonder wondering"
 )
 """Words (as ``\\w+`` reads them) one of which every match of :data:`HYPOTHETICAL_PATTERN`
-contains."""
+contains: a text with none of them is not searched."""
 _HYPOTHETICAL = re.compile(HYPOTHETICAL_PATTERN, re.IGNORECASE)
 _HYPOTHETICAL_TRIGGERS = frozenset(HYPOTHETICAL_WORDS.split())
 
 
-def hypothetical(said: str) -> bool:
-    """True when ``said`` wishes, plans or supposes ("if", "would", "I'd", "plan to"...)."""
-    if _HYPOTHETICAL_TRIGGERS.isdisjoint(re.findall(r"\w+", said.lower())):
+def hypothetical(said: str, words: frozenset[str] | None = None) -> bool:
+    """True when ``said`` wishes, plans or supposes ("if", "would", "I'd", "plan to"...).
+
+    ``words``: the lower-cased ``\\w+`` words of ``said``, when the caller has them already
+    (the policies do).
+    """
+    if words is None:
+        words = frozenset(re.findall(r"\w+", said.lower()))
+    if _HYPOTHETICAL_TRIGGERS.isdisjoint(words):
         return False
     return _HYPOTHETICAL.search(said) is not None
 

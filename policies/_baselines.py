@@ -10,7 +10,7 @@ from functools import lru_cache
 # The extractor and this policy must agree on what a state statement is; memory/ does not
 # export the helper yet, so it is imported from its module.
 from memory import Candidate, Decision, Operation, ScoredMemory, state_slots
-from memory._english import HYPOTHETICAL_PATTERN, HYPOTHETICAL_WORDS
+from memory._english import hypothetical
 
 __all__ = ["AddAllPolicy", "HeuristicPolicy"]
 
@@ -56,7 +56,6 @@ def _words(text: str) -> frozenset[str]:
 _WORD = re.compile(r"\w+")
 # Cues are deliberately generic English, never tuned to a data set. The triggers of each hold
 # one whole word (as ``\w+`` reads it) of each alternative; a test checks them on real text.
-_HYPOTHETICAL = _Cue(HYPOTHETICAL_PATTERN, HYPOTHETICAL_WORDS)  # memory._english
 _DENIAL = _Cue(
     r"\b(not true|never (?:did|have|had|was)|didn't|did not|don't|do not|isn't|is not|"
     r"wasn't|was not|no,|rumou?r|joking|kidding)\b",
@@ -199,7 +198,7 @@ def _is_distractor(candidate: Candidate, said: str) -> bool:
     """Hypothetical or denied by the cues, or read as a distractor by the slot model."""
     return (
         candidate.metadata.get("distractor") is True
-        or _HYPOTHETICAL.search(said) is not None
+        or hypothetical(said, _words(said))
         or _DENIAL.search(said) is not None
     )
 

@@ -31,12 +31,11 @@ import numpy as np
 import numpy.typing as npt
 
 from memory import Candidate, Decision, MemoryRecord, Operation, ScoredMemory
-from memory._english import relative_news
+from memory._english import hypothetical, relative_news
 from memory.errors import InvalidInputError
 from policies._baselines import (
     _ADDITIVE,
     _DENIAL,
-    _HYPOTHETICAL,
     _RETRACTION,
     _candidate_slots,
     _is_question,
@@ -248,18 +247,18 @@ def _features(
     hits = neighbours[:K]
     denial = _DENIAL.search(said) is not None
     retraction = _RETRACTION.search(said) is not None
-    hypothetical = bool(metadata.get("hypothetical")) or _HYPOTHETICAL.search(said) is not None
+    wishes = bool(metadata.get("hypothetical")) or hypothetical(said, _words(said))
     distractor = metadata.get("distractor") is True
     about_other = _about_other(said, candidate)
     # Such a statement changes nobody's facts: its neighbours are context, not targets.
-    modal = hypothetical or distractor or about_other or (denial and not retraction)
+    modal = wishes or distractor or about_other or (denial and not retraction)
     question = _is_question(candidate)
     additive = _ADDITIVE.search(said) is not None
     fixed = modal or question or additive
     cand = (
         denial,
         retraction,
-        hypothetical,
+        wishes,
         distractor,
         question,
         additive,

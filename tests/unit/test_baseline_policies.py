@@ -131,8 +131,14 @@ def test_heuristic_adds_a_second_value_next_to_the_first() -> None:
 
 def test_cue_triggers_never_hide_a_match() -> None:
     """Each cue's trigger words are a pure speed-up: same answer as its regex, on real text."""
-    from memory._english import RELATIVE_PATTERN, RELATIVE_WORDS, hypothetical
-    from policies._baselines import _ADDITIVE, _DENIAL, _HYPOTHETICAL, _RETRACTION, _Cue
+    from memory._english import (
+        HYPOTHETICAL_PATTERN,
+        HYPOTHETICAL_WORDS,
+        RELATIVE_PATTERN,
+        RELATIVE_WORDS,
+        hypothetical,
+    )
+    from policies._baselines import _ADDITIVE, _DENIAL, _RETRACTION, _Cue
     from policies._synthetic import synthetic_samples
 
     texts = [
@@ -152,12 +158,12 @@ def test_cue_triggers_never_hide_a_match() -> None:
         "I'm dating Edd and we drove to Madrid.",
         "My co-worker and my best friend met my Neighbor and my KIDS.",
     ]
-    # memory._english.relative_news looks for RELATIVE_WORDS before its pattern.
-    cues = (_HYPOTHETICAL, _DENIAL, _RETRACTION, _ADDITIVE, _Cue(RELATIVE_PATTERN, RELATIVE_WORDS))
+    # memory._english's hypothetical and relative_news look for their words before the pattern.
+    wishes = _Cue(HYPOTHETICAL_PATTERN, HYPOTHETICAL_WORDS)
+    cues = (wishes, _DENIAL, _RETRACTION, _ADDITIVE, _Cue(RELATIVE_PATTERN, RELATIVE_WORDS))
     matched = 0
     for text in texts:
-        # memory._english.hypothetical, which search reads, is the same cue.
-        assert hypothetical(text) == (_HYPOTHETICAL.pattern.search(text) is not None), text
+        assert hypothetical(text) == (wishes.pattern.search(text) is not None), text
         for cue in cues:
             expected = cue.pattern.search(text)
             assert (cue.search(text) is None) == (expected is None), (cue.pattern.pattern, text)
