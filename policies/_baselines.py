@@ -12,7 +12,7 @@ from functools import lru_cache
 from memory import Candidate, Decision, Operation, ScoredMemory, state_slots
 from memory._english import hypothetical
 
-__all__ = ["AddAllPolicy", "HeuristicPolicy"]
+__all__ = ["DUPLICATE_SIMILARITY", "AddAllPolicy", "HeuristicPolicy", "repeated"]
 
 
 class AddAllPolicy:
@@ -71,6 +71,10 @@ _ADDITIVE = _Cue(
 )
 
 
+DUPLICATE_SIMILARITY = 0.93
+"""Cosine from which a candidate repeats a memory (the heuristic's NOOP; see :func:`repeated`)."""
+
+
 def slots_of(text: str, subjects: Sequence[str] = ()) -> frozenset[str]:
     """The update-prone slots (residence, job, car, pet, partner...) ``text`` states.
 
@@ -122,7 +126,7 @@ class HeuristicPolicy:
     - anything else is ADDed.
     """
 
-    duplicate_similarity: float = 0.93
+    duplicate_similarity: float = DUPLICATE_SIMILARITY
     slot_similarity: float = 0.55
     retraction_similarity: float = 0.6
     name: str = "heuristic"
@@ -210,6 +214,31 @@ def _is_question(candidate: Candidate) -> bool:
 def _similarity(hit: ScoredMemory) -> float:
     # The vector component is a cosine in [-1, 1]; fall back to the fused score.
     return float(hit.components.get("vector", hit.score))
+
+
+def repeated(
+    candidate: Candidate, neighbours: Sequence[ScoredMemory], similarity: float
+) -> tuple[ScoredMemory, float] | None:
+    """The neighbour ``candidate`` only says again, and its similarity; None if there is none.
+
+    A repeat is at least ``similarity`` (cosine) from the candidate's most similar neighbour,
+    said by the same speaker (a near-copy of what someone else said is a different
+    statement), and not a dated event told again with another date: "my phone cracked again
+    this morning" on two days is two events, however alike the sentences.
+    """
+    if not neighbours:
+        return None
+    best = max(neighbours, key=_similarity)
+    score = _similarity(best)
+    if score < similarity:
+        return None
+    record = best.record
+    speaker = record.metadata.get("speaker") if record.metadata else None
+    if candidate.speaker is not None and speaker is not None and speaker != candidate.speaker:
+        return None
+    if "date_expression" in candidate.metadata and candidate.text.strip() != record.text.strip():
+        return None
+    return best, score
 
 
 def _mentions(hit: ScoredMemory, subject: str) -> bool:

@@ -13,7 +13,7 @@ from policies import SHIPPED_CHECKPOINT, LearnedPolicy, make_policy
 from policies._features import CANDIDATE_FEATURES, NEIGHBOUR_FEATURES, K
 from policies._network import Network
 from policies._training import validation_figures
-from tests.unit.test_baseline_policies import hit
+from tests.unit.test_baseline_policies import cand, hit
 
 DIMS = (len(CANDIDATE_FEATURES), len(NEIGHBOUR_FEATURES), K)
 
@@ -111,3 +111,34 @@ def test_training_refuses_the_seeds_of_the_held_out_sets() -> None:
             training_conversations([], 2, reserved)
     conversations, labels = training_conversations([], 2, 7)
     assert len(conversations) == len(labels) == 2
+
+
+def test_an_add_of_a_repeat_is_a_noop_and_nothing_else_is() -> None:
+    net = Network.init(*DIMS, hidden=8, seed=0)
+    hoarder = dict(net.weights, bg=np.array([50.0, 0.0], np.float32))  # ADD whatever it sees
+    policy = LearnedPolicy(Network(net.cand_dim, net.neigh_dim, net.k, hoarder))
+    said = hit("Ana watched the football final with some friends.", 0.99, "m1", "Ana")
+    again = cand("Ana watched the football final with some friends.")
+    decision = policy.decide(again, [hit("Ana likes tea.", 0.4, "m0"), said])
+    assert (decision.operation, decision.target, decision.reason) == (
+        Operation.NOOP,
+        "m1",
+        "repeat",
+    )
+    assert decision.confidence == pytest.approx(0.99)
+    # Below the threshold, by someone else, or the same event told again with another date:
+    # stored.
+    assert policy.decide(again, [hit(said.record.text, 0.92)]).operation is Operation.ADD
+    assert policy.decide(cand(said.record.text, "Ben"), [said]).operation is Operation.ADD
+    dated = Candidate(
+        "Ana's phone screen cracked again this morning (on 29 March 2021).",
+        ("team", "t"),
+        speaker="Ana",
+        metadata={"date_expression": "this morning"},
+    )
+    before = hit("Ana's phone screen cracked again this morning (on 20 February 2021).", 0.99)
+    assert policy.decide(dated, [before]).operation is Operation.ADD
+    # The network's UPDATE of a repeat stands: it keeps the new turn in the provenance.
+    eager = dict(net.weights, bp=np.array([50.0, 0.0], np.float32))
+    updater = LearnedPolicy(Network(net.cand_dim, net.neigh_dim, net.k, eager))
+    assert updater.decide(again, [said]).operation is Operation.UPDATE
