@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -122,7 +123,10 @@ class RayRuntime:
 
     Actors restart after a crash (``max_restarts=-1``); a step that was running when its actor
     died fails with a Ray actor error, which the node's retry policy retries on the restarted
-    actor. Working memory is private to the actor process and does not survive a restart.
+    actor. Before that error leaves :meth:`step`, the runtime waits for the actor to be back
+    (up to the start timeout): a restart on another node, after a node is lost, takes longer
+    than the retry policy's backoff, and a retry sent to an actor still restarting fails at
+    once. Working memory is private to the actor process and does not survive a restart.
 
     The constructor waits for every actor to start (see :func:`start_timeout`): an agent
     that cannot be placed, or whose host cannot be built, fails here rather than in a run.
@@ -143,6 +147,7 @@ class RayRuntime:
         import ray
 
         timeout = start_timeout(start_timeout_s)
+        self.restart_timeout = timeout
         placement = placement or {}
         remote = ray.remote(AgentWorker)
         # What the actors send home with each reply: the spans while this process exports
@@ -202,7 +207,34 @@ class RayRuntime:
             raise
 
     def step(self, agent: str, request: AgentRequest) -> AgentStep:
-        """Run one step on the agent's actor."""
+        """Run one step on the agent's actor; if the actor died, wait for its restart first
+        (see the class docstring), then raise the actor error for the retry policy."""
+        from ray.exceptions import RayActorError
+
+        try:
+            return self._step(agent, request)
+        except RayActorError:
+            self._await_restart(agent)
+            raise
+
+    def _await_restart(self, agent: str) -> None:
+        """Return once ``agent``'s actor answers, is gone for good, or the timeout passes."""
+        import ray
+        from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
+
+        deadline = time.monotonic() + self.restart_timeout
+        pause = 0.1
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                ray.get(self.actors[agent].ping.remote(), timeout=left)
+                return
+            except ActorUnavailableError:  # restarting (also a RayActorError: caught first)
+                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                pause = min(2.0, pause * 2)
+            except (RayActorError, GetTimeoutError):  # dead for good, or too slow
+                return
+
+    def _step(self, agent: str, request: AgentRequest) -> AgentStep:
         import ray
 
         body = request.model_dump_json().encode()

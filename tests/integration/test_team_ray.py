@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import ray.cloudpickle
+from langgraph.types import RetryPolicy
 
 from agents import Agent, ChatResponse, Message, ScriptedModel, ToolCall
 from memory import SYSTEM, Principal
@@ -249,6 +250,52 @@ def test_actor_crash_during_a_step_is_retried(
     assert result.status == "done" and result.output == "recovered"
     (step,) = result.steps  # the failed attempt left no step behind
     assert [(u.name, u.ok) for u in step.tools_used] == [("crash_once", True)]
+
+
+class SlowToLoad:
+    """Takes ``seconds`` to unpickle once ``marker`` exists: an actor restarted after the
+    crash is slow to start, as one moved to another node after a node loss is."""
+
+    def __init__(self, marker: Path, seconds: float) -> None:
+        self.marker, self.seconds = marker, seconds
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"marker": self.marker, "seconds": self.seconds}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.marker, self.seconds = state["marker"], state["seconds"]
+        if self.marker.exists():
+            time.sleep(self.seconds)
+
+
+def test_a_step_waits_for_an_actor_slower_to_restart_than_the_retry_backoff(
+    local_ray: Any, script: Script, tmp_path: Path
+) -> None:
+    marker = tmp_path / "crashed"
+    slow = SlowToLoad(marker, 4.0)
+    crash = crash_once(marker)
+
+    def crash_then_restart_slowly() -> str:
+        """Crash; the restarted actor takes 4 s to load this tool."""
+        assert slow.seconds > 0
+        return crash()
+
+    agent = Agent(
+        "solo",
+        "Answer.",
+        script([call("crash_then_restart_slowly"), "recovered"]),
+        tools=(crash_then_restart_slowly,),
+    )
+    # One retry, 0.1 s after the crash: it reaches the actor only because the step waited
+    # for the restart (sent to an actor still restarting, it fails within ~2 s).
+    once = RetryPolicy(max_attempts=2, initial_interval=0.1, retry_on=Exception)
+    team = Team(TEAM, [agent], checkpoints=":memory:", retry=once)
+    with team.session(runtime="ray") as session:
+        started = time.monotonic()
+        result = session.run("survive a slow restart")
+        took = time.monotonic() - started
+    assert result.status == "done" and result.output == "recovered", result
+    assert took >= slow.seconds
 
 
 # -- isolation -------------------------------------------------------------------------------
