@@ -36,9 +36,9 @@ class LearnedPolicy:
     One rule follows it: the network's ADD of a candidate that only repeats a neighbour (see
     :func:`policies._baselines.repeated`; cosine >= ``duplicate_similarity``, the heuristic's
     threshold) is a NOOP. Trained with a cost per stored item, the network still ADDs most
-    verbatim repeats; the rule stores 10-15% fewer items on the synthetic held-out sets at
-    the same recall (benchmarks/README, twelfth round). Its UPDATE of a repeat stands: that
-    refreshes the memory and keeps the new turn in its provenance.
+    verbatim repeats; the rule stores 5-12% fewer items on the synthetic held-out sets at
+    the same or better recall (benchmarks/README, twelfth round). Its UPDATE of a repeat
+    stands: that refreshes the memory and keeps the new turn in its provenance.
 
     Attributes:
         network: The weights.
