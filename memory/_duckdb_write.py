@@ -585,6 +585,21 @@ class Batch:
             appended.edges.extend((str(edge[0]), str(edge[2])) for edge in self._edges)
 
     def _run(self, sql: str, table: pa.Table) -> None:
+        """Run ``sql`` with ``{t}`` standing for ``table``'s rows.
+
+        A few rows (a single ``add`` or ``update``) go as bound parameters of a ``VALUES``
+        list: registering an Arrow table costs DuckDB ~1.5 ms and scanning it ~2-3 ms more,
+        a statement's whole cost at that size (an add 13.8 -> 7.5 ms at p50). Batches go
+        as Arrow, which binds no value one by one.
+        """
+        if table.num_rows <= _AS_VALUES:
+            columns = ", ".join(f'"{name}"' for name in table.column_names)
+            row = "(" + ", ".join("?" * table.num_columns) + ")"
+            rows = ", ".join([row] * table.num_rows)
+            by_column = table.to_pydict().values()
+            values = [value for record in zip(*by_column, strict=True) for value in record]
+            self._cur.execute(sql.format(t=f"(FROM (VALUES {rows}) v({columns}))"), values)
+            return
         name = f"colony_batch_{uuid.uuid4().hex}"
         self._cur.register(name, table)
         try:
@@ -593,6 +608,7 @@ class Batch:
             self._cur.unregister(name)
 
 
+_AS_VALUES = 8
 _STR = pa.string()
 _INT = pa.int64()
 _FLOAT = pa.float64()

@@ -345,3 +345,48 @@ def test_a_question_about_an_earlier_value_gets_the_version_before_the_one_it_na
         "Ana went to Porto to see Porto play at home",
     ]
     assert texts("Where does Ana live now?")[0] == "Ana lives in Porto now"
+
+
+def test_a_write_of_a_few_rows_stores_what_a_batch_stores(tmp_path: Path) -> None:
+    # Up to 8 rows go to DuckDB as bound parameters, larger batches as an Arrow table.
+    from memory import NewMemory
+
+    admin = Principal.admin()
+    odd = "Ana's note: 'quoted', a ? and $1; DROP TABLE memories; -- ünï ☃ \x01"
+    when = datetime(2024, 2, 29, 23, 59, 59, 123456, tzinfo=UTC)
+
+    def new(i: int) -> NewMemory:
+        return NewMemory(
+            TEAM,
+            f"{odd} {i}",
+            entities=("Ana", "Porto") if i % 2 else (),
+            provenance=(f"D1:{i}",),
+            metadata={"speaker": "Ana", "slots": ["residence"], "n": i, "none": None},
+            valid_from=when if i % 3 else None,
+            trust=0.5,
+            utility=0.25,
+        )
+
+    with MemoryService.open(tmp_path / "m.duckdb", embedder=HashEmbedder()) as service:
+        (few,) = service.add_many([new(1)], principal=admin)
+        many = service.add_many([new(i) for i in range(1, 13)], principal=admin)
+        target = many[1].id
+        service.update(target, "Ana lives in Porto", principal=admin, expected_version=1)
+        stored = [service.get(r.id, principal=admin) for r in (few, many[0], many[1])]
+        history = service.history(target, principal=admin)
+        vectors = service.export_arrow(principal=admin).column("embedding").to_pylist()
+
+    def fields(record: object) -> tuple[object, ...]:
+        names = ("text", "entities", "provenance", "metadata", "valid_from", "trust", "utility")
+        return tuple(getattr(record, name) for name in names)
+
+    assert fields(stored[0]) == fields(stored[1]) == fields(few)
+    assert stored[0].text == new(1).text and stored[0].valid_from == when
+    assert stored[0].metadata["slots"] == ["residence"] and stored[0].metadata["none"] is None
+    assert (stored[2].version, stored[2].text) == (2, "Ana lives in Porto")
+    assert [(h.operation, h.old_version, h.new_version) for h in history] == [
+        (Operation.ADD, None, 1),
+        (Operation.UPDATE, 1, 2),
+    ]
+    expected = HashEmbedder().embed([new(1).text])[0]
+    assert vectors.count(expected.tolist()) == 2  # float32 exactly, by either path
