@@ -28,6 +28,7 @@ __all__ = [
     "state_slots",
     "strip_interjections",
     "strip_vocatives",
+    "word_set",
 ]
 
 
@@ -52,6 +53,17 @@ _HYPOTHETICAL = re.compile(HYPOTHETICAL_PATTERN, re.IGNORECASE)
 _HYPOTHETICAL_TRIGGERS = frozenset(HYPOTHETICAL_WORDS.split())
 
 
+@lru_cache(maxsize=1 << 14)
+def word_set(text: str) -> frozenset[str]:
+    """The lower-cased ``\\w+`` words of ``text``: what the cues look for before their
+    patterns, and what the learned policy's word overlap counts. Memoised: a statement is
+    read for every cue, and read again as a neighbour of later candidates."""
+    return frozenset(_WORD.findall(text.lower()))
+
+
+_WORD = re.compile(r"\w+")
+
+
 def hypothetical(said: str, words: frozenset[str] | None = None) -> bool:
     """True when ``said`` wishes, plans or supposes ("if", "would", "I'd", "plan to"...).
 
@@ -59,7 +71,7 @@ def hypothetical(said: str, words: frozenset[str] | None = None) -> bool:
     (the policies do).
     """
     if words is None:
-        words = frozenset(re.findall(r"\w+", said.lower()))
+        words = word_set(said)
     if _HYPOTHETICAL_TRIGGERS.isdisjoint(words):
         return False
     return _HYPOTHETICAL.search(said) is not None
@@ -89,7 +101,7 @@ def relative_news(said: str, words: frozenset[str] | None = None) -> bool:
     (the learned policy's features do); "I'm" counts as "i".
     """
     if words is None:
-        words = frozenset(re.findall(r"\w+", said.lower()))
+        words = word_set(said)
     if _RELATIVE_TRIGGERS.isdisjoint(words) or not _SELF.isdisjoint(words):
         return False
     return _RELATIVE.search(said) is not None

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 # The extractor and this policy must agree on what a state statement is; memory/ does not
 # export the helper yet, so it is imported from its module.
 from memory import Candidate, Decision, Operation, ScoredMemory, state_slots
-from memory._english import hypothetical
+from memory._english import hypothetical, word_set
 
 __all__ = ["DUPLICATE_SIMILARITY", "AddAllPolicy", "HeuristicPolicy", "repeated"]
 
@@ -45,15 +44,7 @@ class _Cue:
         return self.pattern.search(text)
 
 
-@lru_cache(maxsize=1 << 14)
-def _words(text: str) -> frozenset[str]:
-    """The lower-cased words of ``text``: what the cues look for, and what the learned
-    policy's word overlap counts. Memoised: a statement is read for every cue, and read
-    again as a neighbour of later candidates."""
-    return frozenset(_WORD.findall(text.lower()))
-
-
-_WORD = re.compile(r"\w+")
+_words = word_set  # the cues read the words memory._english's predicates read
 # Cues are deliberately generic English, never tuned to a data set. The triggers of each hold
 # one whole word (as ``\w+`` reads it) of each alternative; a test checks them on real text.
 _DENIAL = _Cue(
@@ -202,7 +193,7 @@ def _is_distractor(candidate: Candidate, said: str) -> bool:
     """Hypothetical or denied by the cues, or read as a distractor by the slot model."""
     return (
         candidate.metadata.get("distractor") is True
-        or hypothetical(said, _words(said))
+        or hypothetical(said)
         or _DENIAL.search(said) is not None
     )
 

@@ -247,7 +247,7 @@ def _features(
     hits = neighbours[:K]
     denial = _DENIAL.search(said) is not None
     retraction = _RETRACTION.search(said) is not None
-    wishes = bool(metadata.get("hypothetical")) or hypothetical(said, _words(said))
+    wishes = bool(metadata.get("hypothetical")) or hypothetical(said)
     distractor = metadata.get("distractor") is True
     about_other = _about_other(said, candidate)
     # Such a statement changes nobody's facts: its neighbours are context, not targets.
