@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from memory import Candidate, HashEmbedder, MemoryService, Operation, Principal, ScoredMemory
+from memory import (
+    SYSTEM,
+    Candidate,
+    HashEmbedder,
+    MemoryService,
+    Operation,
+    Principal,
+    ScoredMemory,
+)
 from memory.errors import InvalidInputError
 from policies import SHIPPED_CHECKPOINT, LearnedPolicy, make_policy
 from policies._features import CANDIDATE_FEATURES, NEIGHBOUR_FEATURES, K
@@ -113,7 +122,7 @@ def test_training_refuses_the_seeds_of_the_held_out_sets() -> None:
     assert len(conversations) == len(labels) == 2
 
 
-def test_an_add_of_a_repeat_is_a_noop_and_nothing_else_is() -> None:
+def test_an_add_of_a_repeat_updates_what_it_repeats_and_nothing_else_does() -> None:
     net = Network.init(*DIMS, hidden=8, seed=0)
     hoarder = dict(net.weights, bg=np.array([50.0, 0.0], np.float32))  # ADD whatever it sees
     policy = LearnedPolicy(Network(net.cand_dim, net.neigh_dim, net.k, hoarder))
@@ -121,14 +130,15 @@ def test_an_add_of_a_repeat_is_a_noop_and_nothing_else_is() -> None:
     again = cand("Ana watched the football final with some friends.")
     decision = policy.decide(again, [hit("Ana likes tea.", 0.4, "m0"), said])
     assert (decision.operation, decision.target, decision.reason) == (
-        Operation.NOOP,
+        Operation.UPDATE,
         "m1",
         "repeat",
     )
     assert decision.confidence == pytest.approx(0.99)
+    assert policy.decide(again, [hit(said.record.text, 0.911)]).operation is Operation.UPDATE
     # Below the threshold, by someone else, or the same event told again with another date:
     # stored.
-    assert policy.decide(again, [hit(said.record.text, 0.92)]).operation is Operation.ADD
+    assert policy.decide(again, [hit(said.record.text, 0.905)]).operation is Operation.ADD
     assert policy.decide(cand(said.record.text, "Ben"), [said]).operation is Operation.ADD
     dated = Candidate(
         "Ana's phone screen cracked again this morning (on 29 March 2021).",
@@ -138,7 +148,30 @@ def test_an_add_of_a_repeat_is_a_noop_and_nothing_else_is() -> None:
     )
     before = hit("Ana's phone screen cracked again this morning (on 20 February 2021).", 0.99)
     assert policy.decide(dated, [before]).operation is Operation.ADD
-    # The network's UPDATE of a repeat stands: it keeps the new turn in the provenance.
-    eager = dict(net.weights, bp=np.array([50.0, 0.0], np.float32))
-    updater = LearnedPolicy(Network(net.cand_dim, net.neigh_dim, net.k, eager))
-    assert updater.decide(again, [said]).operation is Operation.UPDATE
+    # The network's NOOP of a repeat stands.
+    quiet = dict(net.weights, bg=np.array([0.0, 50.0], np.float32))
+    skipper = LearnedPolicy(Network(net.cand_dim, net.neigh_dim, net.k, quiet))
+    assert skipper.decide(again, [said]).operation is Operation.NOOP
+
+
+def test_a_repeat_keeps_its_memory_and_both_turns(tmp_path: Path) -> None:
+    net = Network.init(*DIMS, hidden=8, seed=0)
+    hoarder = dict(net.weights, bg=np.array([50.0, 0.0], np.float32))
+    policy = LearnedPolicy(Network(net.cand_dim, net.neigh_dim, net.k, hoarder))
+    with MemoryService.open(
+        tmp_path / "m.duckdb", embedder=HashEmbedder(), policy=policy
+    ) as service:
+        ns = ("team", "t")
+        said = "Ana: I walk the dog every morning."
+        first = Candidate(said, ns, speaker="Ana", provenance=("D1:1",))
+        again = replace(first, provenance=("D4:2",))
+        other = replace(first, speaker="Ben", provenance=("D5:1",))
+        applied = service.remember([first, again, other], principal=SYSTEM)
+        assert [a.decision.operation for a in applied] == [
+            Operation.ADD,
+            Operation.UPDATE,
+            Operation.ADD,
+        ]
+        kept = service.get(applied[0].record.id, principal=SYSTEM)
+        assert kept.provenance == ("D1:1", "D4:2") and kept.version == 2
+        assert service.stats()["current"] == 2
