@@ -779,7 +779,7 @@ class MemoryService:
         if op is Operation.DELETE:
             return self._commit([DeleteOp(target.id, target.version, info)])[0]
         text = decision.text or candidate.text
-        valid_from = candidate.time
+        valid_from = None if decision.restates else candidate.time  # None: the target's
         if valid_from is not None and target.valid_from is not None:
             # World time only moves forward along a memory's versions: a statement dated
             # before the version it replaces closes that version where it began.
@@ -798,6 +798,7 @@ class MemoryService:
             metadata={**_memory_metadata(target.metadata), **candidate.metadata},
             valid_from=valid_from,
             trust=min(target.trust, trust),
+            close_validity=not decision.restates,
             info=info,
         )
         # Versions of one memory are linked by versions() and history(); a `supersedes`

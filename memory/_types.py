@@ -239,7 +239,10 @@ class Decision:
     """A policy's verdict for one candidate.
 
     ``target`` is the id of the memory an UPDATE or DELETE acts on; ``text`` is what to
-    store (ADD/UPDATE), which may merge the candidate with the target.
+    store (ADD/UPDATE), which may merge the candidate with the target. ``restates`` marks an
+    UPDATE whose candidate says again what the target says: the fact has not changed in the
+    world, so the new version keeps the target's ``valid_from`` and the old version's
+    validity is not closed (its wording and provenance still move to the new version).
     """
 
     operation: Operation
@@ -247,6 +250,7 @@ class Decision:
     text: str | None = None
     confidence: float = 1.0
     reason: str | None = None
+    restates: bool = False
 
 
 @runtime_checkable

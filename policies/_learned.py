@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,13 @@ class LearnedPolicy:
     One rule follows it: the network's ADD of a candidate that only repeats a neighbour (see
     :func:`policies._baselines.repeated`; cosine >= ``repeat_similarity``) is an UPDATE of
     that neighbour, as the network's own UPDATE of a repeat is: the memory takes the new
-    wording (the old one stays in its history) and keeps both turns in its provenance.
-    Trained with a cost per stored item, the network still ADDs most verbatim repeats; the
-    rule stores 5-12% fewer items on the synthetic held-out sets and 3% fewer on conv-30 at
-    the same recall (benchmarks/README, twelfth and thirteenth rounds). It acts from a lower
-    cosine than the heuristic's NOOP of a near-duplicate (0.93), which drops the new turn.
+    wording (the old one stays in its history) and keeps both turns in its provenance. Such
+    an UPDATE ``restates`` its target: the fact has not changed, so the memory keeps its
+    world time (``valid_from``). Trained with a cost per stored item, the network still
+    ADDs most verbatim repeats; the rule stores 5-12% fewer items on the synthetic held-out
+    sets and 3% fewer on conv-30 at the same recall (benchmarks/README, twelfth and
+    thirteenth rounds). It acts from a lower cosine than the heuristic's NOOP of a
+    near-duplicate (0.93), which drops the new turn.
 
     Attributes:
         network: The weights.
@@ -98,10 +101,21 @@ class LearnedPolicy:
         if action == 0 and (known := repeated(candidate, neighbours, self.repeat_similarity)):
             hit, similarity = known
             return Decision(
-                Operation.UPDATE, target=hit.record.id, confidence=similarity, reason="repeat"
+                Operation.UPDATE,
+                target=hit.record.id,
+                confidence=similarity,
+                reason="repeat",
+                restates=True,
             )
         confidence = 1.0 / sum(math.exp(logit - best) for logit in logits)
-        return decision_for(action, candidate, neighbours, confidence=confidence, reason="learned")
+        decision = decision_for(
+            action, candidate, neighbours, confidence=confidence, reason="learned"
+        )
+        if decision.operation is Operation.UPDATE:
+            known = repeated(candidate, neighbours, self.repeat_similarity)
+            if known is not None and known[0].record.id == decision.target:
+                return replace(decision, restates=True)
+        return decision
 
 
 def _factory(checkpoint: Path | None = None, **options: Any) -> LearnedPolicy:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -163,15 +164,38 @@ def test_a_repeat_keeps_its_memory_and_both_turns(tmp_path: Path) -> None:
     ) as service:
         ns = ("team", "t")
         said = "Ana: I walk the dog every morning."
-        first = Candidate(said, ns, speaker="Ana", provenance=("D1:1",))
-        again = replace(first, provenance=("D4:2",))
+        day = datetime(2024, 1, 1, tzinfo=UTC)
+        first = Candidate(said, ns, speaker="Ana", provenance=("D1:1",), time=day)
+        again = replace(first, provenance=("D4:2",), time=day + timedelta(days=3))
         other = replace(first, speaker="Ben", provenance=("D5:1",))
         applied = service.remember([first, again, other], principal=SYSTEM)
-        assert [a.decision.operation for a in applied] == [
-            Operation.ADD,
-            Operation.UPDATE,
-            Operation.ADD,
+        assert [(a.decision.operation, a.decision.restates) for a in applied] == [
+            (Operation.ADD, False),
+            (Operation.UPDATE, True),
+            (Operation.ADD, False),
         ]
+        assert applied[0].record is not None
         kept = service.get(applied[0].record.id, principal=SYSTEM)
         assert kept.provenance == ("D1:1", "D4:2") and kept.version == 2
+        # Said again, not changed: the memory is as old as the first saying, and the first
+        # version's validity is not cut short.
+        assert kept.valid_from == day
+        old = service.versions(kept.id, principal=SYSTEM)[0]
+        assert old.valid_from == day and old.valid_to is None
         assert service.stats()["current"] == 2
+
+
+def test_the_networks_update_restates_only_a_repeat() -> None:
+    net = Network.init(*DIMS, hidden=8, seed=0)
+    eager = dict(net.weights, bp=np.array([50.0, 0.0], np.float32))  # UPDATE whatever it can
+    updater = LearnedPolicy(Network(net.cand_dim, net.neigh_dim, net.k, eager))
+    again = cand("Ana watched the football final with some friends.")
+    said = hit(again.text, 0.99, "m1", "Ana")
+    decision = updater.decide(again, [said])
+    assert (decision.operation, decision.target, decision.restates) == (
+        Operation.UPDATE,
+        "m1",
+        True,
+    )
+    moved = updater.decide(cand("Ana moved to Porto."), [hit("Ana lives in Lisbon.", 0.6, "m2")])
+    assert (moved.operation, moved.target, moved.restates) == (Operation.UPDATE, "m2", False)

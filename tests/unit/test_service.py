@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,10 +15,12 @@ import pytest
 from memory import (
     SYSTEM,
     Candidate,
+    Decision,
     HashEmbedder,
     MemoryService,
     Operation,
     Principal,
+    ScoredMemory,
     Tier,
 )
 from memory.errors import (
@@ -172,6 +174,33 @@ def test_remember_update_keeps_history_and_as_of(service: MemoryService) -> None
     assert [h.record.text for h in present] == ["Ana lives in Porto now"]
     past = service.search("Where did Ana live before?", principal=writer, k=5)
     assert "Ana lives in Lisbon" in {h.record.text for h in past}
+
+
+class _Restating:
+    """UPDATEs the best neighbour, marked as a restatement, once there is one."""
+
+    name = "restating"
+
+    def decide(self, candidate: Candidate, neighbours: Sequence[ScoredMemory]) -> Decision:
+        if not neighbours:
+            return Decision(Operation.ADD)
+        return Decision(Operation.UPDATE, target=neighbours[0].record.id, restates=True)
+
+
+def test_a_restating_update_keeps_the_memorys_world_time(service: MemoryService) -> None:
+    (first,) = service.remember([_said_by_ana("Ana walks her dog at dawn", 1)], principal=writer)
+    (again,) = service.remember(
+        [_said_by_ana("Ana walks her dog at dawn, every day", 9)],
+        principal=writer,
+        policy=_Restating(),
+    )
+    assert first.record is not None and again.record is not None
+    assert again.record.id == first.record.id and again.record.version == 2
+    assert again.record.text == "Ana walks her dog at dawn, every day"
+    assert again.record.provenance == ("D1:1", "D9:1")
+    assert again.record.valid_from == datetime(2024, 1, 1, tzinfo=UTC)
+    old = service.versions(first.record.id, principal=writer)[0]
+    assert old.valid_to is None and old.superseded_at is not None
 
 
 def test_a_candidates_speaker_is_stored_with_the_memory(service: MemoryService) -> None:
