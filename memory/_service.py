@@ -757,6 +757,11 @@ class MemoryService:
             reason=decision.reason,
         )
         op = decision.operation
+        if decision.restates and op is not Operation.UPDATE:
+            raise InvalidInputError(
+                f"policy {policy_name!r} returned {op.value} with restates=True; "
+                "only an UPDATE restates its target"
+            )
         if op is Operation.NOOP:
             return None
         if op is Operation.ADD:

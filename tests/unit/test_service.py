@@ -203,6 +203,20 @@ def test_a_restating_update_keeps_the_memorys_world_time(service: MemoryService)
     assert old.valid_to is None and old.superseded_at is not None
 
 
+def test_only_an_update_can_restate(service: MemoryService) -> None:
+    class Confused:
+        name = "confused"
+
+        def decide(self, candidate: Candidate, neighbours: Sequence[ScoredMemory]) -> Decision:
+            return Decision(Operation.ADD, restates=True)
+
+    with pytest.raises(InvalidInputError, match="'confused' returned ADD with restates=True"):
+        service.remember(
+            [_said_by_ana("Ana walks her dog", 1)], principal=writer, policy=Confused()
+        )
+    assert service.stats()["current"] == 0
+
+
 def test_a_candidates_speaker_is_stored_with_the_memory(service: MemoryService) -> None:
     (said,) = service.remember([_said_by_ana("Ana lives in Lisbon", 1)], principal=writer)
     assert said.record is not None and said.record.metadata["speaker"] == "Ana"
