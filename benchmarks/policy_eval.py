@@ -32,6 +32,7 @@ class _TimedPolicy:
     def __init__(self, inner: MemoryPolicy) -> None:
         self.inner = inner
         self.operations: Counter[Operation] = Counter()
+        self.restated = 0  # UPDATEs that say again what their target says
         self.elapsed_ns: list[int] = []
         # (conversation id, first dia id of the candidate) -> operations decided for it
         self.by_turn: dict[tuple[str, str], list[Operation]] = {}
@@ -45,6 +46,7 @@ class _TimedPolicy:
         decision = self.inner.decide(candidate, neighbours)
         self.elapsed_ns.append(time.perf_counter_ns() - started)
         self.operations[decision.operation] += 1
+        self.restated += decision.restates
         if candidate.provenance:
             key = (candidate.namespace[-1], candidate.provenance[0])
             self.by_turn.setdefault(key, []).append(decision.operation)
@@ -68,7 +70,8 @@ def evaluate_policy(
 
     Returns:
         ``{"policy", "recall": {"overall", <category>...}, "items_stored", "decisions":
-        {"ADD", "UPDATE", "DELETE", "NOOP"}, "decision_p95_ms"}`` plus ``decision_p50_ms``,
+        {"ADD", "UPDATE", "DELETE", "NOOP"}, "decision_p95_ms"}`` plus ``restated`` (of the
+        UPDATEs, those that restate their target: see ``memory.Decision``), ``decision_p50_ms``,
         ``conversations``, ``questions``, ``budget_words``, and ``answer_in_context`` /
         ``answer_questions`` as :func:`benchmarks.locomo.run_locomo` reports them (short
         reference answers found word for word in the packed context).
@@ -89,6 +92,7 @@ def evaluate_policy(
         "recall": result["recall"],
         "items_stored": result["items_stored"],
         "decisions": {op.value: timed.operations[op] for op in Operation},
+        "restated": timed.restated,
         "decision_p95_ms": _percentile(elapsed_ms, 95),
         "decision_p50_ms": _percentile(elapsed_ms, 50),
         "conversations": len(result["per_conversation"]),
@@ -171,7 +175,8 @@ def summarize(result: dict[str, Any]) -> str:
         f"policy [{result['policy']}] on {result['questions']} questions "
         f"({result['conversations']} conversation(s), {result['budget_words']} words): "
         f"recall {pairs(result['recall'])}; {result['items_stored']} items stored; "
-        f"decisions {pairs(result['decisions'])}; decision p95 {result['decision_p95_ms']} ms"
+        f"decisions {pairs(result['decisions'])} ({result['restated']} UPDATEs restating); "
+        f"decision p95 {result['decision_p95_ms']} ms"
     )
     if "distractors" not in result:
         return line

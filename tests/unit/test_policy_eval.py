@@ -17,6 +17,7 @@ from orchestrator._demo_memory import demo_conversation
 from orchestrator.cli import app
 from policies import AddAllPolicy
 from tests.helpers.chat_server import ChatServer, completion
+from tests.helpers.policies import RestatingPolicy
 
 runner = CliRunner()
 KEYS = {"policy", "recall", "items_stored", "decisions", "decision_p95_ms"}
@@ -57,6 +58,13 @@ def test_evaluate_policy(data: Path, policy: Any) -> None:
     assert all(0.0 <= value <= 100.0 for value in result["answer_in_context"].values())
     if policy == "add-all":
         assert result["items_stored"] == result["decisions"]["ADD"] == candidates(data)
+    assert 0 <= result["restated"] <= result["decisions"]["UPDATE"]
+
+
+def test_restating_updates_are_counted(data: Path) -> None:
+    result = evaluate_policy([data], RestatingPolicy(), budget_words=60, embedder=HashEmbedder())
+    assert result["decisions"]["UPDATE"] == candidates(data) - 1 == result["restated"]
+    assert f"({result['restated']} UPDATEs restating)" in summarize(result)
 
 
 def test_cli_policy_eval_json(data: Path, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from memory.errors import (
     VersionConflictError,
 )
 from policies import HeuristicPolicy
+from tests.helpers.policies import RestatingPolicy
 
 TEAM = ("team", "newsroom")
 writer = Principal.agent("newsroom", "writer")
@@ -176,23 +177,12 @@ def test_remember_update_keeps_history_and_as_of(service: MemoryService) -> None
     assert "Ana lives in Lisbon" in {h.record.text for h in past}
 
 
-class _Restating:
-    """UPDATEs the best neighbour, marked as a restatement, once there is one."""
-
-    name = "restating"
-
-    def decide(self, candidate: Candidate, neighbours: Sequence[ScoredMemory]) -> Decision:
-        if not neighbours:
-            return Decision(Operation.ADD)
-        return Decision(Operation.UPDATE, target=neighbours[0].record.id, restates=True)
-
-
 def test_a_restating_update_keeps_the_memorys_world_time(service: MemoryService) -> None:
     (first,) = service.remember([_said_by_ana("Ana walks her dog at dawn", 1)], principal=writer)
     (again,) = service.remember(
         [_said_by_ana("Ana walks her dog at dawn, every day", 9)],
         principal=writer,
-        policy=_Restating(),
+        policy=RestatingPolicy(),
     )
     assert first.record is not None and again.record is not None
     assert again.record.id == first.record.id and again.record.version == 2
