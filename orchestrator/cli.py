@@ -244,7 +244,7 @@ def policy_synthetic(
     out: Annotated[Path, typer.Option(help="LoCoMo-layout JSON file to write")],
     conversations: Annotated[int, typer.Option(help="How many conversations")] = 5,
     seed: Annotated[
-        int, typer.Option(help="Seed; training refuses 90001-90006, kept for evaluation")
+        int, typer.Option(help="Seed; training refuses 90001-90010, kept for evaluation")
     ] = 90_005,
     phrasing: Annotated[
         str,

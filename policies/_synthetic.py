@@ -93,8 +93,9 @@ SLOT_HELDOUT_SEEDS = {"heldout": 80_001, "heldout2": 80_002, "heldout3": 80_003}
 HELDOUT_SEEDS = {"heldout": 90_001, "heldout2": 90_002, "heldout3": 90_005}
 # Seeds of fresh held-out sets (90003 in `heldout`, 90004 in `heldout2`, 90006 in `heldout3`),
 # drawn on 2026-12-06 after 90001's and 90002's misses had both been read: only scored, never
-# read for misses.
-FRESH_SEEDS = frozenset({90_003, 90_004, 90_006})
+# read for misses. 90007-90010 (`heldout3`) were drawn on 2026-12-07 to score the never-read
+# family on more conversations; 90007's previous-value misses have since been read.
+FRESH_SEEDS = frozenset({90_003, 90_004, 90_006, 90_007, 90_008, 90_009, 90_010})
 SLOT_VALIDATION_SEED = SLOT_HELDOUT_SEEDS["heldout"]
 VALIDATION_SEED = HELDOUT_SEEDS["heldout"]
 HELDOUT2_SEED = HELDOUT_SEEDS["heldout2"]
@@ -697,8 +698,9 @@ _HELDOUT2: dict[str, tuple[str, ...]] = {
 }
 
 # A third held-out family, written on 2026-12-06 (evening) after both earlier families' misses
-# had been read, and before anything was measured on it: its seeds (90005, 90006) are only
-# ever scored. The first two families' fresh seeds share the wordings whose misses were read.
+# had been read, and before anything was measured on it: its seeds 90005, 90006 and
+# 90008-90010 are only ever scored (90007's misses were read on 2026-12-07). The first two
+# families' fresh seeds share the wordings whose misses were read.
 _HELDOUT3: dict[str, tuple[str, ...]] = {
     "residence.initial": (
         "My flat in {v} has a tiny balcony.",
