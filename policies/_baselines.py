@@ -114,6 +114,8 @@ class HeuristicPolicy:
     - hypothetical or denied statements (by cue words, or marked ``distractor`` by the
       service's slot model) never change existing memories: they are ADDed as their own
       memories (their wording keeps the modality) and never UPDATE/DELETE;
+    - nor are such memories (marked ``distractor``) UPDATEd or DELETEd by a statement of a
+      fact: the history would give the denied or hypothetical value as the previous one;
     - anything else is ADDed.
     """
 
@@ -148,6 +150,7 @@ class HeuristicPolicy:
             (hit, sim, shared)
             for hit, sim in scored
             if (subject is None or _mentions(hit, subject))
+            and hit.record.metadata.get("distractor") is not True
             and (shared := slots & _record_slots(hit, subject))
         ]
         if _RETRACTION.search(said) and not _states_new_value(said, subject):

@@ -9,10 +9,13 @@ rules already know.
 Every feature is scaled to about [-1, 1] and clipped to ``[-FEATURE_BOUND, FEATURE_BOUND]``.
 Neighbour rows past the retrieved ones are zero, with ``mask`` 0. A retrieved neighbour the
 candidate may not change has ``mask`` :data:`CONTEXT` (0.5): the network reads it, but cannot
-UPDATE or DELETE it. Those are other speakers' memories, and every neighbour of a candidate
-that is hypothetical, denied or about someone else (such statements must not change a
-person's facts, whatever the weights say), that asks rather than states, or that adds a value
-next to the old one ("also", "another": the heuristic's rule too).
+UPDATE or DELETE it. Those are other speakers' memories; memories marked ``distractor``
+(hypothetical, denied or about someone else, as the service's slot model read them: a
+person's new value is not a new version of "I never moved to Oslo", or the history would
+give Oslo as where they lived before); and every neighbour of a candidate that is
+hypothetical, denied or about someone else (such statements must not change a person's
+facts, whatever the weights say), that asks rather than states, or that adds a value next to
+the old one ("also", "another": the heuristic's rule too).
 
 Actions (:data:`N_ACTIONS` = ``2 + 2 * K``): ``0`` ADD, ``1`` NOOP, ``2 + i`` UPDATE
 neighbour ``i``, ``2 + K + i`` DELETE neighbour ``i`` (pointer-style: the target is a slot
@@ -140,6 +143,7 @@ class _Version(NamedTuple):
     entities: frozenset[str]
     speaker: object
     slots: frozenset[str] | None  # as tagged in the metadata; None: read from the text
+    distractor: bool  # marked so in the metadata: hypothetical, denied or about someone else
     valid_from: float | None
     since: float  # valid_from, else when it was recorded
     versions: float
@@ -152,11 +156,20 @@ _VERSIONS_KEPT = 1 << 14
 def _version(record: MemoryRecord) -> _Version:
     """The memo of ``record``'s version. A version never changes once written; the check of
     the fields it is read from still guards against two stores (or hand-built records)
-    reusing an id. Of the metadata only the two keys read are compared: the whole mapping
+    reusing an id. Of the metadata only the three keys read are compared: the whole mapping
     (ten keys in a conversation's turn, the turn's text among them) costs more."""
     metadata = record.metadata or {}
     speaker, given = metadata.get("speaker"), metadata.get("slots")
-    source = (record.text, record.entities, speaker, given, record.valid_from, record.recorded_at)
+    distractor = metadata.get("distractor") is True
+    source = (
+        record.text,
+        record.entities,
+        speaker,
+        given,
+        distractor,
+        record.valid_from,
+        record.recorded_at,
+    )
     known = _VERSIONS.get((record.id, record.version))
     if known is not None and known.source == source:
         return known
@@ -168,6 +181,7 @@ def _version(record: MemoryRecord) -> _Version:
         frozenset(e.lower() for e in record.entities),
         speaker,
         frozenset(str(slot) for slot in given) if isinstance(given, list | tuple) else None,
+        distractor,
         valid_from,
         valid_from if valid_from is not None else _epoch(record.recorded_at),
         math.log(max(1, record.version)) * 0.5,
@@ -296,7 +310,11 @@ def _features(
             stated = known.slots if known.slots is not None else _record_slots(hit, subject)
             same_slot = not slots.isdisjoint(stated)
         same_speaker = candidate.speaker is not None and speaker == candidate.speaker
-        target = not fixed and (same_speaker or candidate.speaker is None or speaker is None)
+        target = (
+            not fixed
+            and not known.distractor
+            and (same_speaker or candidate.speaker is None or speaker is None)
+        )
         mask.append(1.0 if target else CONTEXT)
         components = hit.components
         # Jaccard overlaps and log-days, inline: a call each costs more than its arithmetic.

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from memory import Candidate, MemoryRecord, Operation, ScoredMemory, Tier
+from memory import (
+    SYSTEM,
+    Candidate,
+    HashEmbedder,
+    MemoryRecord,
+    MemoryService,
+    Operation,
+    ScoredMemory,
+    Tier,
+)
 from memory.errors import InvalidInputError
 from policies import AddAllPolicy, HeuristicPolicy, available_policies, make_policy
 
@@ -120,6 +130,31 @@ def test_heuristic_reads_the_statement_not_the_question_before_it() -> None:
     )
     decision = HeuristicPolicy().decide(candidate, [hit("Ana lives in Lisbon", 0.7)])
     assert decision.operation is Operation.ADD
+
+
+def test_heuristic_never_makes_a_fact_the_new_version_of_a_distractor(tmp_path: Path) -> None:
+    denied = hit("Ana never moved to Oslo, honestly.", 0.8, "m1")
+    lived = hit("Ana lives in Lisbon", 0.7, "m2")
+    moved = cand("Ana moved to Porto")
+    assert HeuristicPolicy().decide(moved, [denied, lived]).target == "m1"
+    denied.record.metadata["distractor"] = True  # as the service's slot model marks it
+    decision = HeuristicPolicy().decide(moved, [denied, lived])
+    assert (decision.operation, decision.target) == (Operation.UPDATE, "m2")
+    assert HeuristicPolicy().decide(moved, [denied]).operation is Operation.ADD
+    # Through a store: the denial stays as it was, and Porto's history does not start at Oslo.
+    with MemoryService.open(
+        tmp_path / "m.duckdb", embedder=HashEmbedder(), policy=HeuristicPolicy()
+    ) as service:
+        flagged = {"distractor": True, "slots": ["residence"]}
+        said = Candidate("Ana never moved to Oslo, honestly.", NS, speaker="Ana", metadata=flagged)
+        applied = service.remember(
+            [said, Candidate("Ana moved to Oslo", NS, speaker="Ana")], principal=SYSTEM
+        )
+        assert [a.decision.operation for a in applied] == [Operation.ADD, Operation.ADD]
+        assert applied[0].record is not None
+        kept = service.get(applied[0].record.id, principal=SYSTEM)
+        assert kept.version == 1 and kept.text == said.text
+        assert service.stats()["current"] == 2
 
 
 def test_heuristic_adds_a_second_value_next_to_the_first() -> None:

@@ -109,6 +109,22 @@ def test_the_network_cannot_change_what_the_candidate_may_not() -> None:
     assert policy.decide(dreamy, [neighbour("Ana")]).operation is not Operation.UPDATE
 
 
+def test_a_fact_never_becomes_the_new_version_of_a_distractor() -> None:
+    net = Network.init(*DIMS, hidden=8, seed=0)
+    eager = dict(net.weights, bp=np.array([50.0, 0.0], np.float32))  # UPDATE whatever it can
+    policy = LearnedPolicy(Network(net.cand_dim, net.neigh_dim, net.k, eager))
+    denied = hit("It wasn't Ana who moved to Oslo; it was Ana's aunt.", 0.8, "m1")
+    lived = hit("Ana's flat in Lisbon has a tiny balcony.", 0.6, "m2")
+    moved = cand("Ana moved to Porto.")
+    # Unmarked, the denial is the likelier target; marked (by the service's slot model), the
+    # network cannot point at it, or "where did Ana live before?" would answer Oslo.
+    assert policy.decide(moved, [denied, lived]).target == "m1"
+    denied.record.metadata["distractor"] = True
+    decision = policy.decide(moved, [denied, lived])
+    assert (decision.operation, decision.target) == (Operation.UPDATE, "m2")
+    assert policy.decide(moved, [denied]).operation is not Operation.UPDATE
+
+
 def test_training_refuses_the_seeds_of_the_held_out_sets() -> None:
     from policies._synthetic import FRESH_SEEDS, HELDOUT_SEEDS, RESERVED_SEEDS
     from policies._training import training_conversations
