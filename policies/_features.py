@@ -58,6 +58,7 @@ __all__ = [
     "OBSERVATION_SIZE",
     "K",
     "action_mask",
+    "changeable",
     "decision_for",
     "featurize",
     "flatten_observation",
@@ -359,6 +360,17 @@ def flatten_observation(
     flat[a:b] = neigh.reshape(-1)
     flat[b:] = mask
     return flat
+
+
+def changeable(candidate: Candidate, neighbours: Sequence[ScoredMemory]) -> list[bool]:
+    """Which of ``neighbours`` the candidate may UPDATE or DELETE: the mask's 1s (module
+    docstring), for any number of neighbours. A policy that decides otherwise (a model's
+    answer) is held to the same rules as the learned one."""
+    allowed: list[bool] = []
+    for start in range(0, len(neighbours), K):
+        _, _, mask = _features(candidate, neighbours[start : start + K], None)
+        allowed += [m >= 1.0 for m in mask]
+    return allowed
 
 
 def action_mask(mask: Features) -> npt.NDArray[np.int8]:

@@ -8,6 +8,12 @@ A memory write never fails because of the model: an answer that cannot be used (
 unknown operation, a target that is not one of the numbered neighbours) or a failed model call
 becomes an ADD of the candidate with low confidence and a ``reason`` that says why, which the
 service writes to the memory's history.
+
+The model is held to the rules the other policies keep by construction
+(:func:`policies._features.changeable`): a hypothetical, denied or second-hand candidate, a
+question or a value added next to the old one changes no memory, and no candidate changes
+another speaker's memory or one marked hypothetical or denied. An UPDATE or DELETE against
+them is stored as an ADD whose ``reason`` says so.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 
 from memory import Candidate, Decision, Operation, ScoredMemory
 from memory.errors import ColonyError, InvalidInputError
+from policies._features import changeable
 
 __all__ = ["DEFAULT_POLICY_PROMPT", "LLMPolicy"]
 
@@ -36,7 +43,8 @@ Candidate (said by {speaker}, {time}):
 Stored memories, most similar first:
 {neighbours}
 
-Operations:
+Operations (a hypothetical, denied or second-hand candidate changes no stored memory, and no
+candidate changes a memory another speaker said; such answers are stored as ADD):
 - ADD: the candidate is new information; store it as a new memory.
 - UPDATE: the candidate changes or refines stored memory number N; "text" replaces it
   (merge what still holds).
@@ -110,7 +118,7 @@ class LLMPolicy:
         """The prompt for one decision."""
         now = candidate.time or datetime.now(UTC)
         lines = [
-            f"{n}. [id {hit.record.id}, {_age(hit, now)}] {_cut(hit.record.text)}"
+            f"{n}. [id {hit.record.id}, {_age(hit, now)}{_said_by(hit)}] {_cut(hit.record.text)}"
             for n, hit in enumerate(neighbours[: self.neighbours_shown], start=1)
         ]
         return (
@@ -131,7 +139,21 @@ class LLMPolicy:
             # Model outages must not lose the memory: it is stored, and the history says why.
             logger.warning("llm policy: model call failed, candidate ADDed: %s", exc)
             return _fallback(candidate, f"model call failed: {type(exc).__name__}: {exc}")
-        return parse_decision(reply, candidate, shown)
+        decision = parse_decision(reply, candidate, shown)
+        changes = decision.operation in (Operation.UPDATE, Operation.DELETE)
+        if changes and decision.target is not None:
+            ids = (hit.record.id for hit in shown)
+            allowed = dict(zip(ids, changeable(candidate, shown), strict=True))
+            if not allowed[decision.target]:
+                return _fallback(
+                    candidate,
+                    f"{decision.operation.value} of memory {decision.target}, which this "
+                    "candidate may not change (another speaker's memory, one marked "
+                    "hypothetical or denied, or a hypothetical, denied or second-hand "
+                    "candidate, a question or an added value)",
+                    verdict="refused",
+                )
+        return decision
 
 
 def parse_decision(reply: str, candidate: Candidate, shown: Sequence[ScoredMemory]) -> Decision:
@@ -168,12 +190,12 @@ def parse_decision(reply: str, candidate: Candidate, shown: Sequence[ScoredMemor
     return Decision(operation, target=target, text=text, confidence=confidence, reason=reason)
 
 
-def _fallback(candidate: Candidate, why: str) -> Decision:
+def _fallback(candidate: Candidate, why: str, *, verdict: str = "unusable") -> Decision:
     return Decision(
         Operation.ADD,
         text=candidate.text,
         confidence=FALLBACK_CONFIDENCE,
-        reason=f"llm answer unusable, stored as ADD: {why}",
+        reason=f"llm answer {verdict}, stored as ADD: {why}",
     )
 
 
@@ -226,6 +248,11 @@ def _age(hit: ScoredMemory, now: datetime) -> str:
     if days < 0:
         return f"stated {then.date().isoformat()}"
     return "from today" if days == 0 else f"{days} day{'s' if days != 1 else ''} old"
+
+
+def _said_by(hit: ScoredMemory) -> str:
+    speaker = hit.record.metadata.get("speaker") if hit.record.metadata else None
+    return f", said by {speaker}" if isinstance(speaker, str) and speaker else ""
 
 
 def _aware(value: datetime) -> datetime:

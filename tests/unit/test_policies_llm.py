@@ -68,7 +68,7 @@ def test_prompt_shows_candidate_and_numbered_neighbours() -> None:
     LLMPolicy(complete, neighbours_shown=1).decide(cand(), NEAR)
     (prompt,) = prompts
     assert "Ana moved to Porto" in prompt and "said by Ana, 2025-03-02" in prompt
-    assert "1. [id m1, 2 days old] Ana lives in Lisbon" in prompt
+    assert "1. [id m1, 2 days old, said by Ana] Ana lives in Lisbon" in prompt
     assert "bakery" not in prompt  # only neighbours_shown neighbours
     assert '"operation": "ADD|UPDATE|DELETE|NOOP"' in prompt
 
@@ -151,6 +151,33 @@ def update_first_neighbour(prompt: str) -> str:
     if "\n1. [id " in prompt:
         return '```json\n{"operation": "UPDATE", "target": 1, "confidence": 0.8}\n```'
     return '{"operation": "ADD", "target": null, "confidence": 0.9}'
+
+
+def test_the_model_is_held_to_what_a_candidate_may_change() -> None:
+    complete, _ = scripted(*['{"operation": "UPDATE", "target": 1, "confidence": 0.9}'] * 4)
+    policy = LLMPolicy(complete)
+    ben = [baseline_hit("Ben lives in Lisbon", 0.8, "m1", speaker="Ben")]
+    denied = [baseline_hit("Ana never moved to Oslo, honestly.", 0.8, "m1")]
+    denied[0].record.metadata["distractor"] = True  # as the service's slot model marks it
+    refused = [
+        policy.decide(cand("Maybe one day Ana will move to Porto"), NEAR),  # hypothetical
+        policy.decide(cand(), ben),  # another speaker's memory
+        policy.decide(cand(), denied),  # a memory marked hypothetical or denied
+    ]
+    for decision in refused:
+        assert (decision.operation, decision.target) == (Operation.ADD, None), decision
+        assert decision.reason is not None and "refused" in decision.reason
+        assert "may not change" in decision.reason
+    allowed = policy.decide(cand(), NEAR)
+    assert (allowed.operation, allowed.target) == (Operation.UPDATE, "m1")
+    # Past the learned policy's five neighbours the same rules hold.
+    many = [hit(f"Ana fact {i}", f"a{i}") for i in range(6)]
+    many.append(baseline_hit("Ben lives in Lisbon", 0.8, "b7", speaker="Ben"))
+    answers = ('{"operation": "DELETE", "target": 6}', '{"operation": "DELETE", "target": 7}')
+    complete, _ = scripted(*answers)
+    wide = LLMPolicy(complete, neighbours_shown=7)
+    assert wide.decide(cand(), many).operation is Operation.DELETE
+    assert wide.decide(cand(), many).operation is Operation.ADD
 
 
 def test_through_the_service() -> None:
