@@ -36,11 +36,7 @@ from memory import _duckdb_write as write
 from memory._checks import (
     MAX_TEXT_CHARS,
     aware,
-    check_float,
-    check_interval,
     check_label,
-    check_metadata,
-    check_text,
     short,
     to_utc,
 )
@@ -49,20 +45,22 @@ from memory._duckdb_rowids import Appended, RowidMaps, at_rowids
 from memory._duckdb_schema import ARROW_SCHEMA, connect, load_bundled_extension, migrate
 from memory._duckdb_sql import filter_sql
 from memory._duckdb_write import COLUMNS, Row, find_rows, memory_id_arg, rows_at
-from memory._namespace import Namespace, join_namespace, split_namespace, validate_namespace
+from memory._namespace import Namespace, split_namespace, validate_namespace
 from memory._types import (
     AddOp,
+    CreditOp,
     Edge,
     EdgeType,
     Filter,
     HistoryEntry,
     MemoryRecord,
+    NewTask,
     NodeKind,
     Operation,
     UpdateOp,
     WriteOp,
 )
-from memory.errors import InvalidInputError, InvalidRecordError, MemoryNotFoundError, StoreError
+from memory.errors import InvalidInputError, MemoryNotFoundError, StoreError
 
 __all__ = [
     "ARROW_SCHEMA",
@@ -254,14 +252,23 @@ class DuckDBStore:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def apply(self, ops: Sequence[WriteOp]) -> list[MemoryRecord]:
-        """Apply ``ops`` in one transaction, all or nothing; one history row per op."""
+    def apply(
+        self,
+        ops: Sequence[WriteOp],
+        *,
+        tasks: Sequence[NewTask] = (),
+        edges: Iterable[Edge] = (),
+    ) -> list[MemoryRecord]:
+        """Apply ``ops``, ``tasks`` and ``edges`` in one transaction, all or nothing; one
+        history row per op."""
         ops = list(ops)
         for op in ops:
             write.check_op(op)
         # Adds are fully checked before the transaction; updates once the old row is read.
         adds = {id(op): write.check_new(op) for op in ops if isinstance(op, AddOp)}
-        if not ops:
+        task_rows = [write.task_row(task) for task in tasks]
+        edge_rows = [write.edge_row(edge) for edge in edges]
+        if not (ops or task_rows or edge_rows):
             return []
         out: list[MemoryRecord] = []
         with self._transaction() as (cur, appended):
@@ -272,61 +279,22 @@ class DuckDBStore:
                     row = batch.add(adds[id(op)], op.info)
                 elif isinstance(op, UpdateOp):
                     row = batch.update(op)
+                elif isinstance(op, CreditOp):
+                    row = batch.credit(op)
                 else:
                     row = batch.delete(op)
                 out.append(row.record())
+            if task_rows:
+                batch.add_tasks(task_rows)
+            batch.link(edge_rows)
             batch.flush(appended)
         return out
 
     def add_edges(self, edges: Iterable[Edge]) -> int:
         """Insert graph edges in one transaction; returns how many were written."""
-        rows: list[tuple[object, ...]] = []
-        for edge in edges:
-            if not isinstance(edge, Edge):
-                raise InvalidInputError(f"add_edges takes Edge objects, got {short(edge)}")
-            start, end = to_utc(edge.valid_from, "valid_from"), to_utc(edge.valid_to, "valid_to")
-            check_interval(start, end)
-            try:
-                kinds = (
-                    EdgeType(edge.type).value,
-                    NodeKind(edge.src_kind),
-                    NodeKind(edge.dst_kind),
-                )
-            except ValueError as exc:
-                raise InvalidRecordError(f"bad edge {short(edge)}: {exc}") from None
-            rows.append(
-                (
-                    check_label(edge.src, "edge src"),
-                    kinds[1].value,
-                    check_label(edge.dst, "edge dst"),
-                    kinds[2].value,
-                    kinds[0],
-                    check_float(edge.weight, "edge weight"),
-                    start,
-                    end,
-                    join_namespace(validate_namespace(edge.namespace, allow_empty=True)),
-                )
-            )
-        if not rows:
-            return 0
-        names = ("src", "src_kind", "dst", "dst_kind", "type", "weight", "valid_from", "valid_to")
-        table = pa.table(
-            {
-                **{name: [row[i] for row in rows] for i, name in enumerate(names)},
-                "namespace": pa.array([row[8] for row in rows], pa.string()),
-            }
-        )
-        with self._transaction() as (cur, appended):
-            now = self._tick()
-            cur.register("colony_new_edges", table)
-            cur.execute(
-                "INSERT INTO edges SELECT src, src_kind, dst, dst_kind, type, weight, "
-                "valid_from::TIMESTAMP, valid_to::TIMESTAMP, namespace, ? FROM colony_new_edges",
-                [now],
-            )
-            cur.unregister("colony_new_edges")
-            appended.edges.extend((str(row[0]), str(row[2])) for row in rows)
-        return len(rows)
+        edges = list(edges)
+        self.apply((), edges=edges)
+        return len(edges)
 
     def add_task(
         self,
@@ -340,18 +308,7 @@ class DuckDBStore:
         node = (
             check_label(task_id, "task_id") if task_id is not None else f"task:{uuid.uuid4().hex}"
         )
-        values = [
-            node,
-            join_namespace(validate_namespace(namespace)),
-            check_text(text),
-            check_metadata(metadata or {}),
-        ]
-        with self._transaction() as (cur, _):
-            if cur.execute("SELECT 1 FROM tasks WHERE id = ?", [node]).fetchone():
-                raise InvalidRecordError(f"task id {short(node)} is already used")
-            cur.execute(
-                "INSERT INTO tasks VALUES (?, ?, ?, ?, ?)", [*values[:3], self._tick(), values[3]]
-            )
+        self.apply((), tasks=[NewTask(text, namespace, metadata or {}, id=node)])
         return node
 
     # -- reads ---------------------------------------------------------------------------------

@@ -39,8 +39,13 @@ from memory._namespace import join_namespace, split_namespace, validate_namespac
 from memory._types import (
     AddOp,
     ChangeInfo,
+    CreditOp,
     DeleteOp,
+    Edge,
+    EdgeType,
     MemoryRecord,
+    NewTask,
+    NodeKind,
     Operation,
     Tier,
     UpdateOp,
@@ -226,8 +231,12 @@ def _rows_by_rowid(
 
 def check_op(op: object) -> None:
     """Refuse anything but a write op with a well-formed ChangeInfo."""
-    if not isinstance(op, AddOp | UpdateOp | DeleteOp):
-        raise InvalidInputError(f"ops must be AddOp, UpdateOp or DeleteOp, got {short(op)}")
+    if not isinstance(op, AddOp | UpdateOp | DeleteOp | CreditOp):
+        raise InvalidInputError(
+            f"ops must be AddOp, UpdateOp, DeleteOp or CreditOp, got {short(op)}"
+        )
+    if isinstance(op, CreditOp):
+        check_float(op.delta, "credit delta")
     info = op.info
     if not isinstance(info, ChangeInfo):
         raise InvalidInputError(f"info must be a ChangeInfo, got {short(info)}")
@@ -290,6 +299,47 @@ def check_new(op: AddOp) -> Row:
     )
 
 
+def edge_row(edge: object) -> list[Any]:
+    """A checked edge as an ``edges`` row, ``created_at`` (last) left to the writer."""
+    if not isinstance(edge, Edge):
+        raise InvalidInputError(f"edges must be Edge objects, got {short(edge)}")
+    start, end = to_utc(edge.valid_from, "valid_from"), to_utc(edge.valid_to, "valid_to")
+    check_interval(start, end)
+    try:
+        kind, src_kind, dst_kind = (
+            EdgeType(edge.type).value,
+            NodeKind(edge.src_kind).value,
+            NodeKind(edge.dst_kind).value,
+        )
+    except ValueError as exc:
+        raise InvalidRecordError(f"bad edge {short(edge)}: {exc}") from None
+    return [
+        check_label(edge.src, "edge src"),
+        src_kind,
+        check_label(edge.dst, "edge dst"),
+        dst_kind,
+        kind,
+        check_float(edge.weight, "edge weight"),
+        start,
+        end,
+        join_namespace(validate_namespace(edge.namespace, allow_empty=True)),
+        None,
+    ]
+
+
+def task_row(task: object) -> tuple[str, str, str, str]:
+    """A checked task node: id (``task:<hex>`` unless given), namespace, text, metadata."""
+    if not isinstance(task, NewTask):
+        raise InvalidInputError(f"tasks must be NewTask objects, got {short(task)}")
+    node = check_label(task.id, "task id") if task.id is not None else f"task:{uuid.uuid4().hex}"
+    return (
+        node,
+        join_namespace(validate_namespace(task.namespace)),
+        check_text(task.text),
+        check_metadata({} if task.metadata is None else task.metadata),
+    )
+
+
 def _naive_ts(values: list[datetime | None]) -> pa.Array:
     return pa.array(values, _TS)
 
@@ -318,6 +368,7 @@ class Batch:
         self._open: dict[str, dict[str, int]] = {}
         self._edges: list[list[Any]] = []
         self._closed: list[tuple[int, datetime]] = []  # stored edges: rowid, valid_to
+        self._tasks: list[tuple[object, ...]] = []
 
     def prefetch(self, ops: Sequence[WriteOp], adds: dict[int, Row]) -> None:
         """Read every id, current row and open MENTIONS edge the ops touch (<= 2 queries).
@@ -328,7 +379,7 @@ class Batch:
         targets = {
             op.memory_id
             for op in ops
-            if isinstance(op, UpdateOp | DeleteOp) and isinstance(op.memory_id, str)
+            if isinstance(op, UpdateOp | DeleteOp | CreditOp) and isinstance(op.memory_id, str)
         }
         ids = {row.id for row in adds.values()} | targets
         found, self._taken = find_rows(self._cur, self._rows, [(i, None) for i in ids])
@@ -418,6 +469,32 @@ class Batch:
         self._write(row)
         self._log(row.id, Operation.UPDATE, old, row, op.info, now)
         return row
+
+    def credit(self, op: CreditOp) -> Row:
+        """Version + 1 with ``delta`` added to the utility; a deleted memory stays as it is."""
+        old = self.current(memory_id_arg(op.memory_id))
+        if old.deleted:
+            return old
+        utility = old.utility + check_float(op.delta, "credit delta")
+        return self.update(UpdateOp(old.id, old.version, utility=utility, info=op.info))
+
+    def link(self, rows: Sequence[list[Any]]) -> None:
+        """Add checked edges (see :func:`edge_row`)."""
+        now = self._tick()
+        self._edges.extend([*row[:-1], now] for row in rows)
+
+    def add_tasks(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
+        """Add checked task nodes (see :func:`task_row`); their ids must be new."""
+        ids = [row[0] for row in rows]
+        if len(set(ids)) < len(ids):
+            raise InvalidRecordError(f"task ids repeat in one batch: {short(ids)}")
+        taken = self._cur.execute(
+            "SELECT id FROM tasks WHERE id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+        ).fetchall()
+        if taken:
+            raise InvalidRecordError(f"task id {short(taken[0][0])} is already used")
+        now = self._tick()
+        self._tasks.extend((*row[:3], now, row[3]) for row in rows)
 
     def delete(self, op: DeleteOp) -> Row:
         """Supersede the current version with a tombstone (a copy marked ``deleted``)."""
@@ -583,6 +660,14 @@ class Batch:
             )
             self._run("INSERT INTO edges SELECT * FROM {t}", table)
             appended.edges.extend((str(edge[0]), str(edge[2])) for edge in self._edges)
+        if self._tasks:
+            cols = list(zip(*self._tasks, strict=True))
+            types = [_STR, _STR, _STR, _TS, _STR]
+            names = ["id", "namespace", "text", "created_at", "metadata"]
+            table = pa.table(
+                [pa.array(c, t) for c, t in zip(cols, types, strict=True)], names=names
+            )
+            self._run("INSERT INTO tasks SELECT * FROM {t}", table)
 
     def _run(self, sql: str, table: pa.Table) -> None:
         """Run ``sql`` with ``{t}`` standing for ``table``'s rows.

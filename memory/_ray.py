@@ -110,8 +110,15 @@ class RemoteMemory:
         relay(telemetry)
         return result
 
-    def _retrying(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """:meth:`_call`, again while the actor is down (see the class docstring)."""
+    def _retrying(
+        self,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        retried: list[bool] | None = None,
+    ) -> Any:
+        """:meth:`_call`, again while the actor is down (see the class docstring); appends
+        to ``retried`` before each new try."""
         from ray.exceptions import ActorUnavailableError, RayActorError
 
         deadline = time.monotonic() + float(os.environ.get(RETRY_ENV, "60"))
@@ -124,6 +131,8 @@ class RemoteMemory:
                     raise
                 time.sleep(pause)
                 pause = min(2.0, pause * 2)
+                if retried is not None:
+                    retried.append(True)
 
     def add(self, text: str, **kwargs: Any) -> MemoryRecord:
         """:meth:`MemoryService.add`, retried under an id chosen here."""
@@ -143,20 +152,50 @@ class RemoteMemory:
     def add_many(
         self, memories: Sequence[NewMemory], *, principal: Principal, origin: str | None = None
     ) -> list[MemoryRecord]:
-        """:meth:`MemoryService.add_many`, retried under ids chosen here (one transaction:
-        a retry finds all of them taken, or none)."""
+        """:meth:`MemoryService.add_many`, retried under ids chosen here unless given (one
+        transaction: a retry finds all of them taken, or none)."""
+        return self._adding("add_many", memories, {"principal": principal, "origin": origin})
+
+    def write(
+        self, *, principal: Principal, memories: Sequence[NewMemory] = (), **kwargs: Any
+    ) -> list[MemoryRecord]:
+        """:meth:`MemoryService.write`; retried, like :meth:`add_many`, when it adds memories.
+
+        The adds are sent under ids chosen here unless given, and the whole call is one
+        transaction: a retry that finds them taken proves an earlier try committed, credits
+        and all, so nothing is applied twice. The records are then read back, as they are
+        now. A call that adds nothing is not retried (a credit alone cannot tell a first try
+        that went through from another writer's).
+        """
+        kwargs["principal"] = principal
+        if not memories:
+            return cast(list[MemoryRecord], self._call("write", (), kwargs))
+        return self._adding("write", memories, kwargs, also=list(kwargs.get("credits") or {}))
+
+    def _adding(
+        self,
+        method: str,
+        memories: Sequence[NewMemory],
+        kwargs: dict[str, Any],
+        also: Sequence[str] = (),
+    ) -> list[MemoryRecord]:
+        """``method`` with ``memories`` under ids chosen here (or by the caller), retried
+        while the actor is down; when a retry finds them taken, the records (and ``also``'s)
+        as they are now."""
         named = [m if m.id else dataclasses.replace(m, id=uuid.uuid4().hex) for m in memories]
+        retried: list[bool] = []
         try:
             return cast(
                 list[MemoryRecord],
-                self._retrying("add_many", (named,), {"principal": principal, "origin": origin}),
+                self._retrying(method, (), {**kwargs, "memories": named}, retried),
             )
         except MemoryIdTakenError:
-            if any(m.id for m in memories):
-                raise
+            if not retried:
+                raise  # taken before any try of ours: not ours to explain away
+            principal = kwargs["principal"]
             return [
-                cast(MemoryRecord, self._retrying("get", (m.id,), {"principal": principal}))
-                for m in named
+                cast(MemoryRecord, self._retrying("get", (i,), {"principal": principal}))
+                for i in [*(m.id for m in named), *also]
             ]
 
     def __getattr__(self, method: str) -> Any:

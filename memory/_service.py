@@ -51,6 +51,7 @@ from memory._types import (
     AddOp,
     Candidate,
     ChangeInfo,
+    CreditOp,
     Decision,
     DeleteOp,
     Edge,
@@ -59,6 +60,7 @@ from memory._types import (
     MemoryPolicy,
     MemoryRecord,
     NewMemory,
+    NewTask,
     Operation,
     ScoredMemory,
     Tier,
@@ -97,6 +99,8 @@ class AppliedDecision:
 @dataclass
 class _Pending:
     ops: list[WriteOp]
+    tasks: Sequence[NewTask] = ()
+    edges: Sequence[Edge] = ()
     done: threading.Event = field(default_factory=threading.Event)
     result: list[MemoryRecord] | None = None
     error: BaseException | None = None
@@ -123,8 +127,10 @@ class _GroupCommit:
         with self._write_lock:
             yield
 
-    def submit(self, ops: list[WriteOp]) -> list[MemoryRecord]:
-        pending = _Pending(ops)
+    def submit(
+        self, ops: list[WriteOp], tasks: Sequence[NewTask] = (), edges: Sequence[Edge] = ()
+    ) -> list[MemoryRecord]:
+        pending = _Pending(ops, tasks, edges)
         with self._queue_lock:
             self._queue.append(pending)
         while not pending.done.is_set():
@@ -145,11 +151,15 @@ class _GroupCommit:
             if not batch:
                 return
             try:
-                results = self._store.apply([op for p in batch for op in p.ops])
+                results = self._store.apply(
+                    [op for p in batch for op in p.ops],
+                    tasks=[t for p in batch for t in p.tasks],
+                    edges=[e for p in batch for e in p.edges],
+                )
             except Exception:
                 for p in batch:
                     try:
-                        p.result = self._store.apply(p.ops)
+                        p.result = self._store.apply(p.ops, tasks=p.tasks, edges=p.edges)
                     except Exception as exc:  # handed to the caller, who re-raises it
                         p.error = exc
                     p.done.set()
@@ -256,8 +266,10 @@ class MemoryService:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def _commit(self, ops: list[WriteOp]) -> list[MemoryRecord]:
-        records = self._writes.submit(ops)
+    def _commit(
+        self, ops: list[WriteOp], tasks: Sequence[NewTask] = (), edges: Sequence[Edge] = ()
+    ) -> list[MemoryRecord]:
+        records = self._writes.submit(ops, tasks, edges)
         self._retriever.observe(records)
         return records
 
@@ -313,14 +325,76 @@ class MemoryService:
         screened as :meth:`add` says.
         """
         with self._span("create_memory", count=len(memories)) as current:
-            records = self._add_many(memories, principal, origin)
+            records = self._commit(list(self._add_ops(memories, principal, origin)))
             if len(records) == 1:
                 _describe(current, records[0])
         return records
 
-    def _add_many(
-        self, memories: Sequence[NewMemory], principal: Principal, origin: object
+    def write(
+        self,
+        *,
+        principal: Principal,
+        memories: Sequence[NewMemory] = (),
+        credits: Mapping[str, float] | None = None,
+        tasks: Sequence[NewTask] = (),
+        edges: Sequence[Edge] = (),
+        origin: Origin | str | None = None,
+        info: ChangeInfo | None = None,
     ) -> list[MemoryRecord]:
+        """Add ``memories``, credit others' utility, record ``tasks`` and ``edges``: one
+        transaction, all or nothing.
+
+        ``credits`` maps a memory id to the amount its utility gains (see :meth:`credit`).
+        Edges may join what the same call adds (their ids chosen by the caller). Returns
+        the added memories' records, then the credited ones', in the order given. A team
+        records a run this way: its trajectory, its task node, the insights it used and the
+        edges between them land together, or not at all.
+        """
+        credits = dict(credits or {})
+        count = len(memories) + len(credits)
+        with self._span("create_memory" if memories else "update_memory", count=count):
+            ops: list[WriteOp] = list(self._add_ops(memories, principal, origin))
+            ops += self._credit_ops(credits, principal, info)
+            for task in tasks:
+                if not isinstance(task, NewTask):
+                    raise InvalidInputError(f"tasks must be NewTask objects, got {short(task)}")
+                self.rules.check(principal, Action.WRITE, validate_namespace(task.namespace))
+            self._check_edges(edges, principal)
+            return self._commit(ops, tasks, edges)
+
+    def credit(
+        self,
+        memory_id: str,
+        delta: float,
+        *,
+        principal: Principal,
+        info: ChangeInfo | None = None,
+    ) -> MemoryRecord:
+        """Add ``delta`` to a memory's utility, as a new version, whatever its version is.
+
+        Credits commute, so no expected version is needed and concurrent credits all count
+        (an update's compare-and-set would make one of them reread and retry). A memory
+        deleted meanwhile is left as it is; its deleted version is returned.
+        """
+        with self._span("update_memory", count=1) as current:
+            record = self._commit(self._credit_ops({memory_id: delta}, principal, info))[0]
+            _describe(current, record)
+        return record
+
+    def _credit_ops(
+        self, credits: Mapping[str, float], principal: Principal, info: ChangeInfo | None
+    ) -> list[WriteOp]:
+        actor = principal_arg(principal).id
+        ops: list[WriteOp] = []
+        for memory_id, delta in credits.items():
+            self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
+            delta = check_float(delta, f"credit of memory {short(memory_id)}")
+            ops.append(CreditOp(memory_id, delta, info or ChangeInfo(actor=actor)))
+        return ops
+
+    def _add_ops(
+        self, memories: Sequence[NewMemory], principal: Principal, origin: object
+    ) -> list[AddOp]:
         actor = principal_arg(principal).id  # checked even for an empty batch
         default = origin_arg(origin, principal)
         for memory in memories:
@@ -344,7 +418,7 @@ class MemoryService:
             )
             ready.append(self._vetted(memory, metadata, source))
         info = ChangeInfo(actor=actor)
-        return self._commit([AddOp(m, info) for m in ready])
+        return [AddOp(m, info) for m in ready]
 
     def _vetted(self, memory: NewMemory, metadata: dict[str, Any], origin: Origin) -> NewMemory:
         """``memory`` with its origin, its trust capped at the origin's, and the guard's verdict."""
@@ -581,9 +655,14 @@ class MemoryService:
 
     def add_edges(self, edges: Sequence[Edge], *, principal: Principal) -> int:
         """Add graph edges; the principal must be able to write each edge's namespace."""
-        for edge in edges:
-            self.rules.check(principal, Action.WRITE, validate_namespace(edge.namespace))
+        self._check_edges(edges, principal)
         return self.store.add_edges(edges)
+
+    def _check_edges(self, edges: Sequence[Edge], principal: Principal) -> None:
+        for edge in edges:
+            if not isinstance(edge, Edge):
+                raise InvalidInputError(f"edges must be Edge objects, got {short(edge)}")
+            self.rules.check(principal, Action.WRITE, validate_namespace(edge.namespace))
 
     # -- policy-managed writes ---------------------------------------------------------------
 

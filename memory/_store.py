@@ -23,6 +23,7 @@ from memory._types import (
     HistoryEntry,
     MemoryRecord,
     NewMemory,
+    NewTask,
     UpdateOp,
     WriteOp,
 )
@@ -36,8 +37,15 @@ class MemoryStore(Protocol):
     all or nothing. Every operation writes one history row.
     """
 
-    def apply(self, ops: Sequence[WriteOp]) -> list[MemoryRecord]:
-        """Apply ``ops`` atomically; return the resulting version for each op.
+    def apply(
+        self,
+        ops: Sequence[WriteOp],
+        *,
+        tasks: Sequence[NewTask] = (),
+        edges: Iterable[Edge] = (),
+    ) -> list[MemoryRecord]:
+        """Apply ``ops`` atomically, with the task nodes and edges given; return the resulting
+        version for each op.
 
         For a DeleteOp the returned record is the deleted version (``deleted=True``).
         Raises VersionConflictError / MemoryNotFoundError / InvalidRecordError, and then

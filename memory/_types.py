@@ -152,7 +152,21 @@ class DeleteOp:
     info: ChangeInfo = ChangeInfo()
 
 
-WriteOp = AddOp | UpdateOp | DeleteOp
+@dataclass(frozen=True, slots=True)
+class CreditOp:
+    """Add ``delta`` to a memory's utility: a new version, whatever the current one is.
+
+    Credits commute, so unlike an UpdateOp this one needs no expected version: runs that
+    credit the same memory at once all count (MemRL-style utility). Crediting a memory that
+    was deleted writes nothing and returns its deleted version.
+    """
+
+    memory_id: str
+    delta: float
+    info: ChangeInfo = ChangeInfo()
+
+
+WriteOp = AddOp | UpdateOp | DeleteOp | CreditOp
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +200,17 @@ class Edge:
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     namespace: Namespace = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """A task (query) node of the memory graph; the store assigns ``task:<hex>`` unless
+    ``id`` is given."""
+
+    text: str
+    namespace: Namespace
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +21,12 @@ from memory import (
     MemoryService,
     Namespace,
     NewMemory,
+    NewTask,
     NodeKind,
     Principal,
     ScoredMemory,
     Tier,
 )
-from memory.errors import VersionConflictError
 from orchestrator._state import AgentStep
 
 __all__ = ["InsightMemory", "Outcome", "tool_recipe"]
@@ -148,74 +149,71 @@ class InsightMemory:
         insights_used: Sequence[str],
         thread_id: str,
     ) -> Outcome:
-        """Record the run and credit or blame the insights it used."""
-        trajectory = self.memory.add(
-            trajectory_text(task, steps, success),
-            principal=self.principal,
+        """Record the run and credit or blame the insights it used, in one transaction.
+
+        The trajectory, the task node, the credits, a new insight and the edges between
+        them land together or not at all (on a memory actor, a retry after a crash cannot
+        apply them twice: see :meth:`memory.RemoteMemory.write`).
+        """
+        trajectory = NewMemory(
             namespace=self.namespace("runs"),
+            text=trajectory_text(task, steps, success),
             tier=Tier.INTERACTION,
-            provenance=list(insights_used),
+            provenance=tuple(insights_used),
             metadata={"thread_id": thread_id, "success": success, "task": task},
+            id=uuid.uuid4().hex,
         )
-        task_node = self.memory.add_task(
+        task_node = NewTask(
             task,
-            principal=self.principal,
-            namespace=self.namespace("tasks"),
-            metadata={"thread_id": thread_id, "success": success},
+            self.namespace("tasks"),
+            {"thread_id": thread_id, "success": success},
+            id=f"task:{uuid.uuid4().hex}",
         )
-        edges = [
-            Edge(
-                task_node,
-                trajectory.id,
-                EdgeType.RELATES_TO,
-                src_kind=NodeKind.TASK,
-                namespace=self.namespace("tasks"),
-            )
-        ]
+        assert trajectory.id is not None and task_node.id is not None
+        credits: dict[str, float] = {}
+        edges = [self._task_edge(task_node.id, trajectory.id)]
         for insight_id in insights_used:
-            self._credit(insight_id, 1.0 if success else -1.0)
-            edges.append(
-                Edge(
-                    task_node,
-                    insight_id,
-                    EdgeType.RELATES_TO,
-                    src_kind=NodeKind.TASK,
-                    weight=1.0 if success else -1.0,
-                    namespace=self.namespace("tasks"),
-                )
-            )
+            credits[insight_id] = credits.get(insight_id, 0.0) + (1.0 if success else -1.0)
+            edges.append(self._task_edge(task_node.id, insight_id, 1.0 if success else -1.0))
+        memories = [trajectory]
         new_insight = None
         text = self.distill(task, steps, success)
         if text:
-            new_insight = self._keep(text, task, trajectory.id, 1.0 if success else 0.0)
-        self.memory.add_edges(edges, principal=self.principal)
-        return Outcome(success, trajectory.id, task_node, tuple(insights_used), new_insight)
+            same = self._insights(text, k=1)
+            if same and same[0].record.text == text:
+                # The identical insight is kept once and gains the run's credit.
+                new_insight = same[0].record.id
+                credits[new_insight] = credits.get(new_insight, 0.0) + (1.0 if success else 0.0)
+            else:
+                insight = self._insight(text, task, trajectory.id, 1.0 if success else 0.0)
+                new_insight = insight.id
+                memories.append(insight)
+        self.memory.write(
+            principal=self.principal,
+            memories=memories,
+            credits={i: delta for i, delta in credits.items() if delta},
+            tasks=[task_node],
+            edges=edges,
+        )
+        return Outcome(success, trajectory.id, task_node.id, tuple(insights_used), new_insight)
 
-    def _credit(self, insight_id: str, delta: float) -> None:
-        for _ in range(3):  # compare-and-set; another run may be crediting it too
-            record = self.memory.get(insight_id, principal=self.principal)
-            try:
-                self.memory.update(
-                    insight_id,
-                    principal=self.principal,
-                    expected_version=record.version,
-                    utility=record.utility + delta,
-                )
-                return
-            except VersionConflictError:
-                continue
+    def _task_edge(self, task_node: str, dst: str, weight: float = 1.0) -> Edge:
+        return Edge(
+            task_node,
+            dst,
+            EdgeType.RELATES_TO,
+            src_kind=NodeKind.TASK,
+            weight=weight,
+            namespace=self.namespace("tasks"),
+        )
 
-    def _keep(self, text: str, task: str, trajectory_id: str, utility: float) -> str:
-        """Store ``text`` as an insight, or credit the identical one already kept.
+    def _insight(self, text: str, task: str, trajectory_id: str, utility: float) -> NewMemory:
+        """``text`` as a new insight.
 
-        The insight is embedded as the task it came from, so recall compares tasks with tasks
+        It is embedded as the task it came from, so recall compares tasks with tasks
         (G-Memory's query graph: similar queries lead to their insights).
         """
-        same = self._insights(text, k=1)
-        if same and same[0].record.text == text:
-            self._credit(same[0].record.id, utility)
-            return same[0].record.id
-        insight = NewMemory(
+        return NewMemory(
             namespace=self.namespace("insights"),
             text=text,
             tier=Tier.INSIGHT,
@@ -223,5 +221,5 @@ class InsightMemory:
             metadata={"task": task},
             utility=utility,
             embedding=self.memory.embed([task])[0],
+            id=uuid.uuid4().hex,
         )
-        return self.memory.add_many([insight], principal=self.principal)[0].id

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from memory import Principal, RemoteMemory, start_memory_actor
+from memory import NewMemory, Principal, RemoteMemory, start_memory_actor
 from memory.errors import AccessDeniedError, VersionConflictError
 
 pytestmark = pytest.mark.integration
@@ -101,15 +101,7 @@ def test_killed_memory_actor_loses_no_acknowledged_write_and_duplicates_none(
                 acknowledged.append(record.id)
             return acknowledged
 
-        pid = ray.get(memory.handle.pid.remote())
-        writers = [stream.remote(memory, w, 40) for w in range(4)]
-        deadline = time.monotonic() + 60
-        while memory.stats()["current"] < 20:  # writes are streaming in
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)  # the actor's own process, by PID
-        acknowledged = [i for ids in ray.get(writers, timeout=180) for i in ids]
-        assert ray.get(memory.handle.pid.remote()) != pid  # it was restarted from its file
+        acknowledged = _kill_midway(ray, memory, [stream.remote(memory, w, 40) for w in range(4)])
         stored = memory.export_arrow(principal=agent, namespace_prefix=TEAM)
         texts = stored.column("text").to_pylist()
         assert set(acknowledged) <= set(stored.column("id").to_pylist())  # none lost
@@ -119,3 +111,55 @@ def test_killed_memory_actor_loses_no_acknowledged_write_and_duplicates_none(
     finally:
         ray.get(memory.handle.close.remote())
         ray.kill(memory.handle)
+
+
+def test_a_killed_actor_applies_each_acknowledged_write_once(
+    local_ray: Any, tmp_path: Path
+) -> None:
+    """A write adds a memory and credits a shared one in one transaction; retried across a
+    crash, it lands once: the credits always equal the memories stored."""
+    ray = local_ray
+    memory = start_memory_actor(tmp_path / "m.duckdb", embedder="hash")
+    try:
+        tally = memory.add("runs so far", principal=agent, namespace=TEAM)
+
+        @ray.remote(num_cpus=0)
+        def stream(mem: RemoteMemory, writer: int, count: int, tally_id: str) -> list[str]:
+            who = Principal.agent("t", "a")
+            acknowledged = []
+            for i in range(count):
+                (record, credited) = mem.write(
+                    principal=who,
+                    memories=[NewMemory(TEAM, f"writer {writer} run {i}")],
+                    credits={tally_id: 1.0},
+                )
+                assert credited.id == tally_id
+                acknowledged.append(record.id)
+            return acknowledged
+
+        writers = [stream.remote(memory, w, 30, tally.id) for w in range(4)]
+        acknowledged = _kill_midway(ray, memory, writers)
+        stored = memory.export_arrow(principal=agent, namespace_prefix=TEAM)
+        runs = [t for t in stored.column("text").to_pylist() if " run " in t]
+        assert sorted(runs) == sorted(f"writer {w} run {i}" for w in range(4) for i in range(30))
+        assert set(acknowledged) <= set(stored.column("id").to_pylist())
+        final = memory.get(tally.id, principal=agent)
+        assert final.utility == 120 and final.version == 121  # each credit exactly once
+        assert memory.check_integrity(principal=Principal.admin()) == []
+    finally:
+        ray.get(memory.handle.close.remote())
+        ray.kill(memory.handle)
+
+
+def _kill_midway(ray: Any, memory: RemoteMemory, writers: list[Any]) -> list[str]:
+    """Kill the memory actor once 20 memories are stored; the writers' acknowledged ids,
+    after checking that the actor came back as a new process."""
+    pid = ray.get(memory.handle.pid.remote())
+    deadline = time.monotonic() + 60
+    while memory.stats()["current"] < 20:  # writes are streaming in
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)  # the actor's own process, by PID
+    acknowledged = [i for ids in ray.get(writers, timeout=180) for i in ids]
+    assert ray.get(memory.handle.pid.remote()) != pid  # it was restarted from its file
+    return acknowledged

@@ -26,11 +26,13 @@ from memory._store import MemoryStore, add, delete, update
 from memory._types import (
     AddOp,
     ChangeInfo,
+    CreditOp,
     DeleteOp,
     Edge,
     EdgeType,
     Filter,
     NewMemory,
+    NewTask,
     NodeKind,
     Operation,
     Tier,
@@ -319,6 +321,69 @@ class StoreConformance:
             Operation.UPDATE,
             Operation.UPDATE,
         ]
+
+    def test_credit_adds_to_the_current_utility_as_a_new_version(self, store: Any) -> None:
+        rec = add(store, mem(utility=0.5))
+        info = ChangeInfo(actor="orchestrator", reason="run succeeded")
+        out = store.apply([CreditOp(rec.id, 1.0, info), CreditOp(rec.id, -0.25)])
+        assert [(r.version, r.utility) for r in out] == [(2, 1.5), (3, 1.25)]
+        assert store.get(rec.id).utility == 1.25 and store.get(rec.id).text == rec.text
+        assert [(h.operation, h.actor) for h in store.history(rec.id)][1] == (
+            Operation.UPDATE,
+            "orchestrator",
+        )
+        # Another writer's update in between: a credit needs no expected version.
+        update(store, UpdateOp(rec.id, 3, text="Ana lives in Porto"))
+        (after,) = store.apply([CreditOp(rec.id, 2.0)])
+        assert (after.version, after.utility, after.text) == (5, 3.25, "Ana lives in Porto")
+
+    def test_credit_of_a_deleted_memory_writes_nothing(self, store: Any) -> None:
+        rec = add(store, mem())
+        delete(store, rec.id)
+        before = snapshot(store)
+        (out,) = store.apply([CreditOp(rec.id, 1.0)])
+        assert out.deleted and out.version == 2 and snapshot(store) == before
+        with pytest.raises(MemoryNotFoundError, match="nobody"):
+            store.apply([CreditOp("nobody", 1.0)])
+
+    @pytest.mark.parametrize("delta", [float("nan"), float("inf"), "1", None, True])
+    def test_bad_credit_is_refused_naming_it(self, store: Any, delta: Any) -> None:
+        rec = add(store, mem())
+        with pytest.raises(InvalidRecordError, match="credit delta"):
+            store.apply([AddOp(mem("first")), CreditOp(rec.id, delta)])
+        assert store.count() == 1 and store.get(rec.id).version == 1
+
+    def test_tasks_and_edges_land_with_the_ops_or_not_at_all(self, store: Any) -> None:
+        base = add(store, mem(id="base"))
+        task = NewTask("what did we learn?", NS_A, {"run": 1}, id="task:1")
+        edges = [
+            Edge("task:1", "run-1", EdgeType.RELATES_TO, NodeKind.TASK, namespace=NS_A),
+            Edge("task:1", "base", EdgeType.RELATES_TO, NodeKind.TASK, weight=-1.0),
+        ]
+        before = snapshot(store)
+        with pytest.raises(VersionConflictError):
+            store.apply(
+                [AddOp(mem("run 1", id="run-1")), UpdateOp("base", 9, utility=1.0)],
+                tasks=[task],
+                edges=edges,
+            )
+        assert snapshot(store) == before and "task:1" not in graph_view(store)
+        out = store.apply(
+            [AddOp(mem("run 1", id="run-1")), CreditOp("base", -1.0)], tasks=[task], edges=edges
+        )
+        assert [r.id for r in out] == ["run-1", "base"] and out[1].utility == base.utility - 1
+        assert graph_view(store).nodes["task:1"]["text"] == "what did we learn?"
+        found = {(e.dst, e.weight) for e in store.edges(nodes=["task:1"])}
+        assert found == {("run-1", 1.0), ("base", -1.0)}
+        with pytest.raises(InvalidRecordError, match="task:1"):  # ids are unique
+            store.apply([AddOp(mem("run 2"))], tasks=[task])
+        with pytest.raises(InvalidRecordError, match="repeat"):
+            store.apply([], tasks=[NewTask("a", NS_A, id="task:2")] * 2)
+        with pytest.raises(InvalidInputError, match="NewTask"):
+            store.apply([], tasks=["not a task"])
+        with pytest.raises(InvalidInputError, match="Edge"):
+            store.apply([AddOp(mem("run 3"))], edges=[("a", "b")])
+        assert store.count() == 2 and len(store.edges(nodes=["task:1"])) == 2
 
     def test_import_of_an_empty_table_is_a_no_op(self, store: Any) -> None:
         assert store.import_arrow(store.export_arrow()) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,8 +16,13 @@ from memory import (
     SYSTEM,
     Candidate,
     Decision,
+    Edge,
+    EdgeType,
     HashEmbedder,
     MemoryService,
+    NewMemory,
+    NewTask,
+    NodeKind,
     Operation,
     Principal,
     ScoredMemory,
@@ -117,11 +122,7 @@ def test_concurrent_increments_lose_no_update(service: MemoryService) -> None:
                     with lock:
                         conflicts += 1
 
-    workers = [threading.Thread(target=bump) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    _in_threads(bump, threads)
     final = service.get(rec.id, principal=writer)
     assert final.text == f"counter {threads * per_thread}"
     assert final.version == threads * per_thread + 1
@@ -139,6 +140,62 @@ def test_concurrent_adds_are_group_committed(service: MemoryService) -> None:
     for w in workers:
         w.join()
     assert service.stats()["current"] == 120
+
+
+def _in_threads(work: Callable[[], None], threads: int) -> None:
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+def test_concurrent_credits_all_count(service: MemoryService) -> None:
+    rec = service.add("Check the wire before publishing", principal=writer, namespace=TEAM)
+    threads, per_thread = 6, 15
+
+    def credit() -> None:
+        for _ in range(per_thread):
+            service.credit(rec.id, 0.5, principal=editor)
+
+    _in_threads(credit, threads)
+    final = service.get(rec.id, principal=writer)
+    assert final.utility == 0.5 * threads * per_thread  # no credit lost, none retried
+    assert final.version == threads * per_thread + 1 and final.text == rec.text
+    with pytest.raises(AccessDeniedError):
+        service.credit(rec.id, 1.0, principal=outsider)
+    with pytest.raises(MemoryNotFoundError, match="nope"):
+        service.credit("nope", 1.0, principal=editor)
+    with pytest.raises(InvalidRecordError, match="nan"):
+        service.credit(rec.id, float("nan"), principal=editor)
+    assert service.get(rec.id, principal=writer).version == final.version
+
+
+def test_write_is_one_transaction_checked_before_it_starts(service: MemoryService) -> None:
+    used = service.add("Call the source back", principal=writer, namespace=TEAM)
+    elsewhere = service.add("lab notes", principal=outsider, namespace=("team", "lab"))
+    run = NewMemory(TEAM, "Task: verify the quote. Outcome: success", id="run-1")
+    task = NewTask("verify the quote", TEAM, {"thread": "t1"}, id="task:1")
+    edges = [
+        Edge("task:1", "run-1", EdgeType.RELATES_TO, NodeKind.TASK, namespace=TEAM),
+        Edge("task:1", used.id, EdgeType.RELATES_TO, NodeKind.TASK, namespace=TEAM),
+    ]
+    before = service.stats()
+    for bad in (
+        {"credits": {used.id: 1.0, elsewhere.id: 1.0}},  # no write access to the lab's
+        {"credits": {used.id: float("inf")}},
+        {"edges": [*edges, Edge("task:1", "x", EdgeType.RELATES_TO, namespace=("team", "lab"))]},
+        {"tasks": [task, NewTask("again", TEAM, id="task:1")]},
+    ):
+        with pytest.raises((AccessDeniedError, InvalidRecordError)):
+            service.write(principal=editor, memories=[run], **{"tasks": [task], **bad})
+        assert service.stats() == before
+    out = service.write(
+        principal=editor, memories=[run], credits={used.id: 1.0}, tasks=[task], edges=edges
+    )
+    assert [(r.id, r.version, r.utility) for r in out] == [("run-1", 1, 0.0), (used.id, 2, 1.0)]
+    assert service.search("verify the quote", principal=editor, k=1)[0].record.id == "run-1"
+    assert service.stats()["current"] == before["current"] + 1
 
 
 def _said_by_ana(text: str, day: int, *, speaker: str | None = "Ana") -> Candidate:
