@@ -34,6 +34,7 @@ from memory._embedding import Embedder, default_embedder
 from memory._english import state_slots
 from memory._extraction import STATEMENT_METADATA
 from memory._namespace import Namespace, split_namespace, validate_namespace
+from memory._records import RecordCache
 from memory._retrieval import HybridRetriever, RetrievalWeights, is_past_query
 from memory._slots import SlotModel, shipped_slot_model
 from memory._store import MemoryStore
@@ -223,6 +224,7 @@ class MemoryService:
         self.slot_model = slot_model
         self._retriever = HybridRetriever(self.embedder, weights, slot_model)
         self._writes = _GroupCommit(store)
+        self._records = RecordCache()
         self._retriever.load_arrow(store.export_arrow(all_versions=True))
         # gen_ai.memory.store.id of this service's spans.
         self._store_id = str(getattr(store, "location", None) or type(store).__name__)
@@ -271,6 +273,7 @@ class MemoryService:
     ) -> list[MemoryRecord]:
         records = self._writes.submit(ops, tasks, edges)
         self._retriever.observe(records)
+        self._records.written(records)
         return records
 
     def add(
@@ -1014,14 +1017,17 @@ class MemoryService:
             query, flt, k=fetch_k, readable=readable, query_vector=query_vector
         )
         # Hits carry no embeddings: nothing downstream reads them, and they dominate the read.
-        records = self.store.fetch(
-            [(memory_id, version) for memory_id, version, _, _ in rows], with_embeddings=False
+        records = self._records.fetch(
+            [(memory_id, version) for memory_id, version, _, _ in rows], self._load
         )
         hits = []
         for (_, _, score, components), record in zip(rows, records, strict=True):
             if all(record.metadata.get(key) == value for key, value in flt.metadata.items()):
                 hits.append(ScoredMemory(record, score, components))
         return hits[:k]
+
+    def _load(self, keys: list[tuple[str, int]]) -> list[MemoryRecord]:
+        return self.store.fetch(keys, with_embeddings=False)
 
     def quarantined(
         self, *, principal: Principal, namespace_prefix: Namespace = (), limit: int = 100
@@ -1037,7 +1043,7 @@ class MemoryService:
         )
         readable = self.rules.readable(principal, self._retriever.namespaces())
         keys = self._retriever.matching(flt, readable)
-        records = self.store.fetch(keys, with_embeddings=False)
+        records = self._records.fetch(keys, self._load)
         records.sort(key=lambda r: r.recorded_at, reverse=True)
         return records[:limit]
 
@@ -1125,6 +1131,7 @@ class MemoryService:
         table = _fill_import_defaults(table, actor, datetime.now(UTC))
         with self._writes.exclusive():
             count = self.store.import_arrow(table, actor=actor)
+            self._records.clear()
             self._retriever.load_arrow(table)
         return count
 
