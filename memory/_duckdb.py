@@ -286,7 +286,8 @@ class DuckDBStore:
                 out.append(row.record())
             if task_rows:
                 batch.add_tasks(task_rows)
-            batch.link(edge_rows)
+            if edge_rows:
+                batch.link(edge_rows)
             batch.flush(appended)
         return out
 
