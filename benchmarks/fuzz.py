@@ -24,9 +24,12 @@ from typing import Any
 
 from memory import (
     Candidate,
+    Edge,
+    EdgeType,
     HashEmbedder,
     MemoryService,
     NewMemory,
+    NewTask,
     Principal,
     Tier,
     load_locomo,
@@ -204,6 +207,53 @@ def _fuzz(cases: int, seed: int, work: Path) -> dict[str, Any]:
                     ],
                     principal=d(principal),
                     policy=_policy(),
+                ),
+                "credit": lambda: service.credit(
+                    d(memory_id), d(st.one_of(st.floats(), junk)), principal=d(principal)
+                ),
+                "write": lambda: service.write(
+                    principal=d(principal),
+                    memories=d(
+                        st.one_of(
+                            st.lists(
+                                st.builds(NewMemory, namespace, maybe_text, id=st.none()),
+                                max_size=2,
+                            ),
+                            junk,
+                        )
+                    ),
+                    credits=d(
+                        st.one_of(
+                            st.none(),
+                            st.dictionaries(
+                                st.one_of(st.sampled_from(ids), text),
+                                st.one_of(st.floats(), junk),
+                                max_size=2,
+                            ),
+                            junk,
+                        )
+                    ),
+                    tasks=d(
+                        st.one_of(
+                            st.lists(st.builds(NewTask, maybe_text, namespace), max_size=2), junk
+                        )
+                    ),
+                    edges=d(
+                        st.one_of(
+                            st.lists(
+                                st.builds(
+                                    Edge,
+                                    maybe_text,
+                                    maybe_text,
+                                    st.one_of(st.sampled_from(list(EdgeType)), text),
+                                    namespace=namespace,
+                                    weight=st.one_of(st.floats(), junk),
+                                ),
+                                max_size=2,
+                            ),
+                            junk,
+                        )
+                    ),
                 ),
                 "add_task": lambda: service.add_task(
                     d(maybe_text), principal=d(principal), namespace=d(namespace)

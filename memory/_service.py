@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -78,6 +78,8 @@ from telemetry import Attr, capture_content, span
 from telemetry._metrics import MEMORY_DURATION, MEMORY_OPERATIONS
 
 __all__ = ["AppliedDecision", "MemoryService"]
+
+_T = TypeVar("_T")
 
 MAX_K = 1000
 
@@ -353,14 +355,18 @@ class MemoryService:
         records a run this way: its trajectory, its task node, the insights it used and the
         edges between them land together, or not at all.
         """
-        credits = dict(credits or {})
+        memories = _items(memories, NewMemory, "memories")
+        tasks = _items(tasks, NewTask, "tasks")
+        edges = _items(edges, Edge, "edges")
+        if credits is None:
+            credits = {}
+        if not isinstance(credits, Mapping):
+            raise InvalidInputError(f"credits must map memory ids to numbers, got {short(credits)}")
         count = len(memories) + len(credits)
         with self._span("create_memory" if memories else "update_memory", count=count):
             ops: list[WriteOp] = list(self._add_ops(memories, principal, origin))
             ops += self._credit_ops(credits, principal, info)
             for task in tasks:
-                if not isinstance(task, NewTask):
-                    raise InvalidInputError(f"tasks must be NewTask objects, got {short(task)}")
                 self.rules.check(principal, Action.WRITE, validate_namespace(task.namespace))
             self._check_edges(edges, principal)
             return self._commit(ops, tasks, edges)
@@ -380,7 +386,8 @@ class MemoryService:
         deleted meanwhile is left as it is; its deleted version is returned.
         """
         with self._span("update_memory", count=1) as current:
-            record = self._commit(self._credit_ops({memory_id: delta}, principal, info))[0]
+            credits = {memory_id_arg(memory_id): delta}
+            record = self._commit(self._credit_ops(credits, principal, info))[0]
             _describe(current, record)
         return record
 
@@ -390,7 +397,7 @@ class MemoryService:
         actor = principal_arg(principal).id
         ops: list[WriteOp] = []
         for memory_id, delta in credits.items():
-            self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id))
+            self.rules.check(principal, Action.WRITE, self._namespace_of(memory_id_arg(memory_id)))
             delta = check_float(delta, f"credit of memory {short(memory_id)}")
             ops.append(CreditOp(memory_id, delta, info or ChangeInfo(actor=actor)))
         return ops
@@ -1174,6 +1181,16 @@ class MemoryService:
             "versions": self._retriever.size,
             "namespaces": len(self._retriever.namespaces()),
         }
+
+
+def _items(value: object, kind: type[_T], field: str) -> list[_T]:
+    """``value`` as a list of ``kind`` objects, else a clear error naming ``field``."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise InvalidInputError(f"{field} must be a list of {kind.__name__}, got {short(value)}")
+    for item in value:
+        if not isinstance(item, kind):
+            raise InvalidInputError(f"{field} must hold {kind.__name__} objects, got {short(item)}")
+    return list(value)
 
 
 def _mapping(value: object, field: str) -> dict[str, Any]:

@@ -115,6 +115,30 @@ CASES: list[tuple[str, Callable[[MemoryService], Any], type[Exception], str]] = 
         MemoryNotFoundError,
         "valid Unicode",
     ),
+    (
+        "a credit to an id that is a list",
+        lambda m: m.credit(["a"], 1.0, principal=ADMIN),  # type: ignore[arg-type]
+        MemoryNotFoundError,
+        "no memory with id ['a']",
+    ),
+    (
+        "credits that are not a mapping",
+        lambda m: m.write(principal=ADMIN, credits=[1, 2]),  # type: ignore[arg-type]
+        InvalidInputError,
+        "credits must map memory ids to numbers, got [1, 2]",
+    ),
+    (
+        "a write whose memories are one text",
+        lambda m: m.write(principal=ADMIN, memories="Ana lives in Porto"),  # type: ignore[arg-type]
+        InvalidInputError,
+        "memories must be a list of NewMemory, got 'Ana lives in Porto'",
+    ),
+    (
+        "a write with a task that is a string",
+        lambda m: m.write(principal=ADMIN, tasks=["plan the trip"]),  # type: ignore[list-item]
+        InvalidInputError,
+        "tasks must hold NewTask objects, got 'plan the trip'",
+    ),
 ]
 
 
