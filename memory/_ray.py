@@ -169,7 +169,9 @@ class RemoteMemory:
         """
         kwargs["principal"] = principal
         if not memories:
-            return cast(list[MemoryRecord], self._call("write", (), kwargs))
+            return cast(
+                list[MemoryRecord], self._call("write", (), {**kwargs, "memories": memories})
+            )
         return self._adding("write", memories, kwargs, also=list(kwargs.get("credits") or {}))
 
     def _adding(
@@ -182,6 +184,12 @@ class RemoteMemory:
         """``method`` with ``memories`` under ids chosen here (or by the caller), retried
         while the actor is down; when a retry finds them taken, the records (and ``also``'s)
         as they are now."""
+        if not isinstance(memories, list | tuple) or not all(
+            isinstance(m, NewMemory) for m in memories
+        ):  # not a batch of memories: the service refuses it, by name
+            return cast(
+                list[MemoryRecord], self._call(method, (), {**kwargs, "memories": memories})
+            )
         named = [m if m.id else dataclasses.replace(m, id=uuid.uuid4().hex) for m in memories]
         retried: list[bool] = []
         try:

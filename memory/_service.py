@@ -329,6 +329,7 @@ class MemoryService:
         A memory's ``metadata["origin"]`` overrides ``origin`` for that memory; each is
         screened as :meth:`add` says.
         """
+        memories = _items(memories, NewMemory, "memories")
         with self._span("create_memory", count=len(memories)) as current:
             records = self._commit(list(self._add_ops(memories, principal, origin)))
             if len(records) == 1:
