@@ -666,13 +666,12 @@ class MemoryService:
 
     def add_edges(self, edges: Sequence[Edge], *, principal: Principal) -> int:
         """Add graph edges; the principal must be able to write each edge's namespace."""
+        edges = _items(edges, Edge, "edges")
         self._check_edges(edges, principal)
         return self.store.add_edges(edges)
 
     def _check_edges(self, edges: Sequence[Edge], principal: Principal) -> None:
         for edge in edges:
-            if not isinstance(edge, Edge):
-                raise InvalidInputError(f"edges must be Edge objects, got {short(edge)}")
             self.rules.check(principal, Action.WRITE, validate_namespace(edge.namespace))
 
     # -- policy-managed writes ---------------------------------------------------------------
