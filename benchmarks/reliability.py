@@ -396,12 +396,12 @@ def _memory_actor_kill(
 ) -> dict[str, Any]:
     import signal
 
-    import ray
-
     from memory import start_memory_actor
     from orchestrator._runtime import init_ray
 
     started = init_ray(None)
+    import ray
+
     try:
         memory = start_memory_actor(Path(folder) / "killed.duckdb", embedder="hash")
         try:

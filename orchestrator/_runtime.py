@@ -7,6 +7,7 @@ runtime and gets an :class:`AgentStep` back. Ray is imported only in the ``ray``
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -66,13 +67,16 @@ class LocalRuntime:
 def init_ray(address: str | None, *, num_cpus: int | None = None) -> bool:
     """Connect to ``address`` (or start a local Ray); returns True if this call started it.
 
-    Every Ray process binds 127.0.0.1 unless the cluster says otherwise. Without an address,
-    ``RAY_ADDRESS`` is joined if set, else a new local Ray is started.
+    Every Ray process binds 127.0.0.1 unless the cluster says otherwise
+    (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1`` in the environment lets a local Ray bind the
+    machine's interfaces), also when ``ray`` was imported before this call. Without an
+    address, ``RAY_ADDRESS`` is joined if set, else a new local Ray is started.
     """
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault(_LOOPBACK_SWITCH, "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address is None:
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    _ray_reads_the_switch()
     import ray
 
     if ray.is_initialized():
@@ -89,6 +93,30 @@ def init_ray(address: str | None, *, num_cpus: int | None = None) -> bool:
     else:
         ray.init(address=address, log_to_driver=False)
     return True
+
+
+_LOOPBACK_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _ray_reads_the_switch() -> None:
+    """Make an already imported Ray follow :data:`_LOOPBACK_SWITCH` as it is now.
+
+    Ray reads the switch once, when it is imported: a process that imported ``ray`` before
+    :func:`init_ray` set it (``colony policy train`` did, and so may a user's script) started
+    a Ray whose processes listened on every interface. Ray takes its node's address from
+    the constant it read, and binds its servers to that address.
+    """
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is None:  # not imported yet: it will read the environment
+        return
+    if not hasattr(constants, "ENABLE_RAY_CLUSTER"):
+        raise RuntimeError(
+            "this Ray has no ray._private.ray_constants.ENABLE_RAY_CLUSTER: Colony cannot "
+            f"make it follow {_LOOPBACK_SWITCH}: export {_LOOPBACK_SWITCH}=0 before Python "
+            "starts, or import ray only after Colony has started it"
+        )
+    # Parsed as Ray parses it (ray._common.utils.env_bool).
+    constants.ENABLE_RAY_CLUSTER = os.environ[_LOOPBACK_SWITCH].lower() in ("true", "1")  # type: ignore[attr-defined]
 
 
 def start_timeout(value: float | None = None) -> float:

@@ -168,13 +168,13 @@ def policy_train(
     ] = 0.0,
 ) -> None:
     """Train the learned memory manager with PPO (rollouts in Ray actors); writes curves too."""
-    import ray
-
     from orchestrator._runtime import init_ray
     from policies._ppo import PPOArgs
     from policies._training import train_policy
 
     started = init_ray(address)
+    import ray
+
     try:
         train_policy(
             out,
