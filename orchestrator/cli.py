@@ -603,6 +603,8 @@ def dashboard(
     from memory._duckdb import DuckDBStore
     from orchestrator._dashboard import Dashboard, serve
 
+    if not 0 <= port <= 65535:
+        raise typer.BadParameter(f"a port is 0-65535, got {port}", param_hint="--port")
     path = _store_path(store)
     trace_path = traces if traces is not None else path.with_name("traces.duckdb")
     if not path.exists() and not trace_path.exists():
@@ -618,7 +620,16 @@ def dashboard(
         if path.exists()
         else None
     )
-    server = serve(Dashboard(trace_path, memory), port=port)
+    try:
+        server = serve(Dashboard(trace_path, memory), port=port)
+    except OSError as exc:  # the port is taken, or not ours to take
+        if memory is not None:
+            memory.close()
+        raise typer.BadParameter(
+            f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; "
+            "choose another port, or --port 0 for any free one",
+            param_hint="--port",
+        ) from exc
     bound = server.server_address[1]
     typer.echo(f"Colony dashboard on http://127.0.0.1:{bound}/ (Ctrl-C stops it)")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -124,6 +125,30 @@ def test_the_dashboard_benchmark_reports_every_page() -> None:
 def test_dashboard_cli_refuses_a_missing_store(tmp_path: Path) -> None:
     out = CliRunner().invoke(app, ["dashboard", "--store", str(tmp_path / "none.duckdb")])
     assert out.exit_code != 0 and "run `colony demo` first" in out.output
+
+
+@pytest.mark.parametrize("port", [-1, 65536])
+def test_dashboard_cli_names_a_port_out_of_range(tmp_path: Path, port: int) -> None:
+    out = CliRunner().invoke(
+        app, ["dashboard", "--store", str(tmp_path / "m.duckdb"), "--port", str(port)]
+    )
+    assert out.exit_code == 2 and f"a port is 0-65535, got {port}" in out.output
+
+
+def test_dashboard_cli_names_a_port_in_use_and_lets_go_of_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "memory.duckdb"
+    MemoryService(DuckDBStore.from_path(store), embedder=HashEmbedder()).close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["dashboard", "--store", str(store), "--port", str(port), "--embedder", "hash"]
+        out = CliRunner().invoke(app, args)
+    assert out.exit_code == 2, out.output
+    assert f"cannot listen on 127.0.0.1:{port}" in " ".join(out.output.split())
+    assert out.exception is None or isinstance(out.exception, SystemExit)
+    # The store it opened read-only is closed again: a writer can open it.
+    MemoryService(DuckDBStore.from_path(store), embedder=HashEmbedder()).close()
 
 
 def test_a_run_shows_up_while_it_runs_and_once_after(tmp_path: Path) -> None:
