@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from memory import _duckdb_arrow as bulk
 from memory import _duckdb_write as write
@@ -665,16 +664,12 @@ class DuckDBStore:
     def export_parquet(self, path: str | os.PathLike[str], flt: Filter = _EVERYTHING) -> int:
         """Write :meth:`export_arrow` ``(flt)`` to a Parquet file; returns the row count."""
         table = self.export_arrow(flt)
-        pq.write_table(table, os.fspath(path))
+        bulk.write_parquet(table, path)
         return table.num_rows
 
     def import_parquet(self, path: str | os.PathLike[str], *, actor: str = "import") -> int:
         """:meth:`import_arrow` a Parquet file written by :meth:`export_parquet`."""
-        try:
-            table = pq.read_table(os.fspath(path))
-        except (OSError, pa.ArrowInvalid) as exc:
-            raise InvalidInputError(f"cannot read Parquet file {os.fspath(path)!r}: {exc}") from exc
-        return self.import_arrow(table, actor=actor)
+        return self.import_arrow(bulk.read_parquet(path), actor=actor)
 
 
 def _node_ids(nodes: object) -> list[str]:

@@ -7,6 +7,7 @@ row, entities and MENTIONS edges. No Python object is built per row.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,12 +17,13 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from memory._checks import MAX_ID_CHARS, MAX_TEXT_CHARS, normalize_entity, short
 from memory._duckdb_schema import ARROW_SCHEMA
 from memory._namespace import MAX_DEPTH, MAX_LABEL_LEN
 from memory._types import Tier
-from memory.errors import InvalidRecordError
+from memory.errors import InvalidInputError, InvalidRecordError
 
 # Mirrors memory._namespace._LABEL; checked in SQL so a million rows need no Python loop.
 _LABEL_RE = f"[A-Za-z0-9_\\-.:@]{{1,{MAX_LABEL_LEN}}}"
@@ -32,6 +34,24 @@ _MAP = "colony_import_entities"
 _ROW = "colony_row"  # position of each input row, so errors can name it
 
 _RECORD_COLUMNS = ", ".join(field.name for field in ARROW_SCHEMA)
+
+
+def read_parquet(path: str | os.PathLike[str]) -> pa.Table:
+    """The table in the Parquet file at ``path``; a file that is missing, unreadable or not
+    Parquet raises :class:`InvalidInputError` naming it."""
+    try:
+        return pq.read_table(os.fspath(path))
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InvalidInputError(f"cannot read Parquet file {os.fspath(path)!r}: {exc}") from exc
+
+
+def write_parquet(table: pa.Table, path: str | os.PathLike[str]) -> None:
+    """Write ``table`` to ``path`` as Parquet; a path that cannot be written (a missing
+    folder, a folder, no permission) raises :class:`InvalidInputError` naming it."""
+    try:
+        pq.write_table(table, os.fspath(path))
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write Parquet file {os.fspath(path)!r}: {exc}") from exc
 
 
 def _is_str(t: pa.DataType) -> bool:

@@ -24,11 +24,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from opentelemetry.trace import Span
 
 from memory._access import AccessRules, Action, Principal, PrincipalKind, principal_arg
 from memory._checks import check_embedding, check_float, check_strings, short, to_utc
+from memory._duckdb_arrow import read_parquet, write_parquet
 from memory._duckdb_write import memory_id_arg
 from memory._embedding import Embedder, default_embedder
 from memory._english import state_slots
@@ -1151,12 +1151,12 @@ class MemoryService:
     ) -> int:
         """Write memories to a Parquet file; returns the row count."""
         table = self.export_arrow(principal=principal, namespace_prefix=namespace_prefix)
-        pq.write_table(table, path)
+        write_parquet(table, path)
         return table.num_rows
 
     def import_parquet(self, path: str | os.PathLike[str], *, principal: Principal) -> int:
         """Import memories from a Parquet file written by :meth:`export_parquet`."""
-        return self.import_arrow(pq.read_table(path), principal=principal)
+        return self.import_arrow(read_parquet(path), principal=principal)
 
     def check_integrity(self, *, principal: Principal) -> list[str]:
         """What is wrong with the store and its search index; empty when nothing is.

@@ -295,7 +295,21 @@ def _open_service(store: Path | None) -> Any:
 
 
 def _parse_ns(namespace: str) -> tuple[str, ...]:
-    return tuple(part for part in namespace.split("/") if part) if namespace else ()
+    """``team/demo`` as ``("team", "demo")`` (a slash at either end is allowed); empty:
+    every namespace. An empty part ("team//demo", "/") is refused, not read as a shorter
+    prefix, which would widen the command to namespaces the user did not name."""
+    from memory import validate_namespace
+    from memory.errors import InvalidNamespaceError
+
+    if not namespace:
+        return ()
+    parts = tuple(namespace.strip("/").split("/"))
+    if "" in parts:
+        raise InvalidNamespaceError(
+            f"namespace {namespace!r} has an empty part; write it as labels between slashes, "
+            "such as team/demo"
+        )
+    return validate_namespace(parts)
 
 
 @memory_app.command("search")
@@ -308,12 +322,14 @@ def memory_search(
     """Hybrid search (as admin) and print the hits."""
     from memory import SYSTEM
 
+    prefix = _parse_ns(namespace)
     with _open_service(store) as service:
-        for hit in service.search(
-            query, principal=SYSTEM, namespace_prefix=_parse_ns(namespace), k=k
-        ):
-            r = hit.record
-            typer.echo(f"{hit.score:.4f}  {r.id}@v{r.version}  {'/'.join(r.namespace)}  {r.text}")
+        hits = service.search(query, principal=SYSTEM, namespace_prefix=prefix, k=k)
+    for hit in hits:
+        r = hit.record
+        typer.echo(f"{hit.score:.4f}  {r.id}@v{r.version}  {'/'.join(r.namespace)}  {r.text}")
+    if not hits:
+        typer.echo("no memory matches", err=True)
 
 
 @memory_app.command("namespaces")

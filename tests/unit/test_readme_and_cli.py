@@ -139,6 +139,64 @@ def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     assert "colony demo" in result.output
 
 
+@pytest.fixture
+def small_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from memory import SYSTEM, HashEmbedder, MemoryService
+
+    monkeypatch.setenv("COLONY_EMBEDDER", "hash")
+    path = tmp_path / "memory.duckdb"
+    with MemoryService.open(path, embedder=HashEmbedder()) as service:
+        service.add("Ana lives in Lisbon", principal=SYSTEM, namespace=("team", "demo"))
+    return path
+
+
+def _colony(
+    args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
+    """``colony ARGS`` in this process through the console script's entry point."""
+    from orchestrator.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["colony", *args])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    out = capsys.readouterr()
+    return int(stopped.value.code or 0), out.out, " ".join(out.err.split())
+
+
+def test_memory_commands_name_a_bad_file_or_namespace_without_a_traceback(
+    small_store: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = ["--store", str(small_store)]
+    text = tmp_path / "notes.txt"
+    text.write_text("not parquet")
+    missing = tmp_path / "no" / "such.parquet"
+    for args, said in [
+        (["memory", "import", str(text)], f"cannot read Parquet file '{text}'"),
+        (["memory", "export", str(missing)], f"cannot write Parquet file '{missing}'"),
+        (["memory", "export", str(tmp_path)], f"cannot write Parquet file '{tmp_path}'"),
+        (
+            ["memory", "search", "Ana", "--namespace", "team//demo"],
+            "namespace 'team//demo' has an empty part",
+        ),
+        (["memory", "search", "Ana", "--namespace", "/"], "namespace '/' has an empty part"),
+        (["memory", "namespaces", "--prefix", "te am"], "invalid namespace label 'te am'"),
+    ]:
+        code, _, err = _colony([*args, *store], capsys, monkeypatch)
+        assert (code, err.startswith(f"colony: error: {said}")) == (2, True), (args, err)
+        assert "Traceback" not in err
+    code, out, _ = _colony(
+        ["memory", "search", "Ana", "--namespace", "team/demo/", *store], capsys, monkeypatch
+    )
+    assert code == 0 and "Ana lives in Lisbon" in out  # a slash at the end is fine
+    code, out, err = _colony(
+        ["memory", "search", "Ana", "--namespace", "other", *store], capsys, monkeypatch
+    )
+    assert (code, out, err) == (0, "", "no memory matches")
+
+
 def test_bench_store_small(tmp_path: Path) -> None:
     result = runner.invoke(
         app,

@@ -339,6 +339,21 @@ def test_parquet_round_trip(service: MemoryService, tmp_path: Path) -> None:
             copy.import_parquet(out, principal=outsider)
 
 
+def test_parquet_files_that_cannot_be_read_or_written_are_named(
+    service: MemoryService, tmp_path: Path
+) -> None:
+    service.add("Ana lives in Lisbon", principal=writer, namespace=TEAM)
+    not_parquet = tmp_path / "notes.txt"
+    not_parquet.write_text("Ana lives in Lisbon\n")
+    for path in (not_parquet, tmp_path / "missing.parquet", tmp_path):
+        with pytest.raises(InvalidInputError, match=f"cannot read Parquet file '{path}'"):
+            service.import_parquet(path, principal=editor)
+    for path in (tmp_path / "no" / "such" / "folder.parquet", tmp_path):
+        with pytest.raises(InvalidInputError, match=f"cannot write Parquet file '{path}'"):
+            service.export_parquet(path, principal=editor)
+    assert service.stats()["current"] == 1  # nothing lost, nothing added
+
+
 def test_import_arrow_fills_defaults_and_indexes(service: MemoryService) -> None:
     table = pa.table({"namespace": ["team/newsroom"] * 3, "text": ["one", "two", "three"]})
     assert service.import_arrow(table, principal=writer) == 3
