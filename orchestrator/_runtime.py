@@ -7,6 +7,7 @@ runtime and gets an :class:`AgentStep` back. Ray is imported only in the ``ray``
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 from agents import Agent, AgentRequest, AgentStep, AgentWorker
 from memory import MemoryService
+from memory.errors import InvalidInputError
 from orchestrator._placement import Placement
 from orchestrator.errors import TeamDefinitionError
 from telemetry import RELAY_BATCH, flush_relayed, relay, split_reply, to_relay
@@ -82,17 +84,44 @@ def init_ray(address: str | None, *, num_cpus: int | None = None) -> bool:
     if ray.is_initialized():
         return False
     if address is None:
+        joined = os.environ.get("RAY_ADDRESS") or "local"
+        _check_reachable(joined, "RAY_ADDRESS")
         # Not a bare ray.init(): that joins whichever cluster `ray start` or
         # ray.cluster_utils.Cluster last recorded on this machine, and dies when it stops.
-        ray.init(
-            address=os.environ.get("RAY_ADDRESS") or "local",
-            num_cpus=num_cpus,
-            include_dashboard=False,
-            log_to_driver=False,
-        )
+        ray.init(address=joined, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
     else:
+        _check_reachable(address, "the address")
         ray.init(address=address, log_to_driver=False)
     return True
+
+
+PROBE_TIMEOUT_S = 5.0
+
+
+def _check_reachable(address: str, source: str) -> None:
+    """Fail at once, naming ``address``, when nothing answers at a ``host:port`` (or
+    ``ray://host:port``) cluster address: Ray itself retries for minutes before it gives up.
+    Addresses Ray resolves itself (``auto``, ``local``) are left to it.
+
+    Raises:
+        InvalidInputError: The port is not 1-65535, or no connection could be made to it
+            within :data:`PROBE_TIMEOUT_S`.
+    """
+    host, colon, port = address.strip().removeprefix("ray://").rpartition(":")
+    if not colon or not host or not port.isdigit():
+        return
+    where = f"{source} {address!r}"
+    if not 0 < int(port) < 65536:
+        raise InvalidInputError(f"no Ray cluster at {where}: a port is 1-65535, got {port}")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InvalidInputError(
+            f"no Ray cluster answers at {where} ({reason}); start one there "
+            "(`ray start --head`) or give the address it printed"
+        ) from exc
 
 
 _LOOPBACK_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import orjson
@@ -438,6 +439,18 @@ def otlp_endpoint(explicit: str | None = None) -> str | None:
     return None
 
 
+def _malformed_url(endpoint: str) -> str | None:
+    """What is wrong with ``endpoint`` as an OTLP/HTTP URL, or None if nothing is."""
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http(s) URL such as http://127.0.0.1:4318"
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0-65535
+    except ValueError as exc:
+        return f"{exc}"
+    return None
+
+
 class _Routes(SpanProcessor):
     """Colony's processors on the process's tracer provider; :func:`configure` adds some and
     :meth:`Exporting.close` removes them again (a provider cannot drop a processor itself)."""
@@ -628,6 +641,9 @@ def configure(
     routes = _routes(service_name)
     processors: list[SpanProcessor] = []
     problems: list[str] = []
+    if endpoint is not None and (malformed := _malformed_url(endpoint)) is not None:
+        problems.append(f"no OTLP export to {endpoint!r}: {malformed}")
+        endpoint = None
     store_exporter: DuckDBSpanExporter | None = None
     if trace_store is not None:
         try:
@@ -653,5 +669,5 @@ def configure(
         _export_metrics(endpoint, service_name)
     for problem in problems:
         _log.warning("%s", problem)
-    store = Path(trace_store) if trace_store is not None and not problems else None
+    store = Path(trace_store) if store_exporter is not None and trace_store is not None else None
     return Exporting(processors, store, endpoint, problems, store_exporter)

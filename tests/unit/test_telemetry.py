@@ -432,6 +432,27 @@ def test_an_unreachable_collector_does_not_break_or_hold_up_a_run(
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "said"),
+    [
+        ("notaurl", "not an http(s) URL such as http://127.0.0.1:4318"),
+        ("ftp://127.0.0.1:4318", "not an http(s) URL"),
+        ("http://:4318", "not an http(s) URL"),
+        ("http://127.0.0.1:99999", "Port out of range"),
+    ],
+)
+def test_a_malformed_endpoint_is_named_and_the_run_goes_on_without_it(
+    endpoint: str, said: str, tmp_path: Path
+) -> None:
+    with tracing(trace_store=tmp_path / "t.duckdb", otlp=endpoint, metrics_too=False) as on:
+        assert on is not None and on.otlp is None
+        (problem,) = on.problems
+        assert problem.startswith(f"no OTLP export to {endpoint!r}: {said}"), problem
+        assert on.trace_store == tmp_path / "t.duckdb"  # the other destination stands
+        with MemoryService.open(embedder=HashEmbedder()) as memory:
+            assert two_agent_team(memory).run("What is 2 + 3?").status == "done"
+
+
 def test_a_span_crosses_a_process_as_plain_data(spans: InMemorySpanExporter) -> None:
     with span("execute_tool", "add", attributes={"gen_ai.tool.call.id": "c1"}) as current:
         current.add_event("retry", {"attempt": 2})
