@@ -20,7 +20,18 @@ from agents import Agent, ChatResponse, FunctionModel, Message, ToolCall, ToolSp
 from memory import MemoryService, Principal, Tier
 from orchestrator._team import RunResult, Team
 
-__all__ = ["DemoPass", "InsightGuidedModel", "build_helpdesk", "helpdesk_tasks", "run_team_demo"]
+__all__ = [
+    "HELPDESK_NAMESPACE",
+    "DemoPass",
+    "InsightGuidedModel",
+    "build_helpdesk",
+    "helpdesk_tasks",
+    "run_team_demo",
+]
+
+HELPDESK = "helpdesk"
+HELPDESK_NAMESPACE = ("team", HELPDESK)
+"""Where the help-desk team's runs, tasks and insights live (``("team", <team>, ...)``)."""
 
 # desk -> {key phrase found in a question: answer}; the first three of each desk are asked
 # in pass 1, the last three in pass 2.
@@ -157,7 +168,7 @@ def build_helpdesk(
     )
     scribe = Agent("scribe", "Write the reply to the requester.", FunctionModel(_scribe_reply))
     return Team(
-        "helpdesk",
+        HELPDESK,
         [desk, scribe],
         memory=memory,
         checkpoints=checkpoints,

@@ -593,10 +593,11 @@ def demo(
     otlp_endpoint: OtlpOption = None,
 ) -> None:
     """Run an offline team and memory demonstration and say where to look next."""
-    from orchestrator._demo import run_demo
+    from orchestrator._demo import clear_previous_demo, run_demo
     from telemetry import tracing
 
     path = _store_path(store)
+    clear_previous_demo(path)  # before anything is written beside it
     trace_store = _trace_path(traces, no_traces, path)
     with tracing(trace_store=trace_store, otlp=otlp_endpoint) as exporting:
         _warn(exporting)

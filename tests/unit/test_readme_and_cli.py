@@ -89,10 +89,22 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 
 def test_demo_then_inspect(tmp_path: Path) -> None:
+    import sqlite3
+
+    from agents import Agent, ScriptedModel
+    from orchestrator import Team
+
     store = tmp_path / "demo.duckdb"
+    # A user's run, checkpointed where the demo's team checkpoints (beside the store).
+    shared = tmp_path / "checkpoints.sqlite"
+    mine = Team("mine", [Agent("a", "Say hi.", ScriptedModel(["hi"]))], checkpoints=str(shared))
+    earlier = mine.run("Say hi").thread_id
     # The real offline model: the demo's updates depend on semantic similarity.
     result = runner.invoke(app, ["demo", "--store", str(store)])
     assert result.exit_code == 0, result.output
+    with sqlite3.connect(shared) as db:  # the demo added its threads and kept the user's
+        threads = {row[0] for row in db.execute("SELECT DISTINCT thread_id FROM checkpoints")}
+    assert earlier in threads and len(threads) > 1
     assert "UPDATE" in result.output and "history of memory" in result.output
     # The team half: the same task family with and without insight memory.
     passes = {
@@ -131,6 +143,35 @@ def test_demo_then_inspect(tmp_path: Path) -> None:
     ((runs,),) = traces.query("SELECT count(*) FROM spans WHERE operation = 'invoke_workflow'")
     traces.close()
     assert runs == 48  # 2 passes x 2 teams x 12 tasks
+
+
+def test_the_demo_replaces_only_a_store_it_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memory import SYSTEM, HashEmbedder, MemoryService
+
+    store = tmp_path / "memory.duckdb"
+    with MemoryService.open(store, embedder=HashEmbedder()) as service:
+        kept = service.add("Ana's real note", principal=SYSTEM, namespace=("team", "mine"))
+        service.delete(kept.id, principal=SYSTEM)  # its history is still data
+    junk = tmp_path / "notes.duckdb"
+    junk.write_text("not a database")
+    for path, said in [
+        (store, "it holds memories in team/mine; choose another --store"),
+        (junk, "(not a memory store: "),
+        (tmp_path, "is a folder; give a file path"),
+    ]:
+        code, _, err = _colony(
+            ["demo", "--store", str(path), "--embedder", "hash"], capsys, monkeypatch
+        )
+        assert code == 2 and said in err and "Traceback" not in err, err
+    assert junk.read_text() == "not a database"
+    assert not (tmp_path / "traces.duckdb").exists()  # refused before writing anything
+    with MemoryService.open(store, embedder=HashEmbedder()) as service:
+        assert [v.text for v in service.versions(kept.id, principal=SYSTEM)] == [
+            "Ana's real note",
+            "Ana's real note",
+        ]
 
 
 def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
