@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,6 +47,25 @@ def _store_path(store: Path | None) -> Path:
     if store is not None:
         return store
     return Path(os.environ.get("COLONY_STORE", DEFAULT_STORE))
+
+
+def _output(path: Path, option: str = "--out") -> Path:
+    """``path``, once it is known to be writable: a command checks where its result goes
+    before the work (training takes minutes), not after it."""
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a folder; give a file path", param_hint=option)
+    if path.parent.exists() and not path.parent.is_dir():
+        raise typer.BadParameter(
+            f"cannot write {path}: {path.parent} is not a folder", param_hint=option
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}."):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise typer.BadParameter(f"cannot write {path}: {reason}", param_hint=option) from exc
+    return path
 
 
 TracesOption = Annotated[
@@ -168,6 +188,7 @@ def policy_train(
     ] = 0.0,
 ) -> None:
     """Train the learned memory manager with PPO (rollouts in Ray actors); writes curves too."""
+    _output(out)
     from orchestrator._runtime import init_ray
     from policies._ppo import PPOArgs
     from policies._training import train_policy
@@ -227,6 +248,7 @@ def policy_slots(
     from memory import default_embedder, load_locomo
     from policies._slot_training import train_slot_model
 
+    _output(out)
     model = train_slot_model(
         default_embedder(embedder),
         seed=seed,

@@ -174,6 +174,24 @@ def test_the_demo_replaces_only_a_store_it_wrote(
         ]
 
 
+@pytest.mark.parametrize("command", [["policy", "train"], ["policy", "slots"]])
+def test_training_checks_where_it_will_write_before_it_trains(
+    command: list[str], tmp_path: Path
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    for out, said in [
+        (tmp_path, f"{tmp_path} is a folder; give a file path"),
+        (a_file / "x.npz", f"cannot write {a_file / 'x.npz'}: {a_file} is not a folder"),
+    ]:
+        result = runner.invoke(
+            app, [*command, "--out", str(out), "--embedder", "hash"], env={"COLUMNS": "400"}
+        )
+        flat = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # no box, no wrap
+        assert result.exit_code == 2 and said in flat, result.output
+    assert list(tmp_path.iterdir()) == [a_file]  # nothing trained, nothing written
+
+
 def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["memory", "search", "x", "--store", str(tmp_path / "none.duckdb")])
     assert result.exit_code != 0
