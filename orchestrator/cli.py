@@ -559,6 +559,11 @@ def run(
 
     if (task is None) == (resume is None):
         raise typer.BadParameter("give either --task or --resume THREAD_ID", param_hint="--task")
+    if feedback is not None and resume is None:
+        raise typer.BadParameter(
+            "--feedback answers a run waiting for a human: give it with --resume THREAD_ID",
+            param_hint="--feedback",
+        )
     team = load_team(team_ref, for_ray=runtime == "ray")
     typer.echo(
         f"team {team.name}: {', '.join(team.agent_names)} on the {runtime} runtime", err=True
@@ -615,10 +620,12 @@ def demo(
     otlp_endpoint: OtlpOption = None,
 ) -> None:
     """Run an offline team and memory demonstration and say where to look next."""
+    from memory import default_embedder
     from orchestrator._demo import clear_previous_demo, run_demo
     from telemetry import tracing
 
     path = _store_path(store)
+    default_embedder(embedder)  # an unknown name fails here, before the old store goes
     clear_previous_demo(path)  # before anything is written beside it
     trace_store = _trace_path(traces, no_traces, path)
     with tracing(trace_store=trace_store, otlp=otlp_endpoint) as exporting:

@@ -166,6 +166,16 @@ def test_the_demo_replaces_only_a_store_it_wrote(
         )
         assert code == 2 and said in err and "Traceback" not in err, err
     assert junk.read_text() == "not a database"
+    # A store an earlier demo wrote is replaced, but not before the arguments are known good.
+    demo_store = tmp_path / "demo.duckdb"
+    with MemoryService.open(demo_store, embedder=HashEmbedder()) as service:
+        service.add("Ana moved to Porto", principal=SYSTEM, namespace=("team", "demo"))
+    code, _, err = _colony(
+        ["demo", "--store", str(demo_store), "--embedder", "nosuch"], capsys, monkeypatch
+    )
+    assert code == 2 and "unknown embedder 'nosuch'" in err
+    with MemoryService.open(demo_store, embedder=HashEmbedder()) as service:
+        assert service.stats()["current"] == 1
     assert not (tmp_path / "traces.duckdb").exists()  # refused before writing anything
     with MemoryService.open(store, embedder=HashEmbedder()) as service:
         assert [v.text for v in service.versions(kept.id, principal=SYSTEM)] == [
@@ -190,6 +200,15 @@ def test_training_checks_where_it_will_write_before_it_trains(
         flat = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # no box, no wrap
         assert result.exit_code == 2 and said in flat, result.output
     assert list(tmp_path.iterdir()) == [a_file]  # nothing trained, nothing written
+
+
+def test_feedback_goes_with_resume() -> None:
+    team = f"{ROOT / 'examples' / 'quickstart.py'}:team"
+    result = runner.invoke(
+        app, ["run", team, "--task", "x", "--feedback", "yes"], env={"COLUMNS": "400"}
+    )
+    assert result.exit_code == 2
+    assert "--feedback answers a run waiting for a human: give it with --resume" in result.output
 
 
 def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
