@@ -282,7 +282,7 @@ def policy_synthetic(
     """
     from policies import write_synthetic
 
-    path = write_synthetic(out, conversations, seed, phrasing=phrasing, mentions=mentions)
+    path = write_synthetic(_output(out), conversations, seed, phrasing=phrasing, mentions=mentions)
     typer.echo(f"wrote {conversations} {phrasing} conversations of seed {seed} to {path}", err=True)
 
 

@@ -184,7 +184,9 @@ def test_the_demo_replaces_only_a_store_it_wrote(
         ]
 
 
-@pytest.mark.parametrize("command", [["policy", "train"], ["policy", "slots"]])
+@pytest.mark.parametrize(
+    "command", [["policy", "train"], ["policy", "slots"], ["policy", "synthetic"]]
+)
 def test_training_checks_where_it_will_write_before_it_trains(
     command: list[str], tmp_path: Path
 ) -> None:
@@ -194,9 +196,8 @@ def test_training_checks_where_it_will_write_before_it_trains(
         (tmp_path, f"{tmp_path} is a folder; give a file path"),
         (a_file / "x.npz", f"cannot write {a_file / 'x.npz'}: {a_file} is not a folder"),
     ]:
-        result = runner.invoke(
-            app, [*command, "--out", str(out), "--embedder", "hash"], env={"COLUMNS": "400"}
-        )
+        hashed = [] if command[-1] == "synthetic" else ["--embedder", "hash"]
+        result = runner.invoke(app, [*command, "--out", str(out), *hashed], env={"COLUMNS": "400"})
         flat = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # no box, no wrap
         assert result.exit_code == 2 and said in flat, result.output
     assert list(tmp_path.iterdir()) == [a_file]  # nothing trained, nothing written
