@@ -205,6 +205,29 @@ def _read_segments(paths: Sequence[Path]) -> str:
     return f"read_json([{_literals(paths)}], format='array', columns={_SEGMENT_COLUMNS})"
 
 
+def _refuse_other_files(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A DuckDB file holding tables but no ``spans`` belongs to something else (a memory
+    store given as the trace store): it is neither read as an empty trace store nor written
+    into.
+
+    Raises:
+        ValueError: naming the file and what it holds.
+    """
+    tables = sorted(
+        name
+        for (name,) in conn.execute(
+            "SELECT table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND NOT temporary"
+        ).fetchall()
+    )
+    if tables and "spans" not in tables:
+        held = ", ".join(tables[:4]) + (", ..." if len(tables) > 4 else "")
+        raise ValueError(
+            f"{str(path)!r} is not a trace store: it holds the tables {held} and no spans; "
+            "give the file `colony run` writes (traces.duckdb beside the memory store)"
+        )
+
+
 class TraceStore:
     """The embedded trace store: spans in one DuckDB file (what ``colony dashboard`` reads).
 
@@ -226,6 +249,11 @@ class TraceStore:
         if threads is not None:
             config["threads"] = threads
         self._conn = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        try:
+            _refuse_other_files(self._conn, self.path)
+        except BaseException:
+            self._conn.close()
+            raise
         self._lock = threading.Lock()
         if read_only:
             self._see_segments()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import socket
 import subprocess
 import sys
@@ -451,6 +452,31 @@ def test_a_malformed_endpoint_is_named_and_the_run_goes_on_without_it(
         assert on.trace_store == tmp_path / "t.duckdb"  # the other destination stands
         with MemoryService.open(embedder=HashEmbedder()) as memory:
             assert two_agent_team(memory).run("What is 2 + 3?").status == "done"
+
+
+def test_a_file_that_is_not_a_trace_store_is_neither_read_nor_written(tmp_path: Path) -> None:
+    import duckdb
+
+    from memory import SYSTEM
+
+    path = tmp_path / "memory.duckdb"
+    with MemoryService.open(path, embedder=HashEmbedder()) as memory:
+        memory.add("Ana lives in Lisbon", principal=SYSTEM, namespace=("team", "t"))
+    said = f"{str(path)!r} is not a trace store: it holds the tables colony_migrations, edges"
+    for read_only in (True, False):
+        with pytest.raises(ValueError, match=re.escape(said)):
+            TraceStore(path, read_only=read_only)
+    with tracing(trace_store=path, metrics_too=False) as on:  # a run goes on without it
+        assert on is not None and on.trace_store is None
+        (problem,) = on.problems
+        assert problem.startswith(f"no trace store at {path}: ValueError: {said}")
+    with duckdb.connect(str(path), read_only=True) as db:
+        tables = {
+            name for (name,) in db.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+    assert "spans" not in tables
+    with MemoryService.open(path, embedder=HashEmbedder()) as memory:
+        assert memory.stats()["current"] == 1
 
 
 def test_a_span_crosses_a_process_as_plain_data(spans: InMemorySpanExporter) -> None:
