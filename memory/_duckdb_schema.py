@@ -232,6 +232,11 @@ def migrate(cur: duckdb.DuckDBPyConnection, where: str, *, read_only: bool) -> N
     """
     tables = _table_names(cur)
     if "colony_migrations" not in tables:
+        if "spans" in tables:  # traces.duckdb sits beside memory.duckdb: an easy slip
+            raise StoreCorruptError(
+                f"{where!r} is a Colony trace store (it holds spans), not a memory store; it "
+                "was not changed. Give the memory store's path (memory.duckdb) or a new one"
+            )
         foreign = sorted(tables & EXPECTED_COLUMNS.keys())
         if foreign:
             raise StoreCorruptError(

@@ -80,6 +80,19 @@ def test_foreign_schema_is_refused_and_untouched(tmp_path: Path) -> None:
     conn.close()
 
 
+def test_a_trace_store_is_refused_and_untouched(tmp_path: Path) -> None:
+    from telemetry import TraceStore
+
+    path = tmp_path / "traces.duckdb"
+    TraceStore(path).close()
+    with pytest.raises(StoreCorruptError, match=r"traces\.duckdb' is a Colony trace store"):
+        DuckDBStore.from_path(path)
+    conn = duckdb.connect(str(path))
+    tables = {name for (name,) in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    conn.close()
+    assert "spans" in tables and not tables & {"memories", "colony_migrations"}
+
+
 def test_damaged_schema_and_newer_version_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     DuckDBStore.from_path(path).close()
