@@ -697,5 +697,5 @@ def configure(
         _export_metrics(endpoint, service_name)
     for problem in problems:
         _log.warning("%s", problem)
-    store = Path(trace_store) if store_exporter is not None and trace_store is not None else None
+    store = store_exporter.path if store_exporter is not None else None
     return Exporting(processors, store, endpoint, problems, store_exporter)
