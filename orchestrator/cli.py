@@ -76,8 +76,8 @@ NoTracesOption = Annotated[bool, typer.Option("--no-traces", help="Write no trac
 OtlpOption = Annotated[
     str | None,
     typer.Option(
-        help="Also send traces over OTLP/HTTP, e.g. http://127.0.0.1:6006 "
-        "[default: OTEL_EXPORTER_OTLP_ENDPOINT]"
+        help="Also send traces and metrics over OTLP/HTTP to this base URL, e.g. "
+        "http://127.0.0.1:6006 [default: the OTEL_EXPORTER_OTLP_* variables]"
     ),
 ]
 

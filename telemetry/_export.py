@@ -33,7 +33,7 @@ from telemetry._spans import Attr
 
 _log = logging.getLogger(__name__)
 
-OTLP_ENV = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+OTLP_TIMEOUT_S = 5.0  # a short deadline: an unreachable collector must not hold a run's exit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spans (
@@ -456,15 +456,56 @@ class DuckDBSpanExporter(SpanExporter):
         return True
 
 
-def otlp_endpoint(explicit: str | None = None) -> str | None:
-    """The OTLP/HTTP endpoint: ``explicit``, else the standard environment variables."""
+@dataclass(frozen=True)
+class OtlpTarget:
+    """Where OTLP/HTTP sends a process's telemetry."""
+
+    named: str  # the endpoint as the user gave it, for messages
+    traces: str  # the URL spans are posted to
+    metrics: str | None  # the URL metrics are posted to, None for none
+
+
+def otlp_target(explicit: str | None = None) -> OtlpTarget | None:
+    """The OTLP/HTTP destination: ``explicit``, else the standard environment variables.
+
+    As the OTLP exporter specification has it: ``explicit`` and ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    are base URLs, to which ``/v1/traces`` and ``/v1/metrics`` are added (an explicit URL that
+    already ends with ``/v1/traces`` is taken as the traces URL);
+    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` and ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`` are used
+    as given and win over the base. None when no traces URL results.
+    """
     if explicit:
-        return explicit
-    for name in OTLP_ENV:
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
-    return None
+        base = explicit.rstrip("/").removesuffix("/v1/traces")
+        return OtlpTarget(explicit, base + "/v1/traces", base + "/v1/metrics")
+    base = _env("OTEL_EXPORTER_OTLP_ENDPOINT").rstrip("/")
+    traces = _env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or (base and base + "/v1/traces")
+    if not traces:
+        return None
+    metrics = _env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") or (base and base + "/v1/metrics")
+    return OtlpTarget(_env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or base, traces, metrics or None)
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def _otlp_timeout(signal: str, problems: list[str]) -> float:
+    """Seconds an export may take: ``OTEL_EXPORTER_OTLP_<SIGNAL>_TIMEOUT``, else
+    ``OTEL_EXPORTER_OTLP_TIMEOUT`` (seconds, as the Python SDK reads them), else
+    :data:`OTLP_TIMEOUT_S`. A value that is not a positive number is a problem, not an error."""
+    for name in (f"OTEL_EXPORTER_OTLP_{signal}_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"):
+        if raw := _env(name):
+            try:
+                seconds = float(raw)
+            except ValueError:
+                seconds = -1.0
+            if 0 < seconds < float("inf"):
+                return seconds
+            problems.append(
+                f"{name}={raw!r} is not a positive number of seconds; using {OTLP_TIMEOUT_S:g}"
+            )
+            return OTLP_TIMEOUT_S
+    return OTLP_TIMEOUT_S
 
 
 def _malformed_url(endpoint: str) -> str | None:
@@ -611,17 +652,14 @@ def tracing(
             exporting.close()
 
 
-def _export_metrics(endpoint: str, service_name: str) -> None:
+def _export_metrics(url: str, timeout: float, service_name: str) -> None:
     """Send this process's metrics over OTLP/HTTP too (the first endpoint a process is given:
     a meter provider takes its readers when it is made, once per process)."""
     if isinstance(metrics.get_meter_provider(), MeterProvider):
         return
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
-    base = endpoint.rstrip("/").removesuffix("/v1/traces")
-    timeout = float(os.environ.get("OTEL_EXPORTER_OTLP_TIMEOUT", "5"))
-    exporter = OTLPMetricExporter(endpoint=base + "/v1/metrics", timeout=timeout)
-    reader = PeriodicExportingMetricReader(exporter)
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=url, timeout=timeout))
     resource = Resource.create({"service.name": service_name})
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader], resource=resource))
 
@@ -652,8 +690,8 @@ def configure(
 
     Args:
         trace_store: The DuckDB trace file, or None.
-        otlp: An OTLP/HTTP endpoint (``http://127.0.0.1:6006``: ``/v1/traces`` is added); None
-            reads ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT``.
+        otlp: An OTLP/HTTP base URL (``http://127.0.0.1:6006``: ``/v1/traces`` is added);
+            None reads the standard ``OTEL_EXPORTER_OTLP_*`` variables (:func:`otlp_target`).
         service_name: ``service.name`` of the spans, when Colony installs the provider (an
             application's own SDK provider is kept, and the exporters are added to it).
         metrics_too: Also send the metrics (:mod:`telemetry._metrics`) to the OTLP endpoint.
@@ -663,15 +701,15 @@ def configure(
     Returns:
         What was added (close it to flush), or None when neither destination is given.
     """
-    endpoint = otlp_endpoint(otlp)
-    if trace_store is None and endpoint is None:
+    target = otlp_target(otlp)
+    if trace_store is None and target is None:
         return None
     routes = _routes(service_name)
     processors: list[SpanProcessor] = []
     problems: list[str] = []
-    if endpoint is not None and (malformed := _malformed_url(endpoint)) is not None:
-        problems.append(f"no OTLP export to {endpoint!r}: {malformed}")
-        endpoint = None
+    if target is not None and (malformed := _malformed_url(target.traces)) is not None:
+        problems.append(f"no OTLP export to {target.named!r}: {malformed}")
+        target = None
     store_exporter: DuckDBSpanExporter | None = None
     if trace_store is not None:
         try:
@@ -683,19 +721,22 @@ def configure(
             store_exporter = exporter
         except Exception as exc:  # telemetry never stops a run: say so and go on without
             problems.append(f"no trace store at {trace_store}: {type(exc).__name__}: {exc}")
-    if endpoint is not None:
+    if target is not None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        base = endpoint.rstrip("/")
-        url = base if base.endswith("/v1/traces") else base + "/v1/traces"
-        # A short deadline: an unreachable collector must not hold the run's exit for long.
-        timeout = float(os.environ.get("OTEL_EXPORTER_OTLP_TIMEOUT", "5"))
-        processors.append(BatchSpanProcessor(OTLPSpanExporter(endpoint=url, timeout=timeout)))
+        timeout = _otlp_timeout("TRACES", problems)
+        processors.append(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=target.traces, timeout=timeout))
+        )
     for processor in processors:
         routes.add(processor)
-    if endpoint is not None and metrics_too:
-        _export_metrics(endpoint, service_name)
+    if target is not None and target.metrics is not None and metrics_too:
+        if (malformed := _malformed_url(target.metrics)) is not None:
+            problems.append(f"no OTLP metrics to {target.metrics!r}: {malformed}")
+        else:
+            _export_metrics(target.metrics, _otlp_timeout("METRICS", problems), service_name)
     for problem in problems:
         _log.warning("%s", problem)
     store = store_exporter.path if store_exporter is not None else None
-    return Exporting(processors, store, endpoint, problems, store_exporter)
+    named = target.named if target is not None else None
+    return Exporting(processors, store, named, problems, store_exporter)

@@ -38,6 +38,7 @@ from orchestrator import Sequential, Team
 from telemetry import (
     CONTENT_ENV,
     DuckDBSpanExporter,
+    OtlpTarget,
     TraceStore,
     _export,
     _relay,
@@ -45,6 +46,7 @@ from telemetry import (
     carrier,
     collect_for_relay,
     flush_relayed,
+    otlp_target,
     outgoing,
     relay,
     segments_folder,
@@ -350,11 +352,14 @@ class _Collector(BaseHTTPRequestHandler):
 
     received: ClassVar[list[ExportTraceServiceRequest]] = []
     metrics: ClassVar[list[ExportMetricsServiceRequest]] = []
+    traces_paths: ClassVar[set[str]] = {"/v1/traces"}  # where spans are taken
+    posted: ClassVar[set[str]] = set()
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Collector.posted.add(self.path)
         reply: Any = None
-        if self.path == "/v1/traces":
+        if self.path in _Collector.traces_paths:
             request = ExportTraceServiceRequest()
             request.ParseFromString(body)
             _Collector.received.append(request)
@@ -374,6 +379,16 @@ class _Collector(BaseHTTPRequestHandler):
         pass
 
 
+def _spans_received() -> list[Any]:
+    return [
+        span
+        for request in _Collector.received
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+
+
 @pytest.fixture
 def collector() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
@@ -381,6 +396,8 @@ def collector() -> Iterator[str]:
     thread.start()
     _Collector.received = []
     _Collector.metrics = []
+    _Collector.traces_paths = {"/v1/traces"}
+    _Collector.posted = set()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -400,13 +417,7 @@ def test_a_run_is_exported_over_otlp_http_and_to_the_trace_store(
     ):
         assert exporting is not None and exporting.otlp == collector
         result = two_agent_team(memory).run("What is 2 + 3?")
-    names = [
-        span.name
-        for request in _Collector.received
-        for resource in request.resource_spans
-        for scope in resource.scope_spans
-        for span in scope.spans
-    ]
+    names = [span.name for span in _spans_received()]
     assert "invoke_workflow sums" in names and "execute_tool add" in names
     assert names.count("invoke_agent calc") == 1
     store = TraceStore(store_path, read_only=True)
@@ -420,9 +431,7 @@ def test_a_run_is_exported_over_otlp_http_and_to_the_trace_store(
 def test_an_unreachable_collector_does_not_break_or_hold_up_a_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
     started = time.monotonic()
     with (
@@ -452,6 +461,78 @@ def test_a_malformed_endpoint_is_named_and_the_run_goes_on_without_it(
         assert on.trace_store == tmp_path / "t.duckdb"  # the other destination stands
         with MemoryService.open(embedder=HashEmbedder()) as memory:
             assert two_agent_team(memory).run("What is 2 + 3?").status == "done"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+OTLP_VARIABLES = [f"OTEL_EXPORTER_OTLP_{s}ENDPOINT" for s in ("", "TRACES_", "METRICS_")]
+
+
+@pytest.mark.parametrize(
+    ("explicit", "variables", "expected"),
+    [
+        (None, {}, None),
+        ("http://h:1", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://e:2"},
+         ("http://h:1", "http://h:1/v1/traces", "http://h:1/v1/metrics")),
+        ("http://h:1/v1/traces", {},
+         ("http://h:1/v1/traces", "http://h:1/v1/traces", "http://h:1/v1/metrics")),
+        (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://e:2/otlp/"},
+         ("http://e:2/otlp", "http://e:2/otlp/v1/traces", "http://e:2/otlp/v1/metrics")),
+        (None, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t:3/spans"},
+         ("http://t:3/spans", "http://t:3/spans", None)),
+        (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://e:2",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t:3/spans",
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://m:4/points"},
+         ("http://t:3/spans", "http://t:3/spans", "http://m:4/points")),
+        (None, {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://m:4/points"}, None),
+    ],
+)  # fmt: skip
+def test_the_otlp_variables_are_read_as_the_specification_says(
+    explicit: str | None,
+    variables: dict[str, str],
+    expected: tuple[str, str, str | None] | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in OTLP_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert otlp_target(explicit) == (expected and OtlpTarget(*expected))
+
+
+def test_the_traces_endpoint_variable_wins_and_is_used_as_given(
+    collector: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", collector + "/otlp/spans")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    _Collector.traces_paths = {"/otlp/spans"}
+    with tracing(metrics_too=False) as on, MemoryService.open(embedder=HashEmbedder()) as memory:
+        assert on is not None and on.otlp == collector + "/otlp/spans" and on.problems == []
+        two_agent_team(memory).run("What is 2 + 3?")
+    assert _Collector.posted == {"/otlp/spans"}
+    assert any(s.name == "invoke_workflow sums" for s in _spans_received())
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3", "inf"])
+def test_a_bad_otlp_timeout_is_named_and_the_run_goes_on(
+    value: str, collector: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", value)
+    with (
+        tracing(otlp=collector, metrics_too=False) as on,
+        MemoryService.open(embedder=HashEmbedder()) as memory,
+    ):
+        assert on is not None and on.otlp == collector
+        assert on.problems == [
+            f"OTEL_EXPORTER_OTLP_TIMEOUT={value!r} is not a positive number of seconds; using 5"
+        ]
+        assert two_agent_team(memory).run("What is 2 + 3?").status == "done"
+    assert any(s.name == "invoke_workflow sums" for s in _spans_received())
 
 
 def test_a_file_that_is_not_a_trace_store_is_neither_read_nor_written(tmp_path: Path) -> None:
