@@ -397,7 +397,7 @@ def _memory_actor_kill(
     import signal
 
     from memory import start_memory_actor
-    from orchestrator._runtime import init_ray
+    from orchestrator import init_ray
 
     started = init_ray(None)
     import ray

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from agents import Agent, AgentMemory, ChatResponse, Message, ToolCall, ToolSpec
 from memory import MemoryService, RemoteMemory, RuleExtractor, load_locomo, start_memory_actor
-from orchestrator import Parallel, Team
+from orchestrator import Parallel, Team, init_ray
 from policies import HeuristicPolicy
 
 TEAM = "archive"
@@ -128,8 +128,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = args.store or Path(tempfile.mkdtemp(prefix="colony-")) / "memory.duckdb"
     started_ray = False
     if args.runtime == "ray":
-        from orchestrator._runtime import init_ray
-
         started_ray = init_ray(None)
         memory: MemoryService | RemoteMemory = start_memory_actor(store)
     else:

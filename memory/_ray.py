@@ -247,10 +247,20 @@ def start_memory_actor(
     It reserves no CPU (I/O-bound) and restarts after a crash, reopening its file. Its spans
     and metrics come back with its replies as ``relay`` says (``spans``, ``metrics``; by
     default what this process exports, see :func:`telemetry.to_relay`).
+
+    Ray must be running in this process (``orchestrator.init_ray()``, which keeps every Ray
+    process on 127.0.0.1, or ``ray.init()``): Ray's own start on first use would bind every
+    interface unless the environment said otherwise.
     """
     relaying = to_relay() if relay is None else frozenset(relay)
     import ray
 
+    if not ray.is_initialized():
+        raise RuntimeError(
+            f"no Ray in this process to start the memory actor for {os.fspath(path)!r} on: "
+            "call orchestrator.init_ray() first (a local Ray on 127.0.0.1, or address= a "
+            "cluster's), or ray.init()"
+        )
     actor_cls = ray.remote(MemoryServiceActor)
     options: dict[str, Any] = {
         "num_cpus": 0,

@@ -10,6 +10,7 @@ from orchestrator._checkpoint import DEFAULT_CHECKPOINTS, Checkpoints, open_chec
 from orchestrator._flows import Custom, Handoffs, Parallel, RunView, Sequential, Supervisor
 from orchestrator._insights import InsightMemory, Outcome, tool_recipe
 from orchestrator._placement import Placement
+from orchestrator._runtime import init_ray
 from orchestrator._state import AgentRequest, AgentStep, TeamState, ToolUse
 from orchestrator._team import (
     AgentFinished,
@@ -42,6 +43,7 @@ __all__ = [
     "TeamState",
     "ToolUse",
     "default_retry",
+    "init_ray",
     "open_checkpointer",
     "tool_recipe",
 ]

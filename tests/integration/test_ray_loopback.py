@@ -1,4 +1,5 @@
-"""A local Ray started by Colony listens on 127.0.0.1 only, whatever imported ray first."""
+"""A local Ray started by Colony listens on 127.0.0.1 only, whatever imported ray first; the
+memory actor is not started on a Ray that Ray would start by itself."""
 
 from __future__ import annotations
 
@@ -25,10 +26,18 @@ ROOT = Path(__file__).resolve().parents[2]
 # process has long since imported it with the switch set (tests/conftest.py).
 SCRIPT = textwrap.dedent(
     """
-    import json, os
+    import json, os, tempfile
     import ray  # first, as a user's script may, before the switch is set
-    from orchestrator._runtime import init_ray
+    from memory import Principal, start_memory_actor
+    from orchestrator import init_ray
 
+    store = os.path.join(tempfile.mkdtemp(), "memory.duckdb")
+    try:  # before Ray runs: refused, rather than letting Ray start itself on every interface
+        start_memory_actor(store, embedder="hash")
+        refused = None
+    except RuntimeError as exc:
+        refused = str(exc)
+    assert not ray.is_initialized()
     started = init_ray(None)
     try:
         @ray.remote(num_cpus=0)
@@ -38,7 +47,10 @@ SCRIPT = textwrap.dedent(
 
         probe = Probe.remote()
         ip, pid = ray.get(probe.where.remote())
+        memory = start_memory_actor(store, embedder="hash")
+        memory.add("the probe ran", principal=Principal.agent("t", "a"), namespace=("team", "t"))
         print(json.dumps({
+            "refused": refused,
             "started": started,
             "nodes": [n["NodeManagerAddress"] for n in ray.nodes()],
             "actor_ip": ip,
@@ -129,10 +141,13 @@ def test_a_local_ray_listens_on_loopback_only_when_ray_was_imported_first() -> N
             process.wait()
     assert process.returncode == 0, err[-3000:]
     seen = json.loads(out.strip().splitlines()[-1])
+    assert seen["refused"].startswith("no Ray in this process to start the memory actor for")
+    assert "call orchestrator.init_ray() first" in seen["refused"]
     assert seen["started"] is True
     assert seen["nodes"] == ["127.0.0.1"] and seen["actor_ip"] == "127.0.0.1"
     commands = {command for _, _, command in seen["listening"]}
     assert {"gcs_server", "raylet"} <= commands, seen["listening"]  # the probe sees Ray's
+    assert "ray::MemoryServ" in commands, commands  # /proc comm: 15 characters
     exposed = [s for s in seen["listening"] if not _loopback(s[0])]
     assert exposed == [], f"Ray listens beyond loopback: {exposed}"
 
