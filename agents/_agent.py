@@ -68,6 +68,10 @@ class Agent:
         working_budget_tokens: Size of the private working memory.
         max_steps: Most model requests in one run.
         memory_k: Hits taken from each namespace in ``reads``.
+        memory_budget_words: If set, what the agent recalls is a context of at most this
+            many words: the ``memory_k`` best hits of each namespace in ``reads``, merged
+            best first and taken while they fit (``MemoryService.search(budget_words=...)``;
+            ``colony bench locomo`` measures recall so, with 200 hits and 300 words).
 
     Raises:
         AgentDefinitionError: A field has a bad value (the message names it), or tools are
@@ -86,6 +90,7 @@ class Agent:
     working_budget_tokens: int = 2000
     max_steps: int = 8
     memory_k: int = 5
+    memory_budget_words: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -136,6 +141,8 @@ class Agent:
         _positive_int("working_budget_tokens", self.working_budget_tokens)
         _positive_int("max_steps", self.max_steps)
         _positive_int("memory_k", self.memory_k, upper=_MAX_MEMORY_K)
+        if self.memory_budget_words is not None:
+            _positive_int("memory_budget_words", self.memory_budget_words)
         object.__setattr__(self, "model", model)
         # Lists are accepted for convenience; tuples keep the record immutable.
         object.__setattr__(self, "tools", tools)

@@ -20,7 +20,15 @@ from agents._messages import ChatResponse, Message, ToolCall, Usage
 from agents._tools import ToolSpec
 from agents._working_memory import WorkingItem, WorkingMemory, count_words
 from agents.errors import ToolArgumentError
-from memory import Action, MemoryService, Namespace, Principal, ScoredMemory, Tier
+from memory import (
+    Action,
+    MemoryService,
+    Namespace,
+    Principal,
+    ScoredMemory,
+    Tier,
+    pack_within_budget,
+)
 from memory.errors import InvalidInputError, MemoryIdTakenError
 from telemetry import Attr, capture_content, span
 from telemetry._metrics import TOOL_CALLS, model_call
@@ -295,7 +303,16 @@ class AgentHost:
                     k=self.agent.memory_k,
                 )
             )
-        return hits
+        budget = self.agent.memory_budget_words
+        if budget is None:
+            return hits
+        # One context across the namespaces, best first; a memory under two of them once.
+        best: dict[str, ScoredMemory] = {}
+        for hit in hits:
+            if hit.record.id not in best or hit.score > best[hit.record.id].score:
+                best[hit.record.id] = hit
+        ranked = sorted(best.values(), key=lambda hit: hit.score, reverse=True)
+        return pack_within_budget(ranked, budget)
 
     def _prompt(
         self, task: str, state: Mapping[str, Any] | None, shared: list[tuple[str, str]]

@@ -44,10 +44,17 @@ class AgentMemory:
         namespace: Namespace = (),
         k: int = 5,
         tiers: Sequence[Tier] | None = None,
+        budget_words: int | None = None,
     ) -> list[ScoredMemory]:
-        """Hybrid search over what the agent may read under ``namespace`` (all by default)."""
+        """Hybrid search over what the agent may read under ``namespace`` (all by default);
+        with ``budget_words``, the ``k`` best hits that fit in that many words."""
         return self._service.search(
-            query, principal=self.principal, namespace_prefix=namespace, k=k, tiers=tiers
+            query,
+            principal=self.principal,
+            namespace_prefix=namespace,
+            k=k,
+            tiers=tiers,
+            budget_words=budget_words,
         )
 
     def add(

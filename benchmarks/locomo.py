@@ -31,7 +31,6 @@ from memory import (
     MiniLMEmbedder,
     RetrievalWeights,
     RuleExtractor,
-    ScoredMemory,
     Tier,
     default_embedder,
     load_locomo,
@@ -45,7 +44,6 @@ __all__ = [
     "BASELINES",
     "answer_in_context",
     "bench_embedder",
-    "pack_within_budget",
     "run_locomo",
     "summarize",
 ]
@@ -92,19 +90,6 @@ def answer_in_context(answer: str | None, texts: Sequence[str]) -> bool | None:
     if not wanted.strip() or len(wanted.split()) > ANSWER_WORDS:
         return None
     return any(wanted in _words_of(text) for text in texts)
-
-
-def pack_within_budget(hits: Sequence[ScoredMemory], budget_words: int) -> list[ScoredMemory]:
-    """Take hits in rank order while they fit in ``budget_words``; skip ones that do not."""
-    packed, used = [], 0
-    for hit in hits:
-        words = len(hit.record.text.split())
-        if used + words <= budget_words:
-            packed.append(hit)
-            used += words
-        if used >= budget_words:
-            break
-    return packed
 
 
 def turn_text(speaker: str, text: str, caption: str | None) -> str:
@@ -188,11 +173,14 @@ def run_locomo(
             if q.category in EXCLUDED_CATEGORIES or not q.evidence:
                 continue
             t0 = time.perf_counter()
-            hits = service.search(
-                q.question, principal=SYSTEM, namespace_prefix=namespace, k=SEARCH_DEPTH
+            packed = service.search(
+                q.question,
+                principal=SYSTEM,
+                namespace_prefix=namespace,
+                k=SEARCH_DEPTH,
+                budget_words=budget_words,
             )
             search_ms.append((time.perf_counter() - t0) * 1000)
-            packed = pack_within_budget(hits, budget_words)
             found = {p for hit in packed for p in hit.record.provenance}
             share = len(found & set(q.evidence)) / len(set(q.evidence))
             per_category[q.category].append(share)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from benchmarks.locomo import bench_embedder, pack_within_budget
+from benchmarks.locomo import bench_embedder
 from benchmarks.poisoning_corpus import CorpusItem, benign_corpus, injection_corpus
 from memory import (
     Candidate,
@@ -48,6 +48,7 @@ from memory import (
     Principal,
     RetrievalWeights,
     RuleExtractor,
+    ScoredMemory,
     Tier,
     TrustGuard,
 )
@@ -157,9 +158,18 @@ def _false_facts(
     return forged
 
 
+def _context(
+    service: MemoryService, question: str, reader: Principal, budget_words: int
+) -> list[ScoredMemory]:
+    """What a reader's prompt holds: the best of 50 hits that fit in ``budget_words``."""
+    return service.search(
+        question, principal=reader, namespace_prefix=NAMESPACE, k=50, budget_words=budget_words
+    )
+
+
 def _fact_attack_won(service: MemoryService, question: Any, fake: str, budget_words: int) -> bool:
-    hits = service.search(question.question, principal=AGENT, namespace_prefix=NAMESPACE, k=50)
-    context = " ".join(hit.record.text for hit in pack_within_budget(hits, budget_words))
+    hits = _context(service, question.question, AGENT, budget_words)
+    context = " ".join(hit.record.text for hit in hits)
     at_fake, at_true = context.find(fake), context.find(question.answer)
     return at_fake >= 0 and (at_true < 0 or at_fake < at_true)
 
@@ -173,8 +183,8 @@ def _clean_utility(
 ) -> list[float]:
     scores = []
     for question in conversation.questions:
-        hits = service.search(question.question, principal=USER, namespace_prefix=NAMESPACE, k=50)
-        found = {p for hit in pack_within_budget(hits, budget_words) for p in hit.record.provenance}
+        hits = _context(service, question.question, USER, budget_words)
+        found = {p for hit in hits for p in hit.record.provenance}
         scores.append(len(found & set(question.evidence)) / len(question.evidence))
     scores.extend(float(_recalled(service, item, k)) for item in benign)
     return scores

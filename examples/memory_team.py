@@ -44,12 +44,9 @@ def search_memory(question: str, memory: AgentMemory) -> str:
     Args:
         question: The question.
     """
-    lines, words = [], 0
-    for hit in memory.search(question, namespace=SHARED, k=10):
-        words += len(hit.record.text.split())
-        if words > 300:  # a prompt-sized context
-            break
-        lines.append(f"[{', '.join(hit.record.provenance)}] {hit.record.text}")
+    # A prompt-sized context: the best of 200 hits that fit in 300 words, as the bench measures.
+    hits = memory.search(question, namespace=SHARED, k=200, budget_words=300)
+    lines = [f"[{', '.join(hit.record.provenance)}] {hit.record.text}" for hit in hits]
     return "\n".join(lines) or "nothing found"
 
 

@@ -23,7 +23,7 @@ from memory._graph import entity_subgraph, graph_view, k_hop
 from memory._locomo import conversation_to_dict, load_locomo, normalize_evidence, write_locomo
 from memory._namespace import Namespace, validate_namespace
 from memory._ray import RemoteMemory, start_memory_actor
-from memory._retrieval import RetrievalWeights
+from memory._retrieval import RetrievalWeights, pack_within_budget
 from memory._service import AppliedDecision, MemoryService
 from memory._slots import SLOTS, SlotModel, shipped_slot_model
 from memory._store import MemoryStore
@@ -114,6 +114,7 @@ __all__ = [
     "load_bundled_extension",
     "load_locomo",
     "normalize_evidence",
+    "pack_within_budget",
     "shipped_slot_model",
     "start_memory_actor",
     "state_slots",

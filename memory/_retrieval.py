@@ -34,9 +34,9 @@ from memory._namespace import Namespace, join_namespace
 from memory._slots import SlotModel
 from memory._temporal import Period, named_periods
 from memory._trust import quarantine_reason
-from memory._types import Embedder, Filter, MemoryRecord, Tier
+from memory._types import Embedder, Filter, MemoryRecord, ScoredMemory, Tier
 
-__all__ = ["HybridRetriever", "RetrievalWeights", "is_past_query"]
+__all__ = ["HybridRetriever", "RetrievalWeights", "is_past_query", "pack_within_budget"]
 
 _NEVER = np.iinfo(np.int64).max
 _TIERS = list(Tier)
@@ -67,6 +67,21 @@ _WHEN = re.compile(
 def is_past_query(query: str) -> bool:
     """True when a query asks about how things were, not how they are."""
     return bool(_PAST.search(query))
+
+
+def pack_within_budget(hits: Sequence[ScoredMemory], budget_words: int) -> list[ScoredMemory]:
+    """The context a reader of ``budget_words`` words gets: ``hits`` taken in rank order while
+    their texts fit (words as ``str.split`` counts them); a hit that would overflow is
+    skipped, and a shorter one after it may still fit."""
+    packed, used = [], 0
+    for hit in hits:
+        words = len(hit.record.text.split())
+        if used + words <= budget_words:
+            packed.append(hit)
+            used += words
+        if used >= budget_words:
+            break
+    return packed
 
 
 def _ns_time(value: datetime | None) -> int:

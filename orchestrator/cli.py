@@ -340,13 +340,19 @@ def memory_search(
     store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
     namespace: Annotated[str, typer.Option(help="Namespace prefix, e.g. team/demo")] = "",
     k: Annotated[int, typer.Option(help="How many results")] = 10,
+    budget_words: Annotated[
+        int | None,
+        typer.Option(help="Print only the best of the k hits that fit in this many words"),
+    ] = None,
 ) -> None:
     """Hybrid search (as admin) and print the hits."""
     from memory import SYSTEM
 
     prefix = _parse_ns(namespace)
     with _open_service(store) as service:
-        hits = service.search(query, principal=SYSTEM, namespace_prefix=prefix, k=k)
+        hits = service.search(
+            query, principal=SYSTEM, namespace_prefix=prefix, k=k, budget_words=budget_words
+        )
     for hit in hits:
         r = hit.record
         typer.echo(f"{hit.score:.4f}  {r.id}@v{r.version}  {'/'.join(r.namespace)}  {r.text}")

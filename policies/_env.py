@@ -384,7 +384,7 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
 
     def _final_terms(self) -> dict[str, float]:
         # Imported here: benchmarks/ imports policies/, so a module-level import would cycle.
-        from benchmarks.locomo import EXCLUDED_CATEGORIES, SEARCH_DEPTH, pack_within_budget
+        from benchmarks.locomo import EXCLUDED_CATEGORIES, SEARCH_DEPTH
 
         assert self._service is not None and self._episode is not None
         conv = self._episode.conversation
@@ -394,10 +394,14 @@ class MemoryManagerEnv(gym.Env[Observation, np.int64]):
         for q in conv.questions:
             if q.category in EXCLUDED_CATEGORIES or not q.evidence:
                 continue
-            hits = self._service.search(
-                q.question, principal=SYSTEM, namespace_prefix=namespace, k=SEARCH_DEPTH
+            packed = self._service.search(
+                q.question,
+                principal=SYSTEM,
+                namespace_prefix=namespace,
+                k=SEARCH_DEPTH,
+                budget_words=budget,
             )
-            found = {p for hit in pack_within_budget(hits, budget) for p in hit.record.provenance}
+            found = {p for hit in packed for p in hit.record.provenance}
             scores.append(len(found & set(q.evidence)) / len(set(q.evidence)))
         counts = self._counts
         correctness = (counts["right"] - counts["wrong"]) / max(1, counts["opportunities"])

@@ -84,6 +84,8 @@ def test_actor_restarts_from_its_file(local_ray: Any, memory: RemoteMemory) -> N
         assert memory.get(memory_id, principal=agent).text.startswith("fact ")
     hits = memory.search("fact 7", principal=agent, k=3)
     assert hits and hits[0].record.text == "fact 7"
+    context = memory.search("fact 7", principal=agent, k=3, budget_words=5)  # two words each
+    assert context == hits[:2]
 
 
 def test_killed_memory_actor_loses_no_acknowledged_write_and_duplicates_none(

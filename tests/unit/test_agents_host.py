@@ -18,7 +18,7 @@ from agents import (
     ToolSpec,
 )
 from agents.errors import AgentDefinitionError
-from memory import HashEmbedder, MemoryService, Principal, Tier
+from memory import HashEmbedder, MemoryService, Principal, Tier, pack_within_budget
 from memory.errors import AccessDeniedError, ColonyError, InvalidInputError
 
 TEAM = "newsroom"
@@ -145,6 +145,40 @@ def test_shared_memory_hits_appear_in_prompt_and_memories_used(memory: MemorySer
     assert result.memories_used == (fact.id,)
     prompt = "\n".join(m.content for m in model.requests[0].messages)
     assert f"[{fact.id}] The style guide bans the Oxford comma." in prompt
+
+
+def test_a_word_budget_makes_one_context_across_the_namespaces_read(
+    memory: MemoryService,
+) -> None:
+    editor = Principal.user("ed", teams=[TEAM])
+    long = "The style guide bans the Oxford comma in headlines, captions and every byline too."
+    texts = {
+        ("team", TEAM): [long, "The style guide bans the Oxford comma.", "Commas are scarce."],
+        ("team", TEAM, "desk"): ["Oxford comma: banned by the style guide.", "Lunch at noon."],
+    }
+    for namespace, said in texts.items():
+        for text in said:
+            memory.add(text, principal=editor, namespace=namespace)
+    task = "Does the style guide allow the Oxford comma?"
+    reader = Principal.agent(TEAM, "writer")
+    reads = (("team", TEAM, "desk"), ("team", TEAM))  # the second contains the first
+    hits = [
+        hit for ns in reads for hit in memory.search(task, principal=reader, namespace_prefix=ns)
+    ]
+    best = {h.record.id: h for h in sorted(hits, key=lambda h: h.score)}  # best score wins
+    ranked = sorted(best.values(), key=lambda h: h.score, reverse=True)
+    for budget in (6, 12, 20):
+        model = ScriptedModel(["No."])
+        agent = Agent("writer", "x", model, reads=reads, memory_k=10, memory_budget_words=budget)
+        result = AgentHost(agent, team=TEAM, memory=memory).run(task)
+        expected = [h.record.id for h in pack_within_budget(ranked, budget)]
+        assert result.memories_used == tuple(expected), budget
+        shared = model.requests[0].messages[1].content.splitlines()[1:]
+        texts_shown = [line.split("] ", 1)[1] for line in shared]
+        assert texts_shown == [best[i].record.text for i in expected]
+        assert sum(len(best[i].record.text.split()) for i in expected) <= budget
+    with pytest.raises(AgentDefinitionError, match=r"Agent\.memory_budget_words.*0"):
+        Agent("writer", "x", ScriptedModel([]), memory_budget_words=0)
 
 
 def test_other_agents_private_namespace_is_never_read(memory: MemoryService) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from benchmarks.locomo import BASELINES, answer_in_context, pack_within_budget, run_locomo
+from benchmarks.locomo import BASELINES, answer_in_context, run_locomo
 from benchmarks.locomo_ablation import Ablation, markdown, run_ablations
-from memory import RetrievalWeights
+from memory import RetrievalWeights, pack_within_budget
 from memory.errors import InvalidInputError
 
 TURNS = [

@@ -262,6 +262,10 @@ def test_memory_commands_name_a_bad_file_or_namespace_without_a_traceback(
         ),
         (["memory", "search", "Ana", "--namespace", "/"], "namespace '/' has an empty part"),
         (["memory", "namespaces", "--prefix", "te am"], "invalid namespace label 'te am'"),
+        (
+            ["memory", "search", "Ana", "--budget-words", "0"],
+            "budget_words must be an integer >= 1 or None, got 0",
+        ),
     ]:
         code, _, err = _colony([*args, *store], capsys, monkeypatch)
         assert (code, err.startswith(f"colony: error: {said}")) == (2, True), (args, err)
@@ -274,6 +278,10 @@ def test_memory_commands_name_a_bad_file_or_namespace_without_a_traceback(
         ["memory", "search", "Ana", "--namespace", "other", *store], capsys, monkeypatch
     )
     assert (code, out, err) == (0, "", "no memory matches")
+    for budget, shown in (("3", ""), ("4", "Ana lives in Lisbon")):  # four words
+        args = ["memory", "search", "Ana", "--k", "1", "--budget-words", budget, *store]
+        code, out, _ = _colony(args, capsys, monkeypatch)
+        assert code == 0 and out.rstrip().endswith(shown) and out.count("\n") == bool(shown)
 
 
 def test_bench_store_small(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -405,6 +406,38 @@ def test_bad_input_is_rejected_and_loses_nothing(
 def test_bad_k(service: MemoryService, k: object) -> None:
     with pytest.raises(InvalidInputError, match="k must"):
         service.search("x", principal=writer, k=k)  # type: ignore[arg-type]
+
+
+def test_a_search_within_a_word_budget_is_its_best_hits_that_fit(service: MemoryService) -> None:
+    for text in (
+        "the launch slipped to Friday because the printer failed again today",  # 11 words
+        "launch on Friday",  # 3
+        "the Friday launch party is at the old harbour warehouse near the ferry",  # 13
+        "Friday launch",  # 2
+    ):
+        service.add(text, principal=writer, namespace=TEAM)
+    ranked = service.search("Friday launch", principal=editor, k=10)
+    assert len(ranked) == 4
+    for budget in (1, 2, 5, 14, 16, 29, 300):
+        packed = service.search("Friday launch", principal=editor, k=10, budget_words=budget)
+        # Rank order kept; a hit that would overflow is skipped, a shorter one may follow.
+        expected, used = [], 0
+        for hit in ranked:
+            words = len(hit.record.text.split())
+            if used + words <= budget:
+                expected.append(hit.record.id)
+                used += words
+        assert [h.record.id for h in packed] == expected, budget
+        assert sum(len(h.record.text.split()) for h in packed) <= budget
+    assert service.search("Friday launch", principal=editor, k=1, budget_words=300) == ranked[:1]
+    assert service.search("Friday launch", principal=editor, budget_words=1) == []
+
+
+@pytest.mark.parametrize("budget", [0, -5, True, "300", 2.5])
+def test_a_bad_word_budget_is_named(service: MemoryService, budget: object) -> None:
+    said = f"budget_words must be an integer >= 1 or None, got {budget!r}"
+    with pytest.raises(InvalidInputError, match=re.escape(said)):
+        service.search("x", principal=writer, budget_words=budget)  # type: ignore[arg-type]
 
 
 def test_unknown_ids(service: MemoryService) -> None:
