@@ -385,9 +385,13 @@ def memory_history(
         for h in service.history(memory_id, principal=SYSTEM):
             conf = "" if h.confidence is None else f" conf={h.confidence:.2f}"
             pol = "" if h.policy is None else f" policy={h.policy}"
+            why = f"  ({h.reason})" if h.reason else ""
+            versions = f"v{h.new_version}"
+            if h.old_version is not None:
+                versions = f"v{h.old_version}->{versions}"
             typer.echo(
-                f"{h.at.isoformat()}  {h.operation.value:<6} v{h.old_version}->v{h.new_version}"
-                f"  by {h.actor}{pol}{conf}  {h.new_text or h.old_text}"
+                f"{h.at.isoformat()}  {h.operation.value:<6} {versions:<8}"
+                f"  by {h.actor}{pol}{conf}  {h.new_text or h.old_text}{why}"
             )
 
 
@@ -442,6 +446,77 @@ def memory_release(
     with _open_service(store) as service:
         released = service.release(memory_id, principal=SYSTEM, reason=reason)
     typer.echo(f"released {released.id} (now v{released.version})")
+
+
+@memory_app.command("add")
+def memory_add(
+    text: Annotated[str, typer.Argument(help="What to remember")],
+    namespace: Annotated[str, typer.Option(help="Where, e.g. team/demo")],
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    tier: Annotated[str, typer.Option(help="working, interaction, semantic or insight")] = (
+        "semantic"
+    ),
+) -> None:
+    """Add a memory as it is (as admin, no policy)."""
+    from memory import SYSTEM, Tier
+
+    tiers = {t.value: t for t in Tier}
+    if tier not in tiers:
+        raise typer.BadParameter(f"{tier!r} is not one of {', '.join(tiers)}", param_hint="--tier")
+    where = _parse_ns(namespace)
+    if not where:
+        raise typer.BadParameter(
+            "a memory needs a namespace, such as team/demo", param_hint="--namespace"
+        )
+    with _open_service(store) as service:
+        added = service.add(text, principal=SYSTEM, namespace=where, tier=tiers[tier])
+    typer.echo(f"added {added.id} (v1) in {'/'.join(added.namespace)}")
+
+
+VersionOption = Annotated[
+    int | None,
+    typer.Option(help="Fail unless the memory is still at this version (compare and set)"),
+]
+ReasonOption = Annotated[str, typer.Option(help="Why, for its history")]
+
+
+@memory_app.command("update")
+def memory_update(
+    memory_id: Annotated[str, typer.Argument(help="Memory id")],
+    text: Annotated[str, typer.Argument(help="Its new text")],
+    version: VersionOption = None,
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    reason: ReasonOption = "",
+) -> None:
+    """Write a new version of a memory (as admin); the old one stays in its history."""
+    from memory import SYSTEM, ChangeInfo
+
+    info = ChangeInfo(actor=SYSTEM.id, reason=reason or "colony memory update")
+    with _open_service(store) as service:
+        expected = version
+        if expected is None:
+            expected = service.get(memory_id, principal=SYSTEM).version
+        new = service.update(
+            memory_id, text, principal=SYSTEM, expected_version=expected, info=info
+        )
+    typer.echo(f"updated {new.id} v{expected}->v{new.version}")
+
+
+@memory_app.command("delete")
+def memory_delete(
+    memory_id: Annotated[str, typer.Argument(help="Memory id")],
+    version: VersionOption = None,
+    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    reason: ReasonOption = "",
+) -> None:
+    """Delete a memory (as admin): searches no longer find it; its versions stay in its
+    history (`colony memory history`)."""
+    from memory import SYSTEM, ChangeInfo
+
+    info = ChangeInfo(actor=SYSTEM.id, reason=reason or "colony memory delete")
+    with _open_service(store) as service:
+        gone = service.delete(memory_id, principal=SYSTEM, expected_version=version, info=info)
+    typer.echo(f"deleted {gone.id} at v{gone.version}; its history stays")
 
 
 @memory_app.command("export")

@@ -284,6 +284,62 @@ def test_memory_commands_name_a_bad_file_or_namespace_without_a_traceback(
         assert code == 0 and out.rstrip().endswith(shown) and out.count("\n") == bool(shown)
 
 
+def test_memory_add_update_and_delete_from_the_cli_keep_the_history(
+    small_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memory import SYSTEM, HashEmbedder, MemoryService
+
+    store = ["--store", str(small_store)]
+
+    def colony(*args: str) -> tuple[int, str, str]:
+        return _colony([*args, *store], capsys, monkeypatch)
+
+    code, out, _ = colony("memory", "add", "Bo keeps bees in Faro", "--namespace", "team/demo")
+    added = re.fullmatch(r"added (\w+) \(v1\) in team/demo\n", out)
+    assert code == 0 and added is not None, out
+    memory_id = added.group(1)
+    code, out, _ = colony("memory", "search", "bees Faro", "--k", "1")
+    assert out.split()[1] == f"{memory_id}@v1" and out.rstrip().endswith("Bo keeps bees in Faro")
+    said = ("memory", "update", memory_id, "Bo keeps bees in Porto")
+    code, out, _ = colony(*said, "--reason", "moved the hives")
+    assert (code, out) == (0, f"updated {memory_id} v1->v2\n")
+    code, _, err = colony(*said, "--version", "1")  # stale: refused, nothing written
+    assert code == 2 and err == (
+        f"colony: error: memory '{memory_id}': expected version 1 but it is at version 2; "
+        "read it again and retry the write"
+    )
+    code, _, err = colony("memory", "delete", memory_id, "--version", "1")
+    assert code == 2 and "expected version 1 but it is at version 2" in err
+    code, out, _ = colony("memory", "delete", memory_id, "--version", "2", "--reason", "sold")
+    assert (code, out) == (0, f"deleted {memory_id} at v3; its history stays\n")
+    code, out, err = colony("memory", "search", "bees", "--namespace", "team/demo")
+    assert memory_id not in out
+    code, out, _ = colony("memory", "history", memory_id)
+    lines = [line.split("  ", 1)[1] for line in out.splitlines()]
+    assert lines == [
+        "ADD    v1        by admin:system  Bo keeps bees in Faro",
+        "UPDATE v1->v2    by admin:system  Bo keeps bees in Porto  (moved the hives)",
+        "DELETE v2->v3    by admin:system  Bo keeps bees in Porto  (sold)",
+    ]
+    for args, error in [
+        (["memory", "delete", "nope"], "colony: error: no memory with id 'nope'"),
+        (["memory", "update", "nope", "x"], "colony: error: no memory with id 'nope'"),
+        (["memory", "add", "x", "--namespace", ""], "a memory needs a namespace"),
+        (["memory", "add", "x", "--namespace", "team//demo"], "has an empty part"),
+        (
+            ["memory", "add", "x", "--namespace", "team/demo", "--tier", "bogus"],
+            "'bogus' is not one of working, interaction, semantic, insight",
+        ),
+    ]:
+        code, _, err = colony(*args)
+        flat = " ".join(re.sub("[│╭╮╰╯─]", " ", err).split())  # the usage box, unwrapped
+        assert code == 2 and error in flat, (args, err)
+    with MemoryService.open(small_store, embedder=HashEmbedder()) as service:
+        assert service.stats()["current"] == 1  # Ana's; nothing a refused command wrote
+        versions = service.versions(memory_id, principal=SYSTEM)
+    assert [v.text for v in versions] == ["Bo keeps bees in Faro", *["Bo keeps bees in Porto"] * 2]
+
+
 def test_bench_store_small(tmp_path: Path) -> None:
     result = runner.invoke(
         app,
