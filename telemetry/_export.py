@@ -501,9 +501,10 @@ def _otlp_timeout(signal: str, problems: list[str]) -> float:
                 seconds = -1.0
             if 0 < seconds < float("inf"):
                 return seconds
-            problems.append(
-                f"{name}={raw!r} is not a positive number of seconds; using {OTLP_TIMEOUT_S:g}"
-            )
+            problem = f"{name}={raw!r} is not a positive number of seconds"
+            problem += f"; using {OTLP_TIMEOUT_S:g}"
+            if problem not in problems:  # traces and metrics read the same variable
+                problems.append(problem)
             return OTLP_TIMEOUT_S
     return OTLP_TIMEOUT_S
 

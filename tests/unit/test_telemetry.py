@@ -535,6 +535,20 @@ def test_a_bad_otlp_timeout_is_named_and_the_run_goes_on(
     assert any(s.name == "invoke_workflow sums" for s in _spans_received())
 
 
+def test_a_signal_reads_its_own_timeout_first_and_a_bad_one_is_said_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "2.5")
+    problems: list[str] = []
+    assert _export._otlp_timeout("TRACES", problems) == 5.0
+    assert _export._otlp_timeout("METRICS", problems) == 2.5
+    assert _export._otlp_timeout("TRACES", problems) == 5.0
+    assert problems == [
+        "OTEL_EXPORTER_OTLP_TIMEOUT='soon' is not a positive number of seconds; using 5"
+    ]
+
+
 def test_a_file_that_is_not_a_trace_store_is_neither_read_nor_written(tmp_path: Path) -> None:
     import duckdb
 
