@@ -289,7 +289,7 @@ class MemoryService:
         *,
         principal: Principal,
         namespace: Namespace,
-        tier: Tier = Tier.SEMANTIC,
+        tier: Tier | str = Tier.SEMANTIC,
         entities: Sequence[str] = (),
         provenance: Sequence[str] = (),
         metadata: Mapping[str, Any] | None = None,
@@ -310,7 +310,7 @@ class MemoryService:
         memory = NewMemory(
             namespace=validate_namespace(namespace),
             text=text,
-            tier=Tier(tier),
+            tier=_tier(tier),
             valid_from=valid_from,
             valid_to=valid_to,
             entities=check_strings(entities, "entities"),
@@ -1216,6 +1216,17 @@ def _mapping(value: object, field: str) -> dict[str, Any]:
     return dict(value)
 
 
+_TIER_NAMES = ", ".join(t.value for t in Tier)
+
+
+def _tier(value: Tier | str) -> Tier:
+    """A tier, or its name."""
+    try:
+        return Tier(value)
+    except ValueError:
+        raise InvalidInputError(f"tier {short(value)} is not one of {_TIER_NAMES}") from None
+
+
 def _tiers(value: object) -> tuple[Tier, ...] | None:
     """``None`` (every tier) or a list or tuple of tier names."""
     if value is None:
@@ -1225,8 +1236,7 @@ def _tiers(value: object) -> tuple[Tier, ...] | None:
     try:
         return tuple(Tier(t) for t in value)
     except ValueError:
-        names = ", ".join(t.value for t in Tier)
-        raise InvalidInputError(f"tiers must be among {names}, got {short(value)}") from None
+        raise InvalidInputError(f"tiers must be among {_TIER_NAMES}, got {short(value)}") from None
 
 
 def _refuse_quarantine_key(metadata: Mapping[str, Any]) -> None:

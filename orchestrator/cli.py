@@ -458,18 +458,15 @@ def memory_add(
     ),
 ) -> None:
     """Add a memory as it is (as admin, no policy)."""
-    from memory import SYSTEM, Tier
+    from memory import SYSTEM
 
-    tiers = {t.value: t for t in Tier}
-    if tier not in tiers:
-        raise typer.BadParameter(f"{tier!r} is not one of {', '.join(tiers)}", param_hint="--tier")
     where = _parse_ns(namespace)
     if not where:
         raise typer.BadParameter(
             "a memory needs a namespace, such as team/demo", param_hint="--namespace"
         )
     with _open_service(store) as service:
-        added = service.add(text, principal=SYSTEM, namespace=where, tier=tiers[tier])
+        added = service.add(text, principal=SYSTEM, namespace=where, tier=tier)
     typer.echo(f"added {added.id} (v1) in {'/'.join(added.namespace)}")
 
 

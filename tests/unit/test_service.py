@@ -388,6 +388,7 @@ def test_reopen_rebuilds_indexes(tmp_path: Path) -> None:
         ({"namespace": ("team", "a/b")}, InvalidNamespaceError),
         ({"metadata": {"k": object()}}, InvalidRecordError),
         ({"trust": 2.0}, InvalidRecordError),
+        ({"tier": "bogus"}, InvalidInputError),
     ],
 )
 def test_bad_input_is_rejected_and_loses_nothing(
