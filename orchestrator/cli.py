@@ -72,6 +72,7 @@ TracesOption = Annotated[
     Path | None,
     typer.Option(help="Trace store (DuckDB) to write [default: traces.duckdb beside the store]"),
 ]
+StoreOption = Annotated[Path | None, typer.Option(help="Memory store file")]
 NoTracesOption = Annotated[bool, typer.Option("--no-traces", help="Write no trace store")]
 OtlpOption = Annotated[
     str | None,
@@ -337,7 +338,7 @@ def _parse_ns(namespace: str) -> tuple[str, ...]:
 @memory_app.command("search")
 def memory_search(
     query: Annotated[str, typer.Argument(help="What to look for")],
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
     namespace: Annotated[str, typer.Option(help="Namespace prefix, e.g. team/demo")] = "",
     k: Annotated[int, typer.Option(help="How many results")] = 10,
     budget_words: Annotated[
@@ -362,7 +363,7 @@ def memory_search(
 
 @memory_app.command("namespaces")
 def memory_namespaces(
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
     prefix: Annotated[str, typer.Option(help="Namespace prefix")] = "",
 ) -> None:
     """List namespaces."""
@@ -376,7 +377,7 @@ def memory_namespaces(
 @memory_app.command("history")
 def memory_history(
     memory_id: Annotated[str, typer.Argument(help="Memory id")],
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
 ) -> None:
     """Print a memory's change log (who, when, which policy, confidence)."""
     from memory import SYSTEM
@@ -397,7 +398,7 @@ def memory_history(
 
 @memory_app.command("check")
 def memory_check(
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
 ) -> None:
     """Check the store's integrity: versions, history, search index (exit 1 on a problem)."""
     from memory import SYSTEM
@@ -414,7 +415,7 @@ def memory_check(
 
 @memory_app.command("quarantine")
 def memory_quarantine(
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
     namespace: Annotated[str, typer.Option(help="Namespace prefix, e.g. team/demo")] = "",
     limit: Annotated[int, typer.Option(help="How many, newest first")] = 100,
 ) -> None:
@@ -437,7 +438,7 @@ def memory_quarantine(
 @memory_app.command("release")
 def memory_release(
     memory_id: Annotated[str, typer.Argument(help="Id of a memory in quarantine")],
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
     reason: Annotated[str, typer.Option(help="Why it is safe, for its history")] = "",
 ) -> None:
     """Take a memory out of quarantine (as admin); `colony memory quarantine` lists them."""
@@ -452,7 +453,7 @@ def memory_release(
 def memory_add(
     text: Annotated[str, typer.Argument(help="What to remember")],
     namespace: Annotated[str, typer.Option(help="Where, e.g. team/demo")],
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
     tier: Annotated[str, typer.Option(help="working, interaction, semantic or insight")] = (
         "semantic"
     ),
@@ -482,7 +483,7 @@ def memory_update(
     memory_id: Annotated[str, typer.Argument(help="Memory id")],
     text: Annotated[str, typer.Argument(help="Its new text")],
     version: VersionOption = None,
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
     reason: ReasonOption = "",
 ) -> None:
     """Write a new version of a memory (as admin); the old one stays in its history."""
@@ -503,7 +504,7 @@ def memory_update(
 def memory_delete(
     memory_id: Annotated[str, typer.Argument(help="Memory id")],
     version: VersionOption = None,
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
     reason: ReasonOption = "",
 ) -> None:
     """Delete a memory (as admin): searches no longer find it; its versions stay in its
@@ -519,7 +520,7 @@ def memory_delete(
 @memory_app.command("export")
 def memory_export(
     out: Annotated[Path, typer.Argument(help="Parquet file to write")],
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
     namespace: Annotated[str, typer.Option(help="Namespace prefix")] = "",
 ) -> None:
     """Export memories to Parquet."""
@@ -533,7 +534,7 @@ def memory_export(
 @memory_app.command("import")
 def memory_import(
     source: Annotated[Path, typer.Argument(help="Parquet file from `colony memory export`")],
-    store: Annotated[Path | None, typer.Option(help="Memory store file")] = None,
+    store: StoreOption = None,
 ) -> None:
     """Import memories from Parquet."""
     from memory import SYSTEM, MemoryService
