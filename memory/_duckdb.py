@@ -20,10 +20,12 @@ import contextlib
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
@@ -36,13 +38,14 @@ from memory._checks import (
     MAX_TEXT_CHARS,
     aware,
     check_label,
+    normalize_entity,
     short,
     to_utc,
 )
 from memory._duckdb_graph import graph_tables
 from memory._duckdb_rowids import Appended, RowidMaps, at_rowids
 from memory._duckdb_schema import ARROW_SCHEMA, connect, load_bundled_extension, migrate
-from memory._duckdb_sql import filter_sql
+from memory._duckdb_sql import filter_sql, prefix_sql
 from memory._duckdb_write import COLUMNS, Row, find_rows, memory_id_arg, rows_at
 from memory._namespace import Namespace, split_namespace, validate_namespace
 from memory._types import (
@@ -50,6 +53,7 @@ from memory._types import (
     CreditOp,
     Edge,
     EdgeType,
+    Erasure,
     Filter,
     HistoryEntry,
     MemoryRecord,
@@ -289,6 +293,70 @@ class DuckDBStore:
                 batch.link(edge_rows)
             batch.flush(appended)
         return out
+
+    def erase(self, prefix: Namespace) -> Erasure:
+        """Remove the memories under ``prefix`` for good (see :meth:`MemoryStore.erase`).
+
+        One transaction deletes every version of them, their history, the tasks of those
+        namespaces, every edge in them or touching one of their memories or tasks, and the
+        entities nothing left mentions. DuckDB keeps a deleted row's bytes in the file's free
+        blocks, so a file store is then copied, without them, into a new file that replaces
+        it (``COPY FROM DATABASE``; its write-ahead log goes too). An in-memory store is
+        checkpointed instead. Both renumber rowids: the rowid maps are rebuilt.
+
+        The caller keeps every other reader and writer of this store away meanwhile (the
+        service does); a crash during the rewrite leaves the erased file or the old one,
+        never a mix, as the replacement is a rename.
+        """
+        prefix = validate_namespace(prefix)
+        started = time.perf_counter()
+        with self._write_lock:
+            with self._cursor() as cur:
+                cur.begin()
+                try:
+                    counts = _erase_rows(cur, prefix)
+                    cur.commit()
+                except BaseException:
+                    with contextlib.suppress(duckdb.Error):
+                        cur.rollback()
+                    raise
+            self._generation += 1  # odd: readers wait for the new maps (see _read)
+            try:
+                rewritten = self._rewrite_file()
+                with self._cursor() as cur:
+                    if not rewritten:
+                        cur.execute("CHECKPOINT")
+                    self._rows = RowidMaps.load(cur)
+            finally:
+                self._generation += 1
+        return Erasure(prefix, **counts, rewritten=rewritten, seconds=time.perf_counter() - started)
+
+    def _rewrite_file(self) -> bool:
+        """Copy the database into a new file that replaces this one; False for a store
+        without a file of its own (``:memory:``, or a connection it was given)."""
+        if not self._owns or self._where == ":memory:":
+            return False
+        path = Path(self._where)
+        fresh = path.with_name(path.name + ".erasing")
+        for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+            leftover.unlink(missing_ok=True)  # an earlier rewrite that died half-way
+        with self._cursor() as cur:
+            (database,) = cur.execute("SELECT current_database()").fetchone() or ("",)
+            quoted = '"' + str(database).replace('"', '""') + '"'
+            cur.execute("ATTACH " + _literal(str(fresh)) + " AS colony_erasing")
+            try:
+                cur.execute(f"COPY FROM DATABASE {quoted} TO colony_erasing")
+                cur.execute("CHECKPOINT colony_erasing")
+            finally:
+                cur.execute("DETACH colony_erasing")
+        self._conn.close()
+        # The old log must not be replayed onto the new file: it goes before the rename.
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
+        os.replace(fresh, path)
+        self._conn = connect(path, read_only=False)
+        with self._cursor() as cur:
+            migrate(cur, self._where, read_only=False)
+        return True
 
     def add_edges(self, edges: Iterable[Edge]) -> int:
         """Insert graph edges in one transaction; returns how many were written."""
@@ -698,3 +766,61 @@ def _page(limit: int | None, offset: int) -> tuple[str, list[object]]:
     if limit is None:
         return (" OFFSET ?", [offset]) if offset else ("", [])
     return " LIMIT ? OFFSET ?", [limit, offset]
+
+
+def _erase_rows(cur: duckdb.DuckDBPyConnection, prefix: Namespace) -> dict[str, int]:
+    """Delete what :meth:`DuckDBStore.erase` removes, in the open transaction; the counts."""
+    where, params = prefix_sql(prefix)
+    ids = [
+        r[0]
+        for r in cur.execute(f"SELECT DISTINCT id FROM memories WHERE {where}", params).fetchall()
+    ]
+    tasks = [r[0] for r in cur.execute(f"SELECT id FROM tasks WHERE {where}", params).fetchall()]
+    named = {
+        normalize_entity(name)
+        for (name,) in cur.execute(
+            f"SELECT DISTINCT unnest(entities) FROM memories WHERE {where}", params
+        ).fetchall()
+    }
+    nodes = [*ids, *tasks]
+    in_edges, edge_params = prefix_sql(prefix, "edges.namespace")
+
+    def deleted(sql: str, args: list[object]) -> int:
+        (count,) = cur.execute(sql, args).fetchone() or (0,)
+        return int(count)
+
+    history = deleted("DELETE FROM history WHERE memory_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+    edges = deleted(
+        f"DELETE FROM edges WHERE {in_edges} "
+        "OR src IN (SELECT unnest(?::VARCHAR[])) OR dst IN (SELECT unnest(?::VARCHAR[]))",
+        [*edge_params, nodes, nodes],
+    )
+    versions = deleted(f"DELETE FROM memories WHERE {where}", params)
+    deleted(f"DELETE FROM tasks WHERE {where}", params)
+    # An entity goes when no memory left names it and no edge left touches it.
+    still = {
+        normalize_entity(name)
+        for (name,) in cur.execute("SELECT DISTINCT unnest(entities) FROM memories").fetchall()
+    }
+    linked = {
+        node.removeprefix("entity:")
+        for (node,) in cur.execute(
+            "SELECT dst FROM edges WHERE dst_kind = 'entity' "
+            "UNION SELECT src FROM edges WHERE src_kind = 'entity'"
+        ).fetchall()
+    }
+    gone = sorted(named - still - linked)
+    entities = deleted("DELETE FROM entities WHERE id IN (SELECT unnest(?::VARCHAR[]))", [gone])
+    return {
+        "memories": len(ids),
+        "versions": versions,
+        "history": history,
+        "edges": edges,
+        "tasks": len(tasks),
+        "entities": entities,
+    }
+
+
+def _literal(text: str) -> str:
+    """``text`` as an SQL string literal (ATTACH takes no parameter)."""
+    return "'" + text.replace("'", "''") + "'"

@@ -8,17 +8,18 @@ runs in-process or as a Ray actor (see ``memory._ray``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +62,7 @@ from memory._types import (
     Decision,
     DeleteOp,
     Edge,
+    Erasure,
     Filter,
     HistoryEntry,
     MemoryPolicy,
@@ -85,6 +87,8 @@ from telemetry._metrics import MEMORY_DURATION, MEMORY_OPERATIONS
 __all__ = ["AppliedDecision", "MemoryService"]
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
+_P = ParamSpec("_P")
 
 MAX_K = 1000
 
@@ -112,6 +116,76 @@ class _Pending:
     done: threading.Event = field(default_factory=threading.Event)
     result: list[MemoryRecord] | None = None
     error: BaseException | None = None
+
+
+class _Gate:
+    """Lets the service's calls run together, and an erasure alone (see
+    :meth:`MemoryService.erase`, which replaces the store's file and the search index).
+
+    An erasure waits for the calls under way, and holds off new ones from the moment it
+    waits, so a busy service cannot starve it. A call made inside another on the same
+    thread (a policy searching during ``remember``) is part of that call and never waits.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._calls = 0
+        self._erasures = 0  # waiting or under way
+        self._erasing = False
+        self._depth = threading.local()
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        depth = getattr(self._depth, "n", 0)
+        if depth == 0:
+            with self._changed:
+                while self._erasures:
+                    self._changed.wait()
+                self._calls += 1
+        self._depth.n = depth + 1
+        try:
+            yield
+        finally:
+            self._depth.n = depth
+            if depth == 0:
+                with self._changed:
+                    self._calls -= 1
+                    self._changed.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        if getattr(self._depth, "n", 0):
+            raise RuntimeError("erase() cannot run inside another call of the same service")
+        with self._changed:
+            self._erasures += 1
+            try:
+                while self._calls or self._erasing:
+                    self._changed.wait()
+            except BaseException:
+                self._erasures -= 1
+                self._changed.notify_all()
+                raise
+            self._erasing = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._erasing = False
+                self._erasures -= 1
+                self._changed.notify_all()
+
+
+def _gated(
+    method: Callable[Concatenate[MemoryService, _P], _R],
+) -> Callable[Concatenate[MemoryService, _P], _R]:
+    """``method`` run as one of the service's calls (see :class:`_Gate`)."""
+
+    @functools.wraps(method)
+    def gated(self: MemoryService, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._gate.call():
+            return method(self, *args, **kwargs)
+
+    return gated
 
 
 class _GroupCommit:
@@ -232,6 +306,7 @@ class MemoryService:
         self._retriever = HybridRetriever(self.embedder, weights, slot_model)
         self._writes = _GroupCommit(store)
         self._records = RecordCache()
+        self._gate = _Gate()
         self._retriever.load_arrow(store.export_arrow(all_versions=True))
         # gen_ai.memory.store.id of this service's spans.
         self._store_id = str(getattr(store, "location", None) or type(store).__name__)
@@ -283,6 +358,7 @@ class MemoryService:
         self._records.written(records)
         return records
 
+    @_gated
     def add(
         self,
         text: str,
@@ -322,6 +398,7 @@ class MemoryService:
         )
         return self.add_many([memory], principal=principal, origin=origin)[0]
 
+    @_gated
     def add_many(
         self,
         memories: Sequence[NewMemory],
@@ -341,6 +418,7 @@ class MemoryService:
                 _describe(current, records[0])
         return records
 
+    @_gated
     def write(
         self,
         *,
@@ -377,6 +455,7 @@ class MemoryService:
             self._check_edges(edges, principal)
             return self._commit(ops, tasks, edges)
 
+    @_gated
     def credit(
         self,
         memory_id: str,
@@ -528,6 +607,7 @@ class MemoryService:
                 found[i] |= slots
         return found
 
+    @_gated
     def update(
         self,
         memory_id: str,
@@ -589,6 +669,7 @@ class MemoryService:
         )
         return self._commit([op])[0]
 
+    @_gated
     def delete(
         self,
         memory_id: str,
@@ -605,6 +686,47 @@ class MemoryService:
             record = self._commit([op])[0]
             _describe(current, record)
         return record
+
+    def erase(self, namespace_prefix: Namespace, *, principal: Principal) -> Erasure:
+        """Remove the memories under ``namespace_prefix`` for good, as a right to erasure
+        asks: every version and its history, the namespaces' tasks, the edges touching them
+        and the entities nothing else mentions (:meth:`MemoryStore.erase`). A delete keeps
+        a memory's history; an erasure keeps nothing, and a store file is rewritten so that
+        no byte of it is left there. The search index is rebuilt without them.
+
+        An admin may erase any namespace, a user one they may write in full (their own
+        ``user/<name>``); an agent may delete memories, not erase them. The erasure runs
+        alone: it waits for the service's calls under way, and holds off new ones until it
+        is done. Memories already handed out (agents' prompts, checkpoints, exports, traces
+        with content capture on) are outside the store and are not reached.
+
+        Raises:
+            InvalidInputError: an empty or malformed prefix (erasing everything takes naming
+                each namespace).
+            AccessDeniedError: an agent, or a principal who may not write a namespace under
+                the prefix.
+        """
+        prefix = validate_namespace(namespace_prefix)
+        principal = principal_arg(principal)
+        if principal.kind is PrincipalKind.AGENT:
+            raise AccessDeniedError(
+                f"{principal.id} may not erase {'/'.join(prefix)!r}: an agent may delete "
+                "memories (their history stays), a user or an admin may erase them"
+            )
+        for namespace in [prefix, *self.store.list_namespaces(prefix, limit=1_000_000)]:
+            self.rules.check(principal, Action.WRITE, namespace)
+        with self._span("delete_memory") as current:
+            current.set_attribute(Attr.MEMORY_NAMESPACE, "/".join(prefix))
+            with self._gate.alone(), self._writes.exclusive():
+                erased = self.store.erase(prefix)
+                retriever = HybridRetriever(self.embedder, self._retriever.weights, self.slot_model)
+                retriever.load_arrow(self.store.export_arrow(all_versions=True))
+                self._retriever = retriever
+                self._records.clear()
+            current.set_attributes(
+                {Attr.MEMORY_COUNT: erased.memories, Attr.ERASED: erased.versions}
+            )
+        return erased
 
     def _protect(self, principal: Principal, memory_id: str, action: str) -> None:
         """Refuse a direct change of a memory more trusted than the principal's own word."""
@@ -657,6 +779,7 @@ class MemoryService:
         """
         self.rules.check(principal, Action(action), validate_namespace(namespace))
 
+    @_gated
     def add_task(
         self,
         text: str,
@@ -669,6 +792,7 @@ class MemoryService:
         self.rules.check(principal, Action.WRITE, validate_namespace(namespace))
         return self.store.add_task(text, namespace, metadata=metadata)
 
+    @_gated
     def add_edges(self, edges: Sequence[Edge], *, principal: Principal) -> int:
         """Add graph edges; the principal must be able to write each edge's namespace."""
         edges = _items(edges, Edge, "edges")
@@ -681,6 +805,7 @@ class MemoryService:
 
     # -- policy-managed writes ---------------------------------------------------------------
 
+    @_gated
     def remember(
         self,
         candidates: Sequence[Candidate],
@@ -921,6 +1046,7 @@ class MemoryService:
 
     # -- reads -------------------------------------------------------------------------------
 
+    @_gated
     def get(
         self, memory_id: str, *, principal: Principal, as_of: datetime | None = None
     ) -> MemoryRecord:
@@ -929,6 +1055,7 @@ class MemoryService:
         self.rules.check(principal, Action.READ, record.namespace)
         return record
 
+    @_gated
     def history(self, memory_id: str, *, principal: Principal) -> list[HistoryEntry]:
         """Every change of a memory, oldest first."""
         versions = self.store.versions(memory_id)
@@ -937,6 +1064,7 @@ class MemoryService:
         self.rules.check(principal, Action.READ, versions[-1].namespace)
         return self.store.history(memory_id)
 
+    @_gated
     def versions(self, memory_id: str, *, principal: Principal) -> list[MemoryRecord]:
         """Every version of a memory, oldest first."""
         versions = self.store.versions(memory_id)
@@ -945,6 +1073,7 @@ class MemoryService:
         self.rules.check(principal, Action.READ, versions[-1].namespace)
         return versions
 
+    @_gated
     def search(
         self,
         query: str,
@@ -998,6 +1127,7 @@ class MemoryService:
             current.set_attribute(Attr.MEMORY_COUNT, len(hits))
         return hits
 
+    @_gated
     def search_vector(
         self,
         vector: Any,
@@ -1050,6 +1180,7 @@ class MemoryService:
     def _load(self, keys: list[tuple[str, int]]) -> list[MemoryRecord]:
         return self.store.fetch(keys, with_embeddings=False)
 
+    @_gated
     def quarantined(
         self, *, principal: Principal, namespace_prefix: Namespace = (), limit: int = 100
     ) -> list[MemoryRecord]:
@@ -1068,6 +1199,7 @@ class MemoryService:
         records.sort(key=lambda r: r.recorded_at, reverse=True)
         return records[:limit]
 
+    @_gated
     def release(self, memory_id: str, *, principal: Principal, reason: str = "") -> MemoryRecord:
         """Take a memory out of quarantine: a new version, found by searches again.
 
@@ -1099,6 +1231,7 @@ class MemoryService:
             _describe(current, released)
         return released
 
+    @_gated
     def list_namespaces(
         self,
         *,
@@ -1122,6 +1255,7 @@ class MemoryService:
 
     # -- bulk ----------------------------------------------------------------------------------
 
+    @_gated
     def export_arrow(
         self, *, principal: Principal, namespace_prefix: Namespace = (), all_versions: bool = False
     ) -> pa.Table:
@@ -1132,6 +1266,7 @@ class MemoryService:
         keep = [tuple(ns.split("/")) in readable for ns in table.column("namespace").to_pylist()]
         return table.filter(pa.array(keep, pa.bool_()))
 
+    @_gated
     def import_arrow(self, table: pa.Table, *, principal: Principal) -> int:
         """Bulk-import a table of the export schema; every namespace must be writable.
 
@@ -1172,6 +1307,7 @@ class MemoryService:
         """Import memories from a Parquet file written by :meth:`export_parquet`."""
         return self.import_arrow(read_parquet(path), principal=principal)
 
+    @_gated
     def check_integrity(self, *, principal: Principal) -> list[str]:
         """What is wrong with the store and its search index; empty when nothing is.
 
@@ -1188,6 +1324,7 @@ class MemoryService:
             )
         return problems
 
+    @_gated
     def stats(self) -> dict[str, int]:
         """Counts for dashboards and benchmarks."""
         return {

@@ -19,6 +19,7 @@ from memory._types import (
     DeleteOp,
     Edge,
     EdgeType,
+    Erasure,
     Filter,
     HistoryEntry,
     MemoryRecord,
@@ -135,6 +136,15 @@ class MemoryStore(Protocol):
 
     def import_arrow(self, table: pa.Table, *, actor: str = "import") -> int:
         """Bulk-insert records from an Arrow table of the export schema; returns row count."""
+        ...
+
+    def erase(self, prefix: Namespace) -> Erasure:
+        """Remove the memories under the (non-empty) namespace ``prefix`` for good: every
+        version, their history, the tasks of those namespaces, every edge in them or touching
+        their memories or tasks, and the entities nothing left mentions. Unlike a delete,
+        nothing of them stays to be read, and a store that keeps a file leaves no byte of
+        them in it. The caller keeps other readers and writers away meanwhile.
+        """
         ...
 
     def check_integrity(self) -> list[str]:

@@ -214,6 +214,26 @@ class NewTask:
 
 
 @dataclass(frozen=True, slots=True)
+class Erasure:
+    """What :meth:`MemoryStore.erase` removed for good: counts of rows, by table.
+
+    ``memories`` counts distinct memory ids, ``versions`` their stored rows (tombstones
+    included). ``rewritten`` is True when the store's file was written anew without them,
+    so no byte of what was erased is left in it (an in-memory store has no file).
+    """
+
+    namespace: Namespace
+    memories: int
+    versions: int
+    history: int
+    edges: int
+    tasks: int
+    entities: int
+    rewritten: bool
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Filter:
     """Which memories a read may return.
 

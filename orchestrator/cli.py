@@ -517,6 +517,53 @@ def memory_delete(
     typer.echo(f"deleted {gone.id} at v{gone.version}; its history stays")
 
 
+@memory_app.command("erase")
+def memory_erase(
+    namespace: Annotated[
+        str, typer.Option(help="The namespace to erase, with all below it, e.g. user/ana")
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Erase; without it, only say what would go")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Erase a namespace for good (as admin): every version of its memories, their history,
+    its tasks and edges go from the store file and the search index. Unlike `delete`,
+    nothing stays to be read, and it cannot be undone."""
+    from memory import SYSTEM, Filter
+
+    where = _parse_ns(namespace)
+    if not where:
+        raise typer.BadParameter(
+            "name the namespace to erase (erasing every namespace takes naming each)",
+            param_hint="--namespace",
+        )
+    named = "/".join(where)
+    with _open_service(store) as service:
+        if not service.store.list_namespaces(where, limit=1):
+            raise typer.BadParameter(
+                f"nothing is stored under {named!r} in {_store_path(store)}; nothing to erase "
+                "(`colony memory namespaces` lists what is)",
+                param_hint="--namespace",
+            )
+        if not yes:
+            current = service.store.count(Filter(namespace_prefix=where))
+            stored = service.store.count(Filter(namespace_prefix=where, include_superseded=True))
+            typer.echo(
+                f"would erase under {named!r}: current memories {current}, stored versions "
+                f"{stored} (superseded ones included), plus the memories deleted there and "
+                "all their history; run again with --yes to erase them for good"
+            )
+            return
+        erased = service.erase(where, principal=SYSTEM)
+    how = "the store file was rewritten without them" if erased.rewritten else "in memory"
+    typer.echo(
+        f"erased {named!r}: memories {erased.memories}, versions {erased.versions}, "
+        f"history entries {erased.history}, edges {erased.edges}, tasks {erased.tasks}, "
+        f"entities {erased.entities}; {how} ({erased.seconds:.2f} s)"
+    )
+
+
 @memory_app.command("export")
 def memory_export(
     out: Annotated[Path, typer.Argument(help="Parquet file to write")],

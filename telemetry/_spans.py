@@ -82,6 +82,7 @@ class Attr:
     TARGET = "colony.memory.target"
     VERSION = "colony.memory.version"
     DECIDE_MS = "colony.memory.decide_ms"
+    ERASED = "colony.memory.erased"  # a delete_memory span of an erasure: versions removed
 
 
 def ray_node() -> str | None:

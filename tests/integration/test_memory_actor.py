@@ -68,8 +68,19 @@ def test_concurrent_writers_lose_no_update(local_ray: Any, memory: RemoteMemory)
 def test_actor_restarts_from_its_file(local_ray: Any, memory: RemoteMemory) -> None:
     ray = local_ray
     acked = [memory.add(f"fact {i}", principal=agent, namespace=TEAM).id for i in range(20)]
+    _kill_and_wait(ray, memory)
+    for memory_id in acked:
+        assert memory.get(memory_id, principal=agent).text.startswith("fact ")
+    hits = memory.search("fact 7", principal=agent, k=3)
+    assert hits and hits[0].record.text == "fact 7"
+    context = memory.search("fact 7", principal=agent, k=3, budget_words=5)  # two words each
+    assert context == hits[:2]
+
+
+def _kill_and_wait(ray: Any, memory: RemoteMemory) -> None:
+    """Kill the actor's own process (by PID) and wait until Ray has restarted it."""
     pid = ray.get(memory.handle.pid.remote())
-    os.kill(pid, signal.SIGKILL)  # the actor's own process, by PID
+    os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -80,12 +91,28 @@ def test_actor_restarts_from_its_file(local_ray: Any, memory: RemoteMemory) -> N
                 raise
             time.sleep(0.5)
     assert new_pid != pid
-    for memory_id in acked:
-        assert memory.get(memory_id, principal=agent).text.startswith("fact ")
-    hits = memory.search("fact 7", principal=agent, k=3)
-    assert hits and hits[0].record.text == "fact 7"
-    context = memory.search("fact 7", principal=agent, k=3, budget_words=5)  # two words each
-    assert context == hits[:2]
+
+
+def test_erase_through_the_actor_while_agents_write(local_ray: Any, memory: RemoteMemory) -> None:
+    ray = local_ray
+    user = Principal.user("u")
+    for i in range(20):
+        memory.add(f"u's secret {i}", principal=user, namespace=("user", "u"))
+
+    @ray.remote(num_cpus=0)
+    def write(mem: RemoteMemory, n: int) -> list[str]:
+        who = Principal.agent("t", "a")
+        return [mem.add(f"team fact {n}-{i}", principal=who, namespace=TEAM).id for i in range(15)]
+
+    writing = [write.remote(memory, n) for n in range(4)]
+    erased = memory.erase(("user", "u"), principal=user)
+    written = [memory_id for ids in ray.get(writing) for memory_id in ids]
+    assert (erased.memories, erased.rewritten) == (20, True)
+    _kill_and_wait(ray, memory)  # it reopens the rewritten file
+    assert memory.search("secret", principal=user, k=50) == []
+    found = memory.search("team fact", principal=agent, k=100)
+    assert sorted(hit.record.id for hit in found) == sorted(written)
+    assert memory.check_integrity(principal=Principal.admin()) == []
 
 
 def test_killed_memory_actor_loses_no_acknowledged_write_and_duplicates_none(

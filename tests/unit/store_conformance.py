@@ -798,6 +798,94 @@ class StoreConformance:
         assert set(entity_subgraph(store, " ANA ", namespace_prefix=NS_A)) == {"entity:ana", a.id}
         assert c.id in entity_subgraph(store, "Ana")
 
+    # -- erasure -----------------------------------------------------------------------------
+
+    def test_erase_removes_a_namespace_for_good_and_keeps_the_rest(self, store: Any) -> None:
+        ana, notes, anabel = ("user", "ana"), ("user", "ana", "notes"), ("user", "anabel")
+        a = add(store, mem("Ana lives in Lisbon", ns=ana, entities=("Ana", "Lisbon")))
+        update(store, UpdateOp(a.id, 1, text="Ana moved to Porto", entities=("Ana", "Porto")))
+        b = add(store, mem("Ana keeps notes", ns=notes, entities=("Ana",)))
+        delete(store, b.id)
+        c = add(store, mem("Bob lives in Lisbon", ns=anabel, entities=("Bob", "Lisbon")))
+        d = add(store, mem("The team meets on Mondays"))
+        task = store.add_task("where does Ana live?", ana)
+        store.add_edges(
+            [
+                Edge(d.id, a.id, EdgeType.RELATES_TO, namespace=NS_A),  # into the erased
+                Edge(task, a.id, EdgeType.RELATES_TO, NodeKind.TASK, namespace=ana),
+                Edge(c.id, d.id, EdgeType.RELATES_TO, namespace=anabel),
+            ]
+        )
+        kept_edges = [e for e in store.edges() if {e.src, e.dst}.isdisjoint({a.id, b.id, task})]
+
+        erased = store.erase(ana)
+
+        assert (erased.namespace, erased.memories, erased.tasks) == (ana, 2, 1)
+        # a: two versions; b: its version and its tombstone; one history row for each.
+        assert (erased.versions, erased.history) == (4, 4)
+        # a mentions Ana, Lisbon and Porto, b Ana; and the two edges to a.
+        assert erased.edges == 3 + 1 + 2 and store.edges() == kept_edges
+        assert erased.entities == 2  # "ana" and "porto"; Bob's "lisbon" stays
+        for gone in (a.id, b.id):
+            with pytest.raises(MemoryNotFoundError):
+                store.get(gone)
+            with pytest.raises(MemoryNotFoundError):
+                store.versions(gone)
+            with pytest.raises(MemoryNotFoundError):
+                store.history(gone)
+        assert store.count(Filter(namespace_prefix=ana, include_superseded=True)) == 0
+        assert store.list_namespaces() == [NS_A, anabel]  # "user/anabel" is not under it
+        assert not entity_subgraph(store, "Porto") and not entity_subgraph(store, "Ana")
+        assert c.id in entity_subgraph(store, "Lisbon")
+        assert [r.text for r in store.scan(Filter(include_superseded=True))] == [c.text, d.text]
+        assert store.check_integrity() == []
+        # The store goes on as before: point reads, updates and adds by rowid.
+        assert update(store, UpdateOp(c.id, 1, text="Bob moved")).version == 2
+        again = add(store, mem("Ana is back", ns=ana))
+        assert store.get(again.id).text == "Ana is back" and store.get(c.id).text == "Bob moved"
+        assert [h.new_version for h in store.history(c.id)] == [1, 2]
+        assert store.check_integrity() == []
+
+    def test_erase_refuses_an_empty_or_malformed_prefix(self, store: Any) -> None:
+        add(store, mem())
+        before = snapshot(store)
+        with pytest.raises(InvalidNamespaceError):
+            store.erase(())
+        with pytest.raises(InvalidNamespaceError):
+            store.erase(("team", ""))
+        assert snapshot(store) == before
+
+    def test_erase_leaves_no_byte_of_it_in_the_files(self, backend: Backend) -> None:
+        if backend.path is None:
+            pytest.skip("backend has no file")
+        folder = backend.path.parent
+
+        def found(secrets: list[str]) -> int:
+            data = b"".join(f.read_bytes() for f in folder.iterdir() if f.is_file())
+            return sum(secret.encode() in data for secret in secrets)
+
+        store = backend.open()
+        secrets = [f"secret-{i:03d}-{i * 7919 % 1000:03d}-q{i * i}" for i in range(40)]
+        for secret in secrets:
+            add(store, mem(f"Ana's code is {secret}", ns=("user", "ana")))
+            add(store, mem(f"The team's note {secret[::-1]}"))
+        store.close()
+        store = backend.open()  # the rows now in the file, not only in its log
+        try:
+            assert found(secrets) == len(secrets)  # the test can see them while stored
+            store.erase(("user", "ana"))
+            assert found(secrets) == 0
+            assert store.count() == len(secrets)
+        finally:
+            store.close()
+        assert found(secrets) == 0
+        store = backend.open()  # the old log is not replayed onto the rewritten file
+        try:
+            assert store.count() == len(secrets) and store.list_namespaces() == [NS_A]
+            assert store.check_integrity() == []
+        finally:
+            store.close()
+
     # -- files, persistence, concurrency ---------------------------------------------------
 
     def test_reopen_persists_without_rerunning_migrations(self, backend: Backend) -> None:

@@ -340,6 +340,49 @@ def test_memory_add_update_and_delete_from_the_cli_keep_the_history(
     assert [v.text for v in versions] == ["Bo keeps bees in Faro", *["Bo keeps bees in Porto"] * 2]
 
 
+def test_memory_erase_from_the_cli_asks_for_yes_then_keeps_nothing(
+    small_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memory import SYSTEM, HashEmbedder, MemoryService
+
+    with MemoryService.open(small_store, embedder=HashEmbedder()) as service:
+        old = service.add("Bo keeps bees in Faro", principal=SYSTEM, namespace=("user", "bo"))
+        service.update(old.id, "Bo keeps bees in Porto", principal=SYSTEM, expected_version=1)
+        service.add("Bo's hives", principal=SYSTEM, namespace=("user", "bo", "notes"))
+    store = ["--store", str(small_store)]
+
+    def colony(*args: str) -> tuple[int, str, str]:
+        return _colony([*args, *store], capsys, monkeypatch)
+
+    code, out, _ = colony("memory", "erase", "--namespace", "user/bo")
+    assert (code, out) == (
+        0,
+        "would erase under 'user/bo': current memories 2, stored versions 3 (superseded ones "
+        "included), plus the memories deleted there and all their history; run again with "
+        "--yes to erase them for good\n",
+    )
+    assert "Bo keeps bees" in colony("memory", "search", "bees", "--namespace", "user")[1]
+    for args, error in [
+        (["--namespace", "user/b"], "nothing is stored under 'user/b'"),  # not a prefix match
+        (["--namespace", ""], "name the namespace to erase"),
+        (["--namespace", "user//bo"], "has an empty part"),
+    ]:
+        code, _, err = colony("memory", "erase", *args, "--yes")
+        flat = " ".join(re.sub("[│╭╮╰╯─]", " ", err).split())  # the usage box, unwrapped
+        assert code == 2 and error in flat, (args, err)
+    code, out, _ = colony("memory", "erase", "--namespace", "user/bo/", "--yes")
+    assert code == 0 and out.startswith(
+        "erased 'user/bo': memories 2, versions 3, history entries 3, edges 0, tasks 0, "
+        "entities 0; the store file was rewritten without them ("
+    ), out
+    code, out, err = colony("memory", "search", "bees hives", "--namespace", "user")
+    assert (code, out, err) == (0, "", "no memory matches")
+    code, _, err = colony("memory", "history", old.id)
+    assert code == 2 and f"no memory with id '{old.id}'" in err
+    code, out, _ = colony("memory", "namespaces")
+    assert out.split() == ["team/demo"]
+
+
 def test_bench_store_small(tmp_path: Path) -> None:
     result = runner.invoke(
         app,

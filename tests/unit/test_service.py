@@ -529,3 +529,92 @@ def test_a_write_of_a_few_rows_stores_what_a_batch_stores(tmp_path: Path) -> Non
     ]
     expected = HashEmbedder().embed([new(1).text])[0]
     assert vectors.count(expected.tolist()) == 2  # float32 exactly, by either path
+
+
+# -- erasure ---------------------------------------------------------------------------------
+
+ANA = ("user", "ana")
+
+
+def _texts(service: MemoryService, query: str) -> list[str]:
+    hits = service.search(query, principal=SYSTEM, k=50, include_superseded=True)
+    return [hit.record.text for hit in hits]
+
+
+def test_erase_forgets_a_namespace_in_the_store_and_in_search(tmp_path: Path) -> None:
+    ana = Principal.user("ana")
+    with MemoryService.open(tmp_path / "m.duckdb", embedder=HashEmbedder()) as service:
+        old = service.add("Ana lives in Lisbon", principal=ana, namespace=ANA, entities=["Ana"])
+        service.update(old.id, "Ana moved to Porto", principal=ana, expected_version=1)
+        gone = service.add("Ana's bank is Millennium", principal=ana, namespace=(*ANA, "bank"))
+        service.delete(gone.id, principal=ana)
+        kept = service.add("Ana joined the newsroom", principal=writer, namespace=TEAM)
+        assert len(_texts(service, "Ana Lisbon Porto bank")) == 3  # a deleted one is not
+
+        erased = service.erase(ANA, principal=ana)
+
+        assert (erased.memories, erased.versions, erased.rewritten) == (2, 4, True)
+        assert _texts(service, "Ana Lisbon Porto bank") == [kept.text]
+        for memory_id in (old.id, gone.id):
+            with pytest.raises(MemoryNotFoundError):
+                service.history(memory_id, principal=SYSTEM)
+        assert service.check_integrity(principal=SYSTEM) == []  # the index is the store's
+        assert service.stats() == {"current": 1, "versions": 1, "namespaces": 1}
+        again = service.add("Ana is back", principal=ana, namespace=ANA)
+        assert _texts(service, "Ana back")[0] == again.text
+    with MemoryService.open(tmp_path / "m.duckdb", embedder=HashEmbedder()) as reopened:
+        assert sorted(_texts(reopened, "Ana")) == sorted([kept.text, again.text])
+
+
+def test_erase_is_for_admins_and_the_namespace_owner(service: MemoryService) -> None:
+    service.add("Ana lives in Lisbon", principal=SYSTEM, namespace=ANA)
+    service.add("Ana's other note", principal=SYSTEM, namespace=(*ANA, "notes"))
+    before = service.stats()
+    with pytest.raises(AccessDeniedError, match="may not write"):
+        service.erase(ANA, principal=Principal.user("bob"))
+    for where in (ANA, TEAM):  # even one the agent may write in
+        with pytest.raises(AccessDeniedError, match="an agent may delete memories"):
+            service.erase(where, principal=writer)
+    with pytest.raises(InvalidNamespaceError):
+        service.erase((), principal=SYSTEM)
+    assert service.stats() == before
+    assert service.erase(ANA, principal=SYSTEM).memories == 2
+    assert service.erase(ANA, principal=SYSTEM).memories == 0  # erasing again: nothing left
+
+
+def test_erase_waits_for_calls_under_way_and_they_for_it(tmp_path: Path) -> None:
+    """Writers and readers of other namespaces run through an erasure (which replaces the
+    store's file): none fails, and each write lands in the file and in the index."""
+    with MemoryService.open(tmp_path / "m.duckdb", embedder=HashEmbedder()) as service:
+        for i in range(60):
+            service.add(f"Ana's note {i}", principal=SYSTEM, namespace=ANA)
+        errors: list[BaseException] = []
+        written: list[str] = []
+        stop = threading.Event()
+
+        def work(n: int) -> None:
+            try:
+                i = 0
+                while not stop.is_set() or i < 5:
+                    rec = service.add(f"note {n}-{i}", principal=writer, namespace=TEAM)
+                    written.append(rec.id)
+                    service.search(f"note {n}", principal=writer, namespace_prefix=TEAM)
+                    service.get(rec.id, principal=writer)
+                    i += 1
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.2)
+        erased = service.erase(ANA, principal=SYSTEM)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == [] and erased.memories == 60
+        assert service.check_integrity(principal=SYSTEM) == []
+        assert service.stats()["current"] == len(written)
+        assert {h.record.id for h in service.search("note", principal=SYSTEM, k=1000)} == set(
+            written
+        )
