@@ -4,6 +4,8 @@
 history rows, and the search indexes built). ``search_*``: one vector query through the
 service (ANN + filters + fetching the records). ``recall_vs_exact``: recall@10 against brute
 force. ``write_p95_ms``: one ``MemoryService.add`` including embedding the text.
+``erase_s``: :meth:`MemoryService.erase` of one of the 16 namespaces (``erased`` memories),
+last: the deletes, the file rewritten without them, and the search index rebuilt.
 """
 
 from __future__ import annotations
@@ -98,6 +100,14 @@ def run_store_bench(
                 namespace=("team", "bench", "w"),
             )
             write_ms.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        erasure = service.erase(("team", "bench", "ns0"), principal=SYSTEM)
+        erase_s = time.perf_counter() - t0
+        left = service.stats()
+        if left["current"] != left["versions"] or left["current"] != memories + writes + 1 - (
+            erasure.memories
+        ):
+            raise RuntimeError(f"{erasure.memories} memories erased, but {left} left")
     return {
         "memories": memories,
         "ingest_per_s": round(memories / ingest_s, 1),
@@ -105,6 +115,8 @@ def run_store_bench(
         "search_p95_ms": _percentile(latencies, 95),
         "recall_vs_exact": round(recall, 4),
         "write_p95_ms": _percentile(write_ms, 95),
+        "erased": erasure.memories,
+        "erase_s": round(erase_s, 2),
         "dim": dim,
         "embedder": getattr(emb, "name", type(emb).__name__),
     }
@@ -116,5 +128,6 @@ def summarize(result: dict[str, Any]) -> str:
         f"store: {result['memories']} memories, ingest {result['ingest_per_s']}/s, "
         f"search p50 {result['search_p50_ms']} ms p95 {result['search_p95_ms']} ms "
         f"(recall@{K} vs exact {result['recall_vs_exact']}), "
-        f"write p95 {result['write_p95_ms']} ms ({result['embedder']})"
+        f"write p95 {result['write_p95_ms']} ms ({result['embedder']}); "
+        f"erasing {result['erased']} memories took {result['erase_s']} s"
     )

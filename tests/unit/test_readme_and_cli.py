@@ -409,8 +409,10 @@ def test_bench_store_small(tmp_path: Path) -> None:
         "search_p95_ms",
         "recall_vs_exact",
         "write_p95_ms",
+        "erase_s",
     }
     assert data["memories"] == 2000 and data["recall_vs_exact"] >= 0.99
+    assert data["erased"] == 2000 // 16  # one of the 16 namespaces, every one of its memories
 
 
 def test_bad_bench_arguments_are_clear() -> None:
