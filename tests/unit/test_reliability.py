@@ -32,8 +32,13 @@ runner = CliRunner()
 def test_the_bench_finds_no_lost_update_and_no_access_violation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The whole bench through its command: every figure, the writers, the access matrix,
+    the killed memory actor and poisoning at full size; its fuzzing and soak at a tenth and
+    a fiftieth here, as ``test_reliability_fuzz.py`` and ``test_reliability_soak.py`` run
+    them at full size (each file on its own, so ``pytest -n 2`` runs them side by side)."""
     monkeypatch.setenv("COLONY_EMBEDDER", "hash")  # the soak's memory: no model to load
-    result = runner.invoke(app, ["bench", "reliability", "--bumps", "10", "--json"])
+    args = ["--bumps", "10", "--fuzz-cases", "1000", "--soak-runs", "20", "--json"]
+    result = runner.invoke(app, ["bench", "reliability", *args])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout.splitlines()[0])
     assert data["acl_violation_examples"] == []
@@ -41,15 +46,13 @@ def test_the_bench_finds_no_lost_update_and_no_access_violation(
     assert data["acl_cases"] == len(PRINCIPALS) * len(NAMESPACES) * len(OPERATIONS)
     assert data["concurrent_writers"] == 16 and data["lost_updates"] == 0
     assert data["writes_per_s"] > 0
-    assert data["fuzz_cases"] >= 10_000  # the issue's floor, run here in full
-    assert data["unhandled_examples"] == []
-    assert data["unhandled_exceptions"] == 0
-    assert data["fuzz_integrity_problems"] == []
+    assert data["fuzz_cases"] >= 1000 and data["unhandled_exceptions"] == 0
+    assert data["unhandled_examples"] == [] and data["fuzz_integrity_problems"] == []
     assert data["fuzz_unclear_rejections"] == 0
     assert data["memory_actor_restarted"] is True
     assert data["acknowledged_writes"] == 160
     assert data["lost_acknowledged_writes"] == 0 and data["duplicate_writes"] == 0
-    assert data["soak_runs"] == 1000
+    assert data["soak_runs"] == 20
     assert data["rss_growth_mb"] <= data["rss_bound_mb"]
     assert data["open_files_growth"] <= data["open_files_bound"]
     assert data["poisoning_asr_defended"] <= 0.05 < data["poisoning_asr_undefended"]

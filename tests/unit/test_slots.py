@@ -386,6 +386,7 @@ def test_the_shipped_model_is_found_by_embedder_name() -> None:
     assert MemoryService.open(embedder=HashEmbedder()).slot_model is None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (DATA / "conv-26.json").is_file(), reason="needs ../shared/data/locomo")
 def test_the_shipped_model_is_reproduced_by_its_training_command() -> None:
     shipped = shipped_slot_model(MiniLMEmbedder.name)
