@@ -321,11 +321,19 @@ class DuckDBStore:
                         cur.rollback()
                     raise
             self._generation += 1  # odd: readers wait for the new maps (see _read)
+            self._rows = None  # rowids change from here on; rebuilt below or on next use
             try:
-                rewritten = self._rewrite_file()
                 with self._cursor() as cur:
-                    if not rewritten:
-                        cur.execute("CHECKPOINT")
+                    cur.execute("CHECKPOINT")  # the file alone holds the erasure from here
+                try:
+                    rewritten = self._rewrite_file()
+                except (duckdb.Error, OSError) as exc:
+                    raise StoreError(
+                        f"erased {'/'.join(prefix)!r} from {self._where!r}, but rewriting the "
+                        f"file failed ({exc}): the rows are gone, but their bytes may remain in "
+                        "its free blocks until an erasure rewrites it (erase again)"
+                    ) from exc
+                with self._cursor() as cur:
                     self._rows = RowidMaps.load(cur)
             finally:
                 self._generation += 1
@@ -350,10 +358,12 @@ class DuckDBStore:
             finally:
                 cur.execute("DETACH colony_erasing")
         self._conn.close()
-        # The old log must not be replayed onto the new file: it goes before the rename.
-        path.with_name(path.name + ".wal").unlink(missing_ok=True)
-        os.replace(fresh, path)
-        self._conn = connect(path, read_only=False)
+        try:
+            # The old log must not be replayed onto the new file: it goes before the rename.
+            path.with_name(path.name + ".wal").unlink(missing_ok=True)
+            os.replace(fresh, path)
+        finally:  # the new file, or the old one (checkpointed: its log held nothing more)
+            self._conn = connect(path, read_only=False)
         with self._cursor() as cur:
             migrate(cur, self._where, read_only=False)
         return True

@@ -13,10 +13,17 @@ import pyarrow as pa
 import pytest
 from store_conformance import Backend, StoreConformance, mem
 
+from memory import Filter
 from memory._duckdb import DuckDBStore, load_bundled_extension
 from memory._duckdb_schema import MIGRATIONS
 from memory._store import add
-from memory.errors import InvalidInputError, InvalidRecordError, StoreCorruptError, StoreError
+from memory.errors import (
+    InvalidInputError,
+    InvalidRecordError,
+    MemoryNotFoundError,
+    StoreCorruptError,
+    StoreError,
+)
 
 
 @pytest.fixture(params=["duckdb-memory", "duckdb-file"])
@@ -210,3 +217,30 @@ def test_import_names_the_bad_row_across_chunks() -> None:
         with pytest.raises(InvalidRecordError, match="row 4"):
             store.import_arrow(pa.concat_tables([good, nan]))
         assert store.import_arrow(pa.concat_tables([good, good])) == 6
+
+
+def test_an_erasure_whose_rewrite_fails_says_so_and_the_store_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.duckdb"
+    with DuckDBStore.from_path(path) as store:
+        gone = add(store, mem("Ana's secret is 7f3a9c", ns=("user", "ana")))
+        kept = add(store, mem("The team meets on Mondays"))
+
+        def refused(src: object, dst: object) -> None:
+            raise PermissionError(f"cannot rename {src} to {dst}")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(os, "replace", refused)
+            with pytest.raises(StoreError, match=r"rewriting the file failed .*erase again"):
+                store.erase(("user", "ana"))
+        # The rows are gone and the store, on its old file, reads and writes as before.
+        assert store.count(Filter(include_superseded=True)) == 1
+        assert store.get(kept.id).text == kept.text
+        with pytest.raises(MemoryNotFoundError):
+            store.get(gone.id)
+        assert add(store, mem("later")).version == 1 and store.check_integrity() == []
+        assert b"7f3a9c" in path.read_bytes()  # what the failed rewrite left behind
+        assert store.erase(("user", "ana")).rewritten  # nothing left to delete, rewritten
+    assert b"7f3a9c" not in path.read_bytes()
+    assert not list(tmp_path.glob("*.erasing*"))
