@@ -45,7 +45,7 @@ from memory._checks import (
 from memory._duckdb_graph import graph_tables
 from memory._duckdb_rowids import Appended, RowidMaps, at_rowids
 from memory._duckdb_schema import ARROW_SCHEMA, connect, load_bundled_extension, migrate
-from memory._duckdb_sql import filter_sql, prefix_sql
+from memory._duckdb_sql import filter_sql, prefix_sql, sql_literal
 from memory._duckdb_write import COLUMNS, Row, find_rows, memory_id_arg, rows_at
 from memory._namespace import Namespace, split_namespace, validate_namespace
 from memory._types import (
@@ -351,7 +351,7 @@ class DuckDBStore:
         with self._cursor() as cur:
             (database,) = cur.execute("SELECT current_database()").fetchone() or ("",)
             quoted = '"' + str(database).replace('"', '""') + '"'
-            cur.execute("ATTACH " + _literal(str(fresh)) + " AS colony_erasing")
+            cur.execute(f"ATTACH {sql_literal(str(fresh))} AS colony_erasing")
             try:
                 cur.execute(f"COPY FROM DATABASE {quoted} TO colony_erasing")
                 cur.execute("CHECKPOINT colony_erasing")
@@ -829,8 +829,3 @@ def _erase_rows(cur: duckdb.DuckDBPyConnection, prefix: Namespace) -> dict[str, 
         "tasks": len(tasks),
         "entities": entities,
     }
-
-
-def _literal(text: str) -> str:
-    """``text`` as an SQL string literal (ATTACH takes no parameter)."""
-    return "'" + text.replace("'", "''") + "'"

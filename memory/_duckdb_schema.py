@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from memory._duckdb_sql import sql_literal
 from memory.errors import InvalidInputError, StoreCorruptError, StoreError, StoreLockedError
 
 # Each step is a tuple of statements applied in one transaction, in order, exactly once per file.
@@ -325,8 +326,7 @@ def load_bundled_extension(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     conn.execute("SET autoinstall_known_extensions = false")
     conn.execute("SET autoload_known_extensions = false")
     # LOAD takes no parameters; the path comes from the installed package, quotes escaped.
-    quoted = str(path).replace("'", "''")
     try:
-        conn.execute(f"LOAD '{quoted}'")
+        conn.execute(f"LOAD {sql_literal(str(path))}")
     except duckdb.Error as exc:
         raise StoreError(f"cannot load the {name} extension from {path}: {exc}") from exc

@@ -12,6 +12,12 @@ from memory._types import Filter, Tier
 from memory.errors import InvalidInputError
 
 
+def sql_literal(text: str) -> str:
+    """``text`` as an SQL string literal, for the statements that take no parameter
+    (``LOAD``, ``ATTACH``): quotes doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def prefix_sql(prefix: Namespace, column: str = "namespace") -> tuple[str, list[object]]:
     """Rows whose namespace is ``prefix`` or below it.
 

@@ -303,13 +303,18 @@ class MemoryService:
                 f"the embedder gives {self.embedder.dim}-d"
             )
         self.slot_model = slot_model
-        self._retriever = HybridRetriever(self.embedder, weights, slot_model)
         self._writes = _GroupCommit(store)
         self._records = RecordCache()
         self._gate = _Gate()
-        self._retriever.load_arrow(store.export_arrow(all_versions=True))
+        self._retriever = self._index(weights)
         # gen_ai.memory.store.id of this service's spans.
         self._store_id = str(getattr(store, "location", None) or type(store).__name__)
+
+    def _index(self, weights: RetrievalWeights | None) -> HybridRetriever:
+        """The search index of every version in the store."""
+        retriever = HybridRetriever(self.embedder, weights, self.slot_model)
+        retriever.load_arrow(self.store.export_arrow(all_versions=True))
+        return retriever
 
     @classmethod
     def open(
@@ -719,9 +724,7 @@ class MemoryService:
             current.set_attribute(Attr.MEMORY_NAMESPACE, "/".join(prefix))
             with self._gate.alone(), self._writes.exclusive():
                 erased = self.store.erase(prefix)
-                retriever = HybridRetriever(self.embedder, self._retriever.weights, self.slot_model)
-                retriever.load_arrow(self.store.export_arrow(all_versions=True))
-                self._retriever = retriever
+                self._retriever = self._index(self._retriever.weights)
                 self._records.clear()
             current.set_attributes(
                 {Attr.MEMORY_COUNT: erased.memories, Attr.ERASED: erased.versions}
