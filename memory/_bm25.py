@@ -5,15 +5,17 @@ Also the small helpers both in-memory indexes share (argument checks, top-k sele
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from memory._tokenize import tokenize
+from memory._tokenize import tokenize, tokenize_corpus
 from memory.errors import InvalidInputError
 
 __all__ = ["BM25Index", "check_k", "check_key", "top_positions"]
@@ -50,9 +52,11 @@ class _Postings:
 
     __slots__ = ("dead", "ids", "tail_ids", "tail_tfs", "tfs")
 
-    def __init__(self) -> None:
-        self.ids = np.empty(0, np.int32)
-        self.tfs = np.empty(0, np.float32)
+    def __init__(
+        self, ids: npt.NDArray[np.int32] | None = None, tfs: FloatArray | None = None
+    ) -> None:
+        self.ids = np.empty(0, np.int32) if ids is None else ids
+        self.tfs = np.empty(0, np.float32) if tfs is None else tfs
         self.tail_ids: list[int] = []
         self.tail_tfs: list[int] = []
         self.dead = 0  # postings of removed docs still in the arrays
@@ -70,6 +74,16 @@ class _Postings:
             keep = live[self.ids]
             self.ids, self.tfs, self.dead = self.ids[keep], self.tfs[keep], 0
         return self.ids, self.tfs
+
+
+class _Bulk(NamedTuple):
+    """The distinct terms of the docs one :meth:`BM25Index.add_many` added: doc ``first + i``
+    has ``names[t]`` for ``t`` in ``terms[offsets[i]:offsets[i + 1]]``."""
+
+    first: int
+    offsets: npt.NDArray[np.intp]
+    terms: npt.NDArray[np.int32]
+    names: list[str]
 
 
 class BM25Index:
@@ -92,7 +106,9 @@ class BM25Index:
         self._postings: dict[str, _Postings] = {}
         self._doc_of: dict[str, int] = {}
         self._keys: list[str | None] = []
-        self._terms: list[tuple[str, ...]] = []  # unique terms per doc, to undo an add
+        # The distinct terms of each doc, to undo its add; None: in one of the bulk adds.
+        self._terms: list[tuple[str, ...] | None] = []
+        self._bulk: list[_Bulk] = []
         self._length = np.zeros(1024, np.float32)
         self._live = np.zeros(1024, np.bool_)
         self._total_length = 0.0
@@ -132,6 +148,73 @@ class BM25Index:
                 postings.tail_ids.append(doc)
                 postings.tail_tfs.append(tf)
 
+    def add_many(self, keys: Sequence[str], texts: Sequence[str]) -> None:
+        """Index each text under its key, as :meth:`add` of each in turn would, in bulk: the
+        postings are built with numpy, not a list append per token (the search index of a
+        store opened with a million memories)."""
+        if len(keys) != len(texts):
+            raise InvalidInputError(
+                f"BM25Index.add_many needs one key per text, got {len(keys)} keys and "
+                f"{len(texts)} texts"
+            )
+        for key, text in zip(keys, texts, strict=True):
+            check_key(key)
+            if not isinstance(text, str):
+                raise InvalidInputError(
+                    f"BM25Index.add_many needs texts as str, got {text!r:.80} of type "
+                    f"{type(text).__name__} for key {key!r}"
+                )
+        if not keys:
+            return
+        if len(set(keys)) != len(keys):  # a later text replaces an earlier one: in turn
+            for key, text in zip(keys, texts, strict=True):
+                self.add(key, text)
+            return
+        names, token_docs, token_ids = tokenize_corpus(texts)
+        with self._lock:
+            for key in keys:
+                if key in self._doc_of:
+                    self._remove(key)
+            first, end = len(self._keys), len(self._keys) + len(keys)
+            if end > self._live.shape[0]:
+                self._length = np.resize(self._length, 2 * end)
+                self._live = np.resize(self._live, 2 * end)
+            counts = np.bincount(token_docs, minlength=len(keys))
+            self._keys.extend(keys)
+            self._doc_of.update(zip(keys, range(first, end), strict=True))
+            self._length[first:end] = counts
+            self._live[first:end] = True
+            self._total_length += float(counts.sum())
+            # Each (doc, term) pair once with its count, ordered by doc, then by term.
+            pairs, tfs = np.unique(token_docs * len(names) + token_ids, return_counts=True)
+            docs, terms = np.divmod(pairs, max(len(names), 1))
+            offsets = np.searchsorted(docs, np.arange(len(keys) + 1))
+            self._terms.extend([None] * len(keys))
+            self._bulk.append(_Bulk(first, offsets, terms.astype(np.int32), names))
+            # ... and by term, then by doc, for the postings.
+            order = np.argsort(terms, kind="stable")
+            terms, ids, freqs = terms[order], (docs[order] + first).astype(np.int32), tfs[order]
+            starts = np.flatnonzero(np.diff(terms, prepend=-1))
+            bounds = [*starts.tolist(), len(terms)]
+            freqs = freqs.astype(np.float32)
+            for term, start, stop in zip(terms[starts].tolist(), bounds, bounds[1:], strict=False):
+                postings = self._postings.get(names[term])
+                if postings is None:
+                    self._postings[names[term]] = _Postings(ids[start:stop], freqs[start:stop])
+                else:
+                    merged, weights = postings.arrays(self._live)
+                    postings.ids = np.concatenate([merged, ids[start:stop]])
+                    postings.tfs = np.concatenate([weights, freqs[start:stop]])
+
+    def _doc_terms(self, doc: int) -> tuple[str, ...]:
+        """The distinct terms of ``doc``, to undo its add."""
+        terms = self._terms[doc]
+        if terms is not None:
+            return terms
+        bulk = self._bulk[bisect.bisect_right([b.first for b in self._bulk], doc) - 1]
+        i = doc - bulk.first
+        return tuple(bulk.names[t] for t in bulk.terms[bulk.offsets[i] : bulk.offsets[i + 1]])
+
     def remove(self, key: str) -> bool:
         """Forget ``key``; return whether it was indexed."""
         with self._lock:
@@ -148,7 +231,7 @@ class BM25Index:
         self._keys[doc] = None
         self._live[doc] = False
         self._total_length -= float(self._length[doc])
-        for term in self._terms[doc]:
+        for term in self._doc_terms(doc):
             postings = self._postings[term]
             postings.dead += 1
             if postings.dead == len(postings):
@@ -166,7 +249,8 @@ class BM25Index:
             postings.ids, postings.tfs, postings.dead = remap[ids[keep]], tfs[keep], 0
         kept = np.flatnonzero(live)
         self._keys = [self._keys[i] for i in kept]
-        self._terms = [self._terms[i] for i in kept]
+        self._terms = [self._doc_terms(i) for i in kept.tolist()]
+        self._bulk = []
         self._doc_of = {key: doc for doc, key in enumerate(self._keys) if key is not None}
         m = len(self._keys)
         length = np.zeros(max(1024, m * 2), np.float32)

@@ -689,8 +689,7 @@ class HybridRetriever:
     def _text_index(self) -> BM25Index:
         if self._bm25 is None:
             index = BM25Index()
-            for row, text in enumerate(self._texts):
-                index.add(str(row), text)
+            index.add_many([str(row) for row in range(len(self._texts))], self._texts)
             self._bm25 = index
         return self._bm25
 

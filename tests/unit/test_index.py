@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pytest
 
 from memory._index import BM25Index, VectorIndex
-from memory._tokenize import STOP_WORDS, stem, tokenize
+from memory._tokenize import STOP_WORDS, stem, tokenize, tokenize_corpus
 from memory.errors import InvalidInputError
 
 # -- tokenizer ---------------------------------------------------------------------------------
@@ -209,6 +209,112 @@ def test_bm25_bad_input() -> None:
         index.search("camping", 0)
     with pytest.raises(InvalidInputError):
         BM25Index(b=2.0)
+    assert len(index) == 5
+
+
+def _corpus(n: int, seed: int) -> dict[str, str]:
+    """Texts with repeated and rare words, stop words, possessives, contractions, compounds,
+    curly apostrophes, non-Latin script, numbers and empty or stop-word-only texts."""
+    rng = np.random.default_rng(seed)
+    words = [
+        "Caroline's",
+        "café",
+        "camping",
+        "camped",
+        "camps",
+        "de-stress",
+        "destress",
+        "e-mail",
+        "don't",
+        "it’s",
+        "the",
+        "and",
+        "lake",
+        "kids",
+        "Zürich",
+        "東京",
+        "running",
+        "2023",
+        "snake_case",
+        "x-ray-vision",
+        "bus",
+        "miss",
+        "studies",
+    ]
+    return {
+        f"d{i}": " ".join(rng.choice(words, size=int(rng.integers(0, 12)))) + f" rare{i % 37}"
+        if i % 9
+        else ("the and of" if i % 2 else "")
+        for i in range(n)
+    }
+
+
+@pytest.mark.parametrize("nul", [False, True])
+def test_tokenize_corpus_has_the_tokens_of_each_text(nul: bool) -> None:
+    """Every text's tokens, as tokenize gives them (also for a text holding the character
+    the corpus is joined with)."""
+    texts = [*_corpus(500, 1).values(), *DOCS.values(), "", "It's a well-known fact."]
+    if nul:
+        texts.append("two\x00texts-in-one")
+    terms, docs, ids = tokenize_corpus(texts)
+    assert len(set(terms)) == len(terms)
+    found: list[Counter[str]] = [Counter() for _ in texts]
+    for doc, term in zip(docs.tolist(), ids.tolist(), strict=True):
+        found[doc][terms[term]] += 1
+    assert found == [Counter(tokenize(text)) for text in texts]
+    assert tokenize_corpus([])[0] == []
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bm25_add_many_is_add_of_each_in_turn(seed: int) -> None:
+    """The bulk path builds the index that adding each text in turn builds, into an empty
+    index and into one holding documents, some of them replaced, some removed."""
+    docs = _corpus(600, seed)
+    keys, texts = list(docs), list(docs.values())
+    one_by_one, bulk = BM25Index(), BM25Index()
+    for index in (one_by_one, bulk):
+        for key, text in zip(keys[:100], texts[:100], strict=True):
+            index.add(key, text)
+        for key in keys[:20]:
+            index.remove(key)
+    for key, text in zip(keys[50:], texts[50:], strict=True):  # keys 50-99 are replaced
+        one_by_one.add(key, text)
+    bulk.add_many(keys[50:], texts[50:])
+    assert len(bulk) == len(one_by_one) == 580
+    for query in ("camping kids", "rare3 lake", "destress", "café Zürich", "東京 2023", "the"):
+        assert bulk.search(query, 50) == one_by_one.search(query, 50)
+    assert bulk.search("rare5", 600, allowed=lambda key: key.endswith("7")) == (
+        one_by_one.search("rare5", 600, allowed=lambda key: key.endswith("7"))
+    )
+    expected = _reference_bm25({k: docs[k] for k in keys[20:]}, "camping rare11")
+    assert dict(bulk.search("camping rare11", 600)) == pytest.approx(expected, rel=1e-5)
+    for key in keys[200:500]:  # removal (and then compaction) works on the bulk postings
+        assert bulk.remove(key) and one_by_one.remove(key)
+    assert bulk.search("camping rare11", 600) == one_by_one.search("camping rare11", 600)
+
+
+def test_bm25_add_many_with_a_key_twice_keeps_the_last_text() -> None:
+    keys, texts = ["a", "b", "a"], ["camping by the lake", "bread", "a recipe for pasta bread"]
+    bulk, one_by_one = BM25Index(), BM25Index()
+    bulk.add_many(keys, texts)
+    for key, text in zip(keys, texts, strict=True):
+        one_by_one.add(key, text)
+    assert len(bulk) == 2
+    assert bulk.search("camping", 5) == []
+    assert bulk.search("pasta bread", 5) == one_by_one.search("pasta bread", 5)
+    assert [key for key, _ in bulk.search("pasta bread", 5)] == ["a", "b"]
+
+
+def test_bm25_add_many_bad_input_changes_nothing() -> None:
+    index = _bm25()
+    with pytest.raises(InvalidInputError, match="2 keys and 1 texts"):
+        index.add_many(["x", "y"], ["text"])
+    with pytest.raises(InvalidInputError, match="got 42 of type int for key 'y'"):
+        index.add_many(["x", "y"], ["text", 42])  # type: ignore[list-item]
+    with pytest.raises(InvalidInputError, match="keys must be str"):
+        index.add_many([7], ["text"])  # type: ignore[list-item]
+    assert len(index) == 5 and "x" not in index
+    index.add_many([], [])
     assert len(index) == 5
 
 

@@ -410,6 +410,8 @@ def test_bench_store_small(tmp_path: Path) -> None:
         "recall_vs_exact",
         "write_p95_ms",
         "erase_s",
+        "open_s",
+        "first_search_s",
     }
     assert data["memories"] == 2000 and data["recall_vs_exact"] >= 0.99
     assert data["erased"] == 2000 // 16  # one of the 16 namespaces, every one of its memories
