@@ -266,8 +266,10 @@ class HybridRetriever:
         if table.num_rows == 0:
             return
         tombstone = table.column("deleted").combine_chunks()
-        deleted_ids = set(table.filter(tombstone).column("id").to_pylist())
-        table = table.filter(pc.invert(tombstone))
+        deleted_ids: set[str] = set()
+        if tombstone.true_count or tombstone.null_count:  # else no copy of every column
+            deleted_ids = set(table.filter(tombstone).column("id").to_pylist())
+            table = table.filter(pc.invert(tombstone))
         with self._lock:
             ns_strings = table.column("namespace").to_pylist()
             ns_codes = np.fromiter(
@@ -301,8 +303,7 @@ class HybridRetriever:
             )
             texts = table.column("text").to_pylist()
             self._texts.extend(texts)
-            for facts, said in zip(metadata, texts, strict=True):
-                self._add_row_facts(facts, said)
+            self._add_row_facts(metadata, texts)
             self._vectors.add([str(r) for r in rows], self._embeddings(table))
             versions = self._cols.version
             for row, memory_id in zip(rows, ids, strict=True):
@@ -376,9 +377,9 @@ class HybridRetriever:
                 [quarantine_reason(r.metadata) is not None for r in fresh],
             )
             self._vectors.add([str(r) for r in rows], vectors)
+            self._add_row_facts([r.metadata for r in fresh], [r.text for r in fresh])
             for row, record in zip(rows, fresh, strict=True):
                 self._texts.append(record.text)
-                self._add_row_facts(record.metadata, record.text)
                 self._latest[record.id] = row
                 self._rows_by_id[record.id].append(row)
                 for ent in record.entities:
@@ -386,30 +387,34 @@ class HybridRetriever:
                 if self._bm25 is not None:
                     self._bm25.add(str(row), record.text)
 
-    def _add_row_facts(self, metadata: Mapping[str, Any], text: str) -> None:
-        speaker = metadata.get("speaker")
-        speaker = speaker.lower() if isinstance(speaker, str) else ""
-        self._session_day.append(_day_ordinal(metadata.get("session_date")))
-        slots = metadata.get("slots")
-        stated = (
-            frozenset(str(s) for s in slots) if isinstance(slots, list | tuple) else frozenset()
-        )
-        self._slots_of.append(stated)
-        said = metadata.get("original")
-        self._distractor.append(
-            metadata.get("distractor") is True
-            or metadata.get("about_other") is True
+    def _add_row_facts(self, metadata: Sequence[Mapping[str, Any]], texts: Sequence[str]) -> None:
+        """What search reads of each row appended last (their metadata and texts, in row
+        order): speaker, session day, slots stated, and whether it is a distractor."""
+        first, end = len(self._speaker_of), len(self._speaker_of) + len(metadata)
+        speakers = [s.lower() if isinstance(s := m.get("speaker"), str) else "" for m in metadata]
+        stated = [
+            frozenset(str(x) for x in s) if isinstance(s := m.get("slots"), list | tuple) else _NONE
+            for m in metadata
+        ]
+        self._session_day += [_day_ordinal(m.get("session_date")) for m in metadata]
+        self._slots_of += stated
+        self._distractor += [
+            m.get("distractor") is True
+            or m.get("about_other") is True
             # what was said wishes or supposes (only a row of a slot is ranked by slot)
-            or (bool(stated) and hypothetical(said if isinstance(said, str) and said else text))
-        )
-        row = len(self._speaker_of)
-        when = int(self._cols.time[row])
-        for slot in stated:
-            bisect.insort(self._rows_by_slot[speaker, slot], (when, row))
-        self._speaker_of.append(speaker)
-        if row >= len(self._speaker_code):
-            self._speaker_code = np.resize(self._speaker_code, 2 * row)
-        self._speaker_code[row] = self._speakers.setdefault(speaker, len(self._speakers))
+            or (bool(slots) and hypothetical(_said(m, text)))
+            for m, slots, text in zip(metadata, stated, texts, strict=True)
+        ]
+        times = self._cols.time[first:end].tolist()
+        for row, slots in enumerate(stated, first):
+            for slot in slots:
+                pair = (int(times[row - first]), row)
+                bisect.insort(self._rows_by_slot[speakers[row - first], slot], pair)
+        self._speaker_of += speakers
+        if end > len(self._speaker_code):
+            self._speaker_code = np.resize(self._speaker_code, 2 * end)
+        code = self._speakers.setdefault
+        self._speaker_code[first:end] = [code(s, len(self._speakers)) for s in speakers]
 
     def _ns_code(self, joined: str) -> int:
         code = self._ns_codes.get(joined)
@@ -723,6 +728,15 @@ class HybridRetriever:
 
 
 _NAME_WORD = re.compile(r"\b(?P<w>[^\W\d_]+)(?:'s|')?(?![\w'])")
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _said(metadata: Mapping[str, Any], text: str) -> str:
+    """What was said, as the extractor kept it apart from the context it added."""
+    said = metadata.get("original")
+    return said if isinstance(said, str) and said else text
 
 
 def _parse_metadata(metadata: object) -> Mapping[str, Any]:
