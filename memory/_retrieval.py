@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -318,12 +319,13 @@ class HybridRetriever:
 
     def _embeddings(self, table: pa.Table) -> npt.NDArray[np.float32]:
         """The table's embeddings as a matrix, computing the missing ones."""
-        column = table.column("embedding").combine_chunks()
+        column = table.column("embedding")
         dim = self.embedder.dim
         if column.null_count == 0:
-            flat = column.flatten().to_numpy(zero_copy_only=False)
+            flat = pc.list_flatten(column)  # chunk by chunk: one copy of the vectors, not two
             if len(flat) == len(table) * dim:
-                return np.asarray(flat, np.float32).reshape(len(table), dim)
+                values = flat.to_numpy() if flat.num_chunks else np.empty(0, np.float32)
+                return np.asarray(values, np.float32).reshape(len(table), dim)
         texts = table.column("text").to_pylist()
         out = np.empty((len(table), dim), np.float32)
         missing = []
@@ -731,6 +733,7 @@ _NAME_WORD = re.compile(r"\b(?P<w>[^\W\d_]+)(?:'s|')?(?![\w'])")
 
 
 _NONE: frozenset[str] = frozenset()
+_NO_METADATA: Mapping[str, Any] = MappingProxyType({})
 
 
 def _said(metadata: Mapping[str, Any], text: str) -> str:
@@ -741,6 +744,8 @@ def _said(metadata: Mapping[str, Any], text: str) -> str:
 
 def _parse_metadata(metadata: object) -> Mapping[str, Any]:
     """A record's metadata as a mapping (export tables carry it as JSON text)."""
+    if metadata == "{}":  # most of an imported corpus
+        return _NO_METADATA
     if isinstance(metadata, str):
         try:
             metadata = json.loads(metadata)

@@ -376,6 +376,59 @@ def test_reopen_rebuilds_indexes(tmp_path: Path) -> None:
         assert svc.stats()["current"] == 1
 
 
+def test_a_reopened_store_searches_as_the_service_that_wrote_it(tmp_path: Path) -> None:
+    """The index built from the file at open (in bulk) ranks as the one kept up write by
+    write: same memories, versions and scores, for words, speakers, slots and dates."""
+    path = tmp_path / "m.duckdb"
+    said = [
+        ("Ana", "I moved to Lisbon last spring.", ["residence"], "2023-05-01"),
+        ("Ana", "I'd move to Oslo if I could.", ["residence"], "2023-05-02"),
+        ("Ben", "My new job at the bakery starts Monday.", ["job"], "2023-05-03"),
+        ("Ben", "Camping by the lake with the kids was great!", [], "2023-05-04"),
+        ("Ana", "We de-stress by dancing; it\u2019s Ana's go-to.", [], "2023-06-01"),
+    ]
+    queries = [
+        "Where does Ana live?",
+        "Where did Ana live before?",
+        "What job does Ben have?",
+        "camping lake kids",
+        "How does Ana destress?",
+        "What did Ben say in May 2023?",
+    ]
+    with MemoryService.open(path, embedder=HashEmbedder()) as live:
+        assert live.search("nothing yet", principal=writer) == []  # indexes kept write by write
+        written = [
+            live.add(
+                text,
+                principal=writer,
+                namespace=TEAM,
+                metadata={"speaker": who, "slots": slots, "session_date": day},
+            )
+            for who, text, slots, day in said
+        ]
+        live.update(written[0].id, "I moved to Porto.", principal=writer, expected_version=1)
+        live.delete(written[3].id, principal=writer)
+        live.import_arrow(
+            pa.table({"namespace": ["team/newsroom"] * 2, "text": ["lake house", "Ana's job"]}),
+            principal=writer,
+        )
+        before = [
+            [(h.record.id, h.record.version, h.score) for h in live.search(q, principal=writer)]
+            for q in queries
+        ]
+    with MemoryService.open(path, embedder=HashEmbedder()) as reopened:
+        after = [
+            [(h.record.id, h.record.version, h.score) for h in reopened.search(q, principal=writer)]
+            for q in queries
+        ]
+    assert all(before)
+    assert [[hit[:2] for hit in hits] for hits in after] == [
+        [hit[:2] for hit in hits] for hits in before
+    ]
+    scores = [hit[2] for hits in before for hit in hits]
+    assert [hit[2] for hits in after for hit in hits] == pytest.approx(scores)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
