@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from benchmarks.vector_index import exact_top_k, random_unit_vectors
-from memory import SYSTEM, Embedder, HashEmbedder, MemoryService, default_embedder
+from memory import SYSTEM, Embedder, HashEmbedder, MemoryService, default_embedder, load_locomo
 from memory.errors import InvalidInputError
 
 __all__ = ["run_store_bench", "summarize"]
@@ -31,18 +32,46 @@ K = 10
 NAMESPACES = 16
 
 
-def _table(vectors: npt.NDArray[np.float32], start: int) -> pa.Table:
+def _table(
+    vectors: npt.NDArray[np.float32], start: int, turns: Sequence[str] | None = None
+) -> pa.Table:
     n, dim = vectors.shape
-    idx = np.arange(start, start + n)
+    idx = range(start, start + n)
+    texts = (
+        [f"synthetic memory {i} about topic {i % 997}" for i in idx]
+        if turns is None
+        else [f"memory {i}: {turns[i % len(turns)]}" for i in idx]
+    )
     return pa.table(
         {
             "namespace": pa.array([f"team/bench/ns{i % NAMESPACES}" for i in idx], pa.string()),
-            "text": pa.array([f"synthetic memory {i} about topic {i % 997}" for i in idx]),
+            "text": pa.array(texts, pa.string()),
             "embedding": pa.FixedSizeListArray.from_arrays(vectors.reshape(-1), dim).cast(
                 pa.list_(pa.float32())
             ),
         }
     )
+
+
+def _number(text: str) -> int:
+    """The index a bench memory's text carries (``synthetic memory {i} ...``, ``memory {i}:
+    ...``)."""
+    words = text.split(maxsplit=3)
+    return int(words[2] if words[0] == "synthetic" else words[1].rstrip(":"))
+
+
+def _turns(paths: Sequence[str | Path]) -> list[str]:
+    """Every turn's text of the LoCoMo-layout files or folders ``paths``."""
+    turns = [
+        turn.text
+        for conversation in load_locomo(paths)
+        for session in conversation.sessions
+        for turn in session.turns
+        if turn.text.strip()
+    ]
+    if not turns:
+        raise InvalidInputError(f"--texts {list(map(str, paths))}: no turn with text")
+    return turns
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -58,8 +87,14 @@ def run_store_bench(
     seed: int = 0,
     embedder: str | Embedder | None = None,
     chunk: int = 250_000,
+    texts: Sequence[str | Path] = (),
 ) -> dict[str, Any]:
-    """Run the benchmark in a temporary DuckDB file; returns the JSON-ready result."""
+    """Run the benchmark in a temporary DuckDB file; returns the JSON-ready result.
+
+    ``texts``: LoCoMo-layout files or folders whose turns, numbered and repeated, are the
+    memories' texts (real chat for the keyword index to read), instead of the synthetic
+    sentence.
+    """
     for name, value in (("memories", memories), ("queries", queries), ("writes", writes)):
         if not isinstance(value, int) or value < 1:
             raise InvalidInputError(f"--{name} must be a positive integer, got {value!r}")
@@ -71,11 +106,12 @@ def run_store_bench(
         raise InvalidInputError(
             f"--dim {dim} does not match the embedder's dimension {emb.dim}; use --dim {emb.dim}"
         )
+    turns = _turns(texts) if texts else None
     matrix = random_unit_vectors(memories, dim, seed)
     with tempfile.TemporaryDirectory(prefix="colony-bench-") as tmp:
         path = Path(tmp) / "bench.duckdb"
         with MemoryService.open(path, embedder=emb) as service:
-            figures = _on(service, matrix, queries, writes, seed, chunk)
+            figures = _on(service, matrix, queries, writes, seed, chunk, turns)
         # Opened again, as a restarted memory actor or a CLI command opens it: the search
         # index rebuilt from the file, then the first search by words, which builds the
         # keyword index.
@@ -83,7 +119,8 @@ def run_store_bench(
         with MemoryService.open(path, embedder=emb) as reopened:
             open_s = time.perf_counter() - started
             started = time.perf_counter()
-            hits = reopened.search("synthetic memory about topic 5", principal=SYSTEM, k=K)
+            query = "synthetic memory about topic 5" if turns is None else turns[len(turns) // 2]
+            hits = reopened.search(query, principal=SYSTEM, k=K)
             first_search_s = time.perf_counter() - started
             if not hits or reopened.stats()["current"] != figures.pop("left"):
                 raise RuntimeError("the store opened again does not hold what was left")
@@ -94,6 +131,7 @@ def run_store_bench(
         "first_search_s": round(first_search_s, 2),
         "dim": dim,
         "embedder": getattr(emb, "name", type(emb).__name__),
+        "texts": "synthetic" if turns is None else f"{len(turns)} turns of {list(map(str, texts))}",
     }
 
 
@@ -104,13 +142,14 @@ def _on(
     writes: int,
     seed: int,
     chunk: int,
+    turns: Sequence[str] | None,
 ) -> dict[str, Any]:
     """Import, search, write and erase through ``service``; the figures, and ``left``: the
     memories the erasure left."""
     memories, dim = matrix.shape
     started = time.perf_counter()
     for lo in range(0, memories, chunk):
-        service.import_arrow(_table(matrix[lo : lo + chunk], lo), principal=SYSTEM)
+        service.import_arrow(_table(matrix[lo : lo + chunk], lo, turns), principal=SYSTEM)
     ingest_s = time.perf_counter() - started
 
     query_vectors = random_unit_vectors(queries, dim, seed + 1)
@@ -120,7 +159,7 @@ def _on(
         t0 = time.perf_counter()
         hits = service.search_vector(q, principal=SYSTEM, k=K)
         latencies.append((time.perf_counter() - t0) * 1000)
-        found.append({int(h.record.text.split()[2]) for h in hits})
+        found.append({_number(h.record.text) for h in hits})
     exact = [set(row.tolist()) for row in exact_top_k(matrix, query_vectors, K)]
     recall = float(np.mean([len(f & e) / K for f, e in zip(found, exact, strict=True)]))
 

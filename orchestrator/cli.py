@@ -295,13 +295,23 @@ def bench_store(
     writes: Annotated[int, typer.Option(help="Single writes to time")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
     embedder: Annotated[str | None, typer.Option(help="Embedder for the write test")] = None,
+    texts: Annotated[
+        list[Path] | None,
+        typer.Option(help="LoCoMo-layout files or folders whose turns are the memories' texts"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Store throughput and latency on synthetic records with random unit vectors."""
     from benchmarks.store import run_store_bench, summarize
 
     result = run_store_bench(
-        memories=memories, dim=dim, queries=queries, writes=writes, seed=seed, embedder=embedder
+        memories=memories,
+        dim=dim,
+        queries=queries,
+        writes=writes,
+        seed=seed,
+        embedder=embedder,
+        texts=texts or (),
     )
     _emit(result, as_json, summarize(result))
 

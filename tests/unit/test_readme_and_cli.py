@@ -417,6 +417,36 @@ def test_bench_store_small(tmp_path: Path) -> None:
     assert data["erased"] == 2000 // 16  # one of the 16 namespaces, every one of its memories
 
 
+def test_bench_store_on_the_turns_of_a_conversation(tmp_path: Path) -> None:
+    """--texts: the memories say what a conversation's turns say; the store opened again
+    finds them by their words."""
+    turns = [
+        "I went camping by the lake with the kids last weekend.",
+        "My new job at the bakery starts on Monday!",
+        "We painted a sunrise over the water; it's in the kitchen now.",
+    ]
+    conversation = {
+        "speaker_a": "Ana",
+        "speaker_b": "Ben",
+        "session_1_date_time": "1:56 pm on 8 May, 2023",
+        "session_1": [
+            {"speaker": "Ana" if i % 2 == 0 else "Ben", "dia_id": f"D1:{i + 1}", "text": text}
+            for i, text in enumerate(turns)
+        ],
+    }
+    chat = tmp_path / "chat.json"
+    chat.write_text(json.dumps(conversation), encoding="utf-8")
+    args = ["bench", "store", "--memories", "640", "--queries", "10", "--writes", "5"]
+    result = runner.invoke(app, [*args, "--embedder", "hash", "--texts", str(chat), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.splitlines()[0])
+    assert data["texts"] == f"3 turns of {[str(chat)]}"
+    assert data["recall_vs_exact"] >= 0.99 and data["erased"] == 640 // 16
+    assert data["open_s"] >= 0 and data["first_search_s"] >= 0
+    missing = runner.invoke(app, [*args, "--texts", str(tmp_path / "none.json"), "--json"])
+    assert missing.exit_code != 0 and "none.json: no such file or folder" in str(missing.exception)
+
+
 def test_bad_bench_arguments_are_clear() -> None:
     result = runner.invoke(app, ["bench", "store", "--memories", "0", "--json"])
     assert result.exit_code != 0
