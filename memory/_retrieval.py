@@ -395,7 +395,9 @@ class HybridRetriever:
         first, end = len(self._speaker_of), len(self._speaker_of) + len(metadata)
         speakers = [s.lower() if isinstance(s := m.get("speaker"), str) else "" for m in metadata]
         stated = [
-            frozenset(str(x) for x in s) if isinstance(s := m.get("slots"), list | tuple) else _NONE
+            frozenset(str(x) for x in s)
+            if isinstance(s := m.get("slots"), list | tuple)
+            else _NO_SLOTS
             for m in metadata
         ]
         self._session_day += [_day_ordinal(m.get("session_date")) for m in metadata]
@@ -408,10 +410,11 @@ class HybridRetriever:
             for m, slots, text in zip(metadata, stated, texts, strict=True)
         ]
         times = self._cols.time[first:end].tolist()
-        for row, slots in enumerate(stated, first):
+        for row, slots, speaker, when in zip(
+            range(first, end), stated, speakers, times, strict=True
+        ):
             for slot in slots:
-                pair = (int(times[row - first]), row)
-                bisect.insort(self._rows_by_slot[speakers[row - first], slot], pair)
+                bisect.insort(self._rows_by_slot[speaker, slot], (when, row))
         self._speaker_of += speakers
         if end > len(self._speaker_code):
             self._speaker_code = np.resize(self._speaker_code, 2 * end)
@@ -732,7 +735,7 @@ class HybridRetriever:
 _NAME_WORD = re.compile(r"\b(?P<w>[^\W\d_]+)(?:'s|')?(?![\w'])")
 
 
-_NONE: frozenset[str] = frozenset()
+_NO_SLOTS: frozenset[str] = frozenset()
 _NO_METADATA: Mapping[str, Any] = MappingProxyType({})
 
 
