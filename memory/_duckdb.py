@@ -708,15 +708,22 @@ class DuckDBStore:
             )
         return problems
 
-    def export_arrow(self, flt: Filter = _EVERYTHING, *, all_versions: bool = False) -> pa.Table:
+    def export_arrow(
+        self, flt: Filter = _EVERYTHING, *, all_versions: bool = False, ordered: bool = True
+    ) -> pa.Table:
         """Records as an :data:`ARROW_SCHEMA` table, ordered like :meth:`scan`.
 
         ``all_versions`` returns every stored row matching the filter's other fields,
         superseded versions and deletion tombstones included (a full backup).
+        ``ordered=False`` returns the rows in the order they were written, as DuckDB keeps
+        them (its ``preserve_insertion_order``), without sorting every row and its vector.
+        That is the order in which the service that wrote them indexed them (writes from
+        concurrent calls committed together aside), and the sort it saves is most of the
+        export's time (at 100,000 memories ~1 s of ~1.6 s).
         """
         where, params = filter_sql(flt, all_versions=all_versions)
         with self._cursor() as cur:
-            return bulk.export_table(cur, where, params)
+            return bulk.export_table(cur, where, params, ordered=ordered)
 
     def import_arrow(self, table: pa.Table, *, actor: str = "import") -> int:
         """Bulk-insert rows of an :data:`ARROW_SCHEMA` table in one transaction.

@@ -94,10 +94,14 @@ _ACCEPTS: dict[str, tuple[Callable[[pa.DataType], bool], str]] = {
 _REQUIRED = ("namespace", "text")
 
 
-def export_table(cur: duckdb.DuckDBPyConnection, where: str, params: list[object]) -> pa.Table:
-    """Rows of ``memories`` matching ``where`` as an :data:`ARROW_SCHEMA` table."""
+def export_table(
+    cur: duckdb.DuckDBPyConnection, where: str, params: list[object], *, ordered: bool = True
+) -> pa.Table:
+    """Rows of ``memories`` matching ``where`` as an :data:`ARROW_SCHEMA` table: by
+    recording time, or as stored (``ordered=False``)."""
     columns = _RECORD_COLUMNS.replace("metadata", "metadata::VARCHAR AS metadata")
-    sql = f"SELECT {columns} FROM memories WHERE {where} ORDER BY recorded_at, id, version"
+    order = " ORDER BY recorded_at, id, version" if ordered else ""
+    sql = f"SELECT {columns} FROM memories WHERE {where}{order}"
     table = cur.execute(sql, params).to_arrow_table()
     # Stored times are naive UTC; casting to tz=UTC keeps the values and labels them.
     return table.cast(ARROW_SCHEMA)

@@ -311,9 +311,11 @@ class MemoryService:
         self._store_id = str(getattr(store, "location", None) or type(store).__name__)
 
     def _index(self, weights: RetrievalWeights | None) -> HybridRetriever:
-        """The search index of every version in the store."""
+        """The search index of every version in the store. Its rows come in the order they
+        were written, as the service that wrote them indexed them: ties in ranking then fall
+        as they did for that service, and no sort of every row and its vector is paid."""
         retriever = HybridRetriever(self.embedder, weights, self.slot_model)
-        retriever.load_arrow(self.store.export_arrow(all_versions=True))
+        retriever.load_arrow(self.store.export_arrow(all_versions=True, ordered=False))
         return retriever
 
     @classmethod

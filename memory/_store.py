@@ -130,8 +130,11 @@ class MemoryStore(Protocol):
         """Edges touching any of ``nodes`` (all when None), valid at ``as_of`` if given."""
         ...
 
-    def export_arrow(self, flt: Filter = Filter(), *, all_versions: bool = False) -> pa.Table:
-        """Records as an Arrow table (schema: ``memory._duckdb.ARROW_SCHEMA``)."""
+    def export_arrow(
+        self, flt: Filter = Filter(), *, all_versions: bool = False, ordered: bool = True
+    ) -> pa.Table:
+        """Records as an Arrow table (schema: ``memory._duckdb.ARROW_SCHEMA``): by recording
+        time, or with ``ordered=False`` in the order they were written (no sort)."""
         ...
 
     def import_arrow(self, table: pa.Table, *, actor: str = "import") -> int:

@@ -624,6 +624,30 @@ class StoreConformance:
             "deleted"
         ].to_pylist() == [False, True]
 
+    def test_export_arrow_unordered_keeps_the_order_rows_were_written_in(self, store: Any) -> None:
+        # An import written with ids in falling order and one recording time: sorted, rows
+        # come back by id; unordered, as they were written, through an update (which
+        # changes its old version in place) and an erasure (which rewrites the file).
+        ids = [f"note-{c}" for c in "fedcba"]
+        store.import_arrow(pa.table({"id": ids, "namespace": ["team/a"] * 6, "text": ids}))
+        later = add(store, mem("later", ("team", "a")))
+        update(store, UpdateOp("note-c", 1, text="note-c, again"))
+        add(store, mem("gone", ("team", "gone")))
+        store.erase(("team", "gone"))  # the file is rewritten: rowids renumbered
+        unordered = store.export_arrow(all_versions=True, ordered=False)
+        rows = zip(unordered["id"].to_pylist(), unordered["version"].to_pylist(), strict=True)
+        assert [*rows] == [
+            *((i, 1) for i in ids),
+            (later.id, 1),
+            ("note-c", 2),
+        ]
+        assert store.export_arrow(all_versions=True)["id"].to_pylist()[:6] == sorted(ids)
+        assert unordered.sort_by([("id", "ascending"), ("version", "ascending")]).equals(
+            store.export_arrow(all_versions=True).sort_by(
+                [("id", "ascending"), ("version", "ascending")]
+            )
+        )
+
     def test_arrow_round_trip_restores_every_version(self, backend: Backend, store: Any) -> None:
         a, b, _ = self._populate(store)
         table = store.export_arrow(all_versions=True)

@@ -429,6 +429,23 @@ def test_a_reopened_store_searches_as_the_service_that_wrote_it(tmp_path: Path) 
     assert [hit[2] for hits in after for hit in hits] == pytest.approx(scores)
 
 
+def test_a_reopened_store_breaks_ties_as_the_service_that_wrote_it(tmp_path: Path) -> None:
+    """Memories that score the same come back in the order the writing service gave them,
+    which is the order they were written in, not their ids' order."""
+    path = tmp_path / "m.duckdb"
+    ids = [f"note-{c}" for c in "fedcba"]
+    same = pa.table(
+        {"id": ids, "namespace": ["team/newsroom"] * 6, "text": ["the printer jams"] * 6}
+    )
+    with MemoryService.open(path, embedder=HashEmbedder()) as live:
+        live.import_arrow(same, principal=writer)
+        before = [h.record.id for h in live.search("printer jams", principal=writer)]
+    with MemoryService.open(path, embedder=HashEmbedder()) as reopened:
+        after = [h.record.id for h in reopened.search("printer jams", principal=writer)]
+    assert before == ids
+    assert after == before
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
