@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
+import pyarrow as pa
 import pytest
 
 from memory import SYSTEM, HashEmbedder, MemoryService, RetrievalWeights
+from memory._retrieval import HybridRetriever, _collector_paused
 from memory._temporal import Period, named_periods
 
 NS = ("team", "chat")
@@ -132,3 +135,32 @@ def test_only_speakers_under_the_filter_are_analysed() -> None:
         # In ("docs",) nobody speaks, so "Ana" stays a word to match.
         assert hits[0].record.text == "Notes: Ana painted a boat."
         assert "bm25" in hits[0].components
+
+
+def test_an_index_is_built_in_bulk_with_the_garbage_collector_paused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[bool] = []
+    real = HybridRetriever._add_row_facts
+
+    def spy(self: HybridRetriever, *args: object) -> None:
+        seen.append(gc.isenabled())
+        real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HybridRetriever, "_add_row_facts", spy)
+    with _service() as service:
+        table = pa.table({"namespace": ["team/a"] * 3, "text": ["one", "two", "three"]})
+        service.import_arrow(table, principal=SYSTEM)
+        assert seen == [False] and gc.isenabled()  # resumed once built
+        assert [h.record.text for h in service.search("two", principal=SYSTEM)][:1] == ["two"]
+    # A paused collector stays paused (it is its pauser's to resume); an error resumes it.
+    gc.disable()
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), _collector_paused():
+        raise RuntimeError("a failed build")
+    assert gc.isenabled()
