@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from memory import SYSTEM, HashEmbedder, MemoryService, RetrievalWeights
+from memory._index import BM25Index
 from memory._retrieval import HybridRetriever, _collector_paused
 from memory._temporal import Period, named_periods
 
@@ -137,22 +138,29 @@ def test_only_speakers_under_the_filter_are_analysed() -> None:
         assert "bm25" in hits[0].components
 
 
-def test_an_index_is_built_in_bulk_with_the_garbage_collector_paused(
+def test_indexes_are_built_in_bulk_with_the_garbage_collector_paused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seen: list[bool] = []
-    real = HybridRetriever._add_row_facts
+    seen: list[tuple[str, bool]] = []
+    facts, words = HybridRetriever._add_row_facts, BM25Index.add_many
 
-    def spy(self: HybridRetriever, *args: object) -> None:
-        seen.append(gc.isenabled())
-        real(self, *args)  # type: ignore[arg-type]
+    def spy_facts(self: HybridRetriever, *args: object) -> None:
+        seen.append(("vectors and rows", gc.isenabled()))
+        facts(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(HybridRetriever, "_add_row_facts", spy)
+    def spy_words(self: BM25Index, *args: object) -> None:
+        seen.append(("words", gc.isenabled()))
+        words(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HybridRetriever, "_add_row_facts", spy_facts)
+    monkeypatch.setattr(BM25Index, "add_many", spy_words)
     with _service() as service:
         table = pa.table({"namespace": ["team/a"] * 3, "text": ["one", "two", "three"]})
         service.import_arrow(table, principal=SYSTEM)
-        assert seen == [False] and gc.isenabled()  # resumed once built
+        assert seen == [("vectors and rows", False)] and gc.isenabled()  # resumed once built
+        # The first search by words builds the keyword index, paused too.
         assert [h.record.text for h in service.search("two", principal=SYSTEM)][:1] == ["two"]
+        assert seen[1:] == [("words", False)] and gc.isenabled()
     # A paused collector stays paused (it is its pauser's to resume); an error resumes it.
     gc.disable()
     try:
