@@ -627,13 +627,14 @@ class StoreConformance:
     def test_export_arrow_unordered_keeps_the_order_rows_were_written_in(self, store: Any) -> None:
         # An import written with ids in falling order and one recording time: sorted, rows
         # come back by id; unordered, as they were written, through an update (which
-        # changes its old version in place) and an erasure (which rewrites the file).
+        # changes its old version in place) and an erasure (which rewrites a file store and
+        # checkpoints an in-memory one, renumbering rowids either way).
         ids = [f"note-{c}" for c in "fedcba"]
         store.import_arrow(pa.table({"id": ids, "namespace": ["team/a"] * 6, "text": ids}))
         later = add(store, mem("later", ("team", "a")))
         update(store, UpdateOp("note-c", 1, text="note-c, again"))
         add(store, mem("gone", ("team", "gone")))
-        store.erase(("team", "gone"))  # the file is rewritten: rowids renumbered
+        store.erase(("team", "gone"))
         unordered = store.export_arrow(all_versions=True, ordered=False)
         rows = zip(unordered["id"].to_pylist(), unordered["version"].to_pylist(), strict=True)
         assert [*rows] == [
