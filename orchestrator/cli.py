@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from memory import SlotModel
+from memory._slots import SlotModel
 from memory.errors import ColonyError
 
 app = typer.Typer(
