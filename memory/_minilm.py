@@ -32,7 +32,7 @@ __all__ = ["BertEncoder"]
 
 class BertEncoder:
     """A BERT sentence encoder read from a sentence-transformers model folder, for
-    inference on CPU: ``encode(texts)`` gives unit-length float32 vectors.
+    inference: ``encode(texts)`` gives unit-length float32 vectors.
 
     Only the layout of all-MiniLM-L6-v2 is read (BERT, absolute positions, GELU, mean
     pooling, then normalisation); any other raises :class:`memory.errors.InvalidInputError` naming
@@ -54,9 +54,11 @@ class BertEncoder:
             "position_embedding_type": "absolute",
         }
         differs = {k: config.get(k) for k, v in expected.items() if config.get(k) != v}
-        if not pooling.get("pooling_mode_mean_tokens"):
-            differs["pooling"] = pooling
-        if modules[1:] != [
+        modes = {k for k, on in pooling.items() if k.startswith("pooling_mode_") and on}
+        if modes != {"pooling_mode_mean_tokens"}:
+            differs["pooling"] = sorted(modes)
+        if modules != [
+            "sentence_transformers.models.Transformer",
             "sentence_transformers.models.Pooling",
             "sentence_transformers.models.Normalize",
         ]:

