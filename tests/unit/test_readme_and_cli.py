@@ -20,6 +20,7 @@ import policies
 import telemetry
 from orchestrator.cli import app
 from telemetry import TraceStore
+from tests.helpers.imports import imported_by
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -472,23 +473,13 @@ def test_public_names_are_exactly_all(module: ModuleType) -> None:
 HEAVY = ("langgraph", "langchain_core", "duckdb", "pyarrow", "networkx", "ray", "torch")
 
 
-def _imported_by(code: str) -> set[str]:
-    script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
-    env = {**os.environ, "COLONY_EMBEDDER": "hash"}
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env
-    )
-    assert out.returncode == 0, out.stderr
-    return {name.split(".")[0] for name in out.stdout.split()}
-
-
 def test_the_command_line_imports_what_a_command_needs_when_it_runs(tmp_path: Path) -> None:
-    assert _imported_by("import orchestrator.cli").isdisjoint(HEAVY)
-    assert _imported_by("import memory, memory.errors, orchestrator").isdisjoint(HEAVY)
+    assert imported_by("import orchestrator.cli").isdisjoint(HEAVY)
+    assert imported_by("import memory, memory.errors, orchestrator").isdisjoint(HEAVY)
     # A memory command loads the store, not the orchestration or the models.
     store = tmp_path / "m.duckdb"
     memory.MemoryService.open(store, embedder=memory.HashEmbedder()).close()
-    loaded = _imported_by(
+    loaded = imported_by(
         "from orchestrator.cli import app\n"
         "from typer.testing import CliRunner\n"
         f"where = ['--namespace', 'team/demo', '--store', {str(store)!r}]\n"
@@ -500,7 +491,7 @@ def test_the_command_line_imports_what_a_command_needs_when_it_runs(tmp_path: Pa
     assert {"duckdb", "pyarrow"} <= loaded
     assert loaded.isdisjoint({"langgraph", "langchain_core", "ray", "torch"})
     # Names still resolve on first use, by attribute or by import, and unknown ones fail.
-    _imported_by(
+    imported_by(
         "import memory, orchestrator\n"
         "from orchestrator import Team\n"
         "from memory import _duckdb_arrow, MemoryService\n"
