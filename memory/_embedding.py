@@ -150,9 +150,7 @@ class MiniLMEmbedder:
         return out
 
     def _encode(self, texts: list[str]) -> Matrix:
-        vectors = self.load().encode(texts, batch_size=self.batch_size)
-        # Re-normalised in float32 so the rows are unit-norm to float32 precision.
-        return _normalise(vectors.reshape(len(texts), self.dim))
+        return self.load().encode(texts, batch_size=self.batch_size)  # unit rows, float32
 
 
 _WORD = re.compile(r"[^\W_]+")
