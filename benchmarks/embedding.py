@@ -2,6 +2,8 @@
 
 Run: ``python -m benchmarks.embedding``; prints one JSON object. Every text is distinct,
 so the embedder's LRU cache never answers (a repeated text costs microseconds).
+``--conversation PATH`` (a LoCoMo-layout file) also embeds its turns session by session, as
+an ingest embeds them (a few texts of mixed lengths a call), and in one call.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from memory import load_locomo
 from memory._embedding import MiniLMEmbedder
 
 __all__ = ["main", "run", "sentences"]
@@ -37,9 +40,14 @@ def sentences(n: int) -> list[str]:
 
 
 def run(
-    single: int = 200, batch: int = 2000, batch_size: int = 64, num_threads: int | None = None
+    single: int = 200,
+    batch: int = 2000,
+    batch_size: int = 64,
+    num_threads: int | None = None,
+    conversation: str | None = None,
 ) -> dict[str, Any]:
-    """Measure load, ``single`` one-sentence calls and one call of ``batch`` sentences."""
+    """Measure load, ``single`` one-sentence calls and one call of ``batch`` sentences; and,
+    given a ``conversation`` file, its turns embedded session by session and in one call."""
     embedder = MiniLMEmbedder(batch_size=batch_size, num_threads=num_threads, cache_size=0)
     start = time.perf_counter()
     embedder.load()
@@ -58,6 +66,7 @@ def run(
     batch_s = time.perf_counter() - start
 
     ms = np.asarray(latencies) * 1000
+    figures = _conversation(embedder, conversation) if conversation is not None else {}
     return {
         "model": embedder.name,
         "threads": num_threads,
@@ -67,6 +76,28 @@ def run(
         "batch": batch,
         "batch_size": batch_size,
         "batch_sentences_per_s": round(batch / batch_s),
+        **figures,
+    }
+
+
+def _conversation(embedder: MiniLMEmbedder, path: str) -> dict[str, Any]:
+    """The turns of the first conversation in ``path``, embedded session by session, then
+    all in one call."""
+    sessions = [
+        [turn.text for turn in session.turns] for session in load_locomo([path])[0].sessions
+    ]
+    start = time.perf_counter()
+    for texts in sessions:
+        embedder.embed(texts)
+    by_session_s = time.perf_counter() - start
+    start = time.perf_counter()
+    embedder.embed([text for texts in sessions for text in texts])
+    at_once_s = time.perf_counter() - start
+    return {
+        "conversation_turns": sum(map(len, sessions)),
+        "conversation_sessions": len(sessions),
+        "conversation_by_session_s": round(by_session_s, 2),
+        "conversation_at_once_s": round(at_once_s, 2),
     }
 
 
@@ -77,8 +108,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--conversation", default=None, help="a LoCoMo-layout file")
     args = parser.parse_args(argv)
-    figures = run(args.single, args.batch, args.batch_size, args.threads)
+    figures = run(args.single, args.batch, args.batch_size, args.threads, args.conversation)
     print(json.dumps(figures, indent=2))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -228,6 +229,24 @@ def test_minilm_vectors_are_sentence_transformers_vectors(minilm: MiniLMEmbedder
     fresh = MiniLMEmbedder(batch_size=8, cache_size=0)
     fresh._model = minilm.load()
     np.testing.assert_allclose(fresh.embed(texts), expected, atol=2e-6)
+
+
+def test_the_embedding_bench_times_a_conversation_session_by_session(tmp_path: Path) -> None:
+    from benchmarks.embedding import run
+
+    sessions = {
+        f"session_{n}": [
+            {"speaker": "Ana", "dia_id": f"D{n}:{i}", "text": "word " * (i * n)}
+            for i in range(1, 4)
+        ]
+        for n in (1, 2)
+    }
+    dates = {f"session_{n}_date_time": "1:56 pm on 8 May, 2023" for n in (1, 2)}
+    path = tmp_path / "conv.json"
+    path.write_text(json.dumps({"speaker_a": "Ana", "speaker_b": "Ben", **dates, **sessions}))
+    figures = run(single=1, batch=2, num_threads=1, conversation=str(path))
+    assert (figures["conversation_turns"], figures["conversation_sessions"]) == (6, 2)
+    assert figures["conversation_by_session_s"] > 0 and figures["conversation_at_once_s"] > 0
 
 
 def test_minilm_imports_neither_sentence_transformers_nor_transformers() -> None:
