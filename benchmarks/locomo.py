@@ -54,6 +54,7 @@ def _plain(*, vector: float) -> RetrievalWeights:
     that knows about the memory (no entity graph, no speaker, date or slot analysis)."""
     return RetrievalWeights(
         bm25=1.0,
+        window=0.0,
         vector=vector,
         graph=0.0,
         slot=0.0,

@@ -36,6 +36,7 @@ ABLATIONS: tuple[Ablation, ...] = (
     Ablation("sentence units instead of turns", extractor={"unit": "sentence"}),
     Ablation("no question carried to its reply", extractor={"carry_questions": False}),
     Ablation("reactions dropped", extractor={"drop_reactions": True}),
+    Ablation("no conversation window in keyword search", extractor={"window": 0}),
     Ablation("no name rewriting (quotes)", extractor={"attribute_speakers": False}),
     Ablation("no speaker analysis of the query", weights={"other_speaker_factor": 1.0}),
     Ablation("no date prior", weights={"date_factor": 1.0}),

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time, _EXPORTS
     from memory._store import MemoryStore
     from memory._trust import ORIGIN_TRUST, Origin, TrustGuard, instruction_cue
     from memory._types import (
+        WINDOW_KEY,
         AddOp,
         Candidate,
         ChangeInfo,
@@ -107,6 +108,7 @@ _EXPORTS = {
         "ScoredMemory",
         "Tier",
         "UpdateOp",
+        "WINDOW_KEY",
         "WriteOp",
     ),
 }
@@ -117,6 +119,7 @@ __all__ = [
     "ORIGIN_TRUST",
     "SLOTS",
     "SYSTEM",
+    "WINDOW_KEY",
     "AccessRules",
     "Action",
     "AddOp",

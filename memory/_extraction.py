@@ -36,7 +36,7 @@ from memory._english import (
 from memory._locomo import normalize_evidence
 from memory._namespace import Namespace, validate_namespace
 from memory._temporal import DateMention, annotate_dates, find_dates, format_day, parse_datetime
-from memory._types import Candidate, Tier
+from memory._types import WINDOW_KEY, Candidate, Tier
 from memory.errors import InvalidInputError
 
 __all__ = [
@@ -62,6 +62,7 @@ STATEMENT_METADATA = frozenset(
         "caption",
         "context_turn",
         "reply_turn",
+        WINDOW_KEY,
         "date_expression",
         "date_granularity",
         "date_approximate",
@@ -193,6 +194,11 @@ class RuleExtractor:
         attribute_speakers: Rewrite "I", "my", "you", ... into names.
         carry_questions: With ``unit="turn"``, fold a question that ends a turn into the
             other speaker's reply.
+        window: Turns on each side of a candidate's turn, in its session, whose text it
+            carries in its metadata (:data:`memory.WINDOW_KEY`) for keyword search to read
+            with it: a reply is found by the topic the turns around it named. Not part of
+            the memory's text, so not of a context's words. 0 carries none. With 1, LoCoMo
+            evidence recall at 300 words rose from 82.93 to 84.59 (``benchmarks/README.md``).
         tier: Tier of the candidates.
     """
 
@@ -203,11 +209,14 @@ class RuleExtractor:
     resolve_dates: bool = True
     attribute_speakers: bool = True
     carry_questions: bool = True
+    window: int = 1
     tier: Tier = Tier.SEMANTIC
 
     def __post_init__(self) -> None:
         if self.unit not in ("turn", "sentence"):
             raise InvalidInputError(f"unit must be 'turn' or 'sentence', got {self.unit!r}")
+        if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 0:
+            raise InvalidInputError(f"window must be an integer >= 0, got {self.window!r}")
 
     def extract(
         self, source: Source, speakers: Sequence[str] | None, namespace: Namespace
@@ -234,6 +243,28 @@ class RuleExtractor:
             out.extend(found)
         if asked is not None:
             out.append(self._question(asked, names, namespace, known))
+        return self._windowed(out, turns) if self.window else out
+
+    def _windowed(self, candidates: list[Candidate], turns: Sequence[Turn]) -> list[Candidate]:
+        """``candidates`` with the text of the turns around their own (the first of their
+        provenance) in their session, as :attr:`window` says."""
+        position: dict[str, int] = {}
+        for index, turn in enumerate(turns):
+            position.setdefault(turn.dia_id, index)
+        out = []
+        for candidate in candidates:
+            at = position.get(candidate.provenance[0]) if candidate.provenance else None
+            if at is None:
+                out.append(candidate)
+                continue
+            start, own = max(0, at - self.window), turns[at]
+            near = [t for t in turns[start : at + self.window + 1] if t.session == own.session]
+            window = " ".join(" ".join(t.text.split()) for t in near if t is not own)
+            out.append(
+                _with_text(candidate, candidate.text, extra={WINDOW_KEY: window})
+                if window
+                else candidate
+            )
         return out
 
     def _question(

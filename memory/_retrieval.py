@@ -37,7 +37,7 @@ from memory._namespace import Namespace, join_namespace
 from memory._slots import SlotModel
 from memory._temporal import Period, named_periods
 from memory._trust import quarantine_reason
-from memory._types import Embedder, Filter, MemoryRecord, ScoredMemory, Tier
+from memory._types import WINDOW_KEY, Embedder, Filter, MemoryRecord, ScoredMemory, Tier
 
 __all__ = ["HybridRetriever", "RetrievalWeights", "is_past_query", "pack_within_budget"]
 
@@ -100,7 +100,14 @@ class RetrievalWeights:
     """Weights of each retriever in reciprocal-rank fusion, and the score factors.
 
     Attributes:
-        bm25: Weight of the keyword ranking.
+        bm25: Weight of the keyword ranking of each memory's own text.
+        window: Weight of the keyword ranking of each memory's text together with the
+            conversation around it (the turns before and after its own, which
+            :class:`memory.RuleExtractor` keeps in the metadata key :data:`WINDOW_KEY`):
+            a reply found by the topic its neighbours named ("What does Jon plan for the
+            grand opening?" -> "Tomorrow's gonna be an awesome night... savor all the good
+            vibes"). In a store whose memories carry no window the two rankings are the
+            same one, and the keyword weight is ``bm25 + window``.
         vector: Weight of the embedding ranking.
         graph: Weight of the ranking by entities the query names (speakers excluded).
         slot: Weight of the ranking, newest first, of what the one speaker a query names
@@ -126,7 +133,8 @@ class RetrievalWeights:
             0 turns it off.
     """
 
-    bm25: float = 1.0
+    bm25: float = 0.5
+    window: float = 0.5
     vector: float = 1.0
     graph: float = 0.25
     slot: float = 1.0
@@ -237,6 +245,10 @@ class HybridRetriever:
         self._vectors = VectorIndex(embedder.dim)
         self._texts: list[str] = []
         self._bm25: BM25Index | None = None  # built on the first text query
+        # Each row's text with its conversation window (WINDOW_KEY), or None without one.
+        self._windows: list[str | None] = []
+        self._windowed = 0  # rows with a window
+        self._window_bm25: BM25Index | None = None
         self._entities: dict[str, list[int]] = defaultdict(list)
         self._ns_codes: dict[str, int] = {}
         self._ns_names: list[Namespace] = []
@@ -311,6 +323,7 @@ class HybridRetriever:
             )
             texts = table.column("text").to_pylist()
             self._texts.extend(texts)
+            self._add_windows(texts, metadata)
             self._add_row_facts(metadata, texts)
             self._vectors.add([str(r) for r in rows], self._embeddings(table))
             versions = self._cols.version
@@ -322,7 +335,7 @@ class HybridRetriever:
             for row, ents in zip(rows, table.column("entities").to_pylist(), strict=True):
                 for ent in ents or ():
                     self._entities[ent.lower()].append(row)
-            self._bm25 = None
+            self._bm25 = self._window_bm25 = None
 
     def _embeddings(self, table: pa.Table) -> npt.NDArray[np.float32]:
         """The table's embeddings as a matrix, computing the missing ones."""
@@ -387,6 +400,7 @@ class HybridRetriever:
             )
             self._vectors.add([str(r) for r in rows], vectors)
             self._add_row_facts([r.metadata for r in fresh], [r.text for r in fresh])
+            self._add_windows([r.text for r in fresh], [r.metadata for r in fresh], rows[0])
             for row, record in zip(rows, fresh, strict=True):
                 self._texts.append(record.text)
                 self._latest[record.id] = row
@@ -395,6 +409,21 @@ class HybridRetriever:
                     self._entities[ent.lower()].append(row)
                 if self._bm25 is not None:
                     self._bm25.add(str(row), record.text)
+
+    def _add_windows(
+        self, texts: Sequence[str], metadata: Sequence[Mapping[str, Any]], first: int | None = None
+    ) -> None:
+        """Keep each row's text with its conversation window, if it has one; rows from
+        ``first`` on also go into a window index already built."""
+        windows = [
+            f"{text} {window}" if isinstance(window := m.get(WINDOW_KEY), str) and window else None
+            for text, m in zip(texts, metadata, strict=True)
+        ]
+        self._windows += windows
+        self._windowed += sum(window is not None for window in windows)
+        if self._window_bm25 is not None and first is not None:
+            for row, (text, window) in enumerate(zip(texts, windows, strict=True), first):
+                self._window_bm25.add(str(row), window or text)
 
     def _add_row_facts(self, metadata: Sequence[Mapping[str, Any]], texts: Sequence[str]) -> None:
         """What search reads of each row appended last (their metadata and texts, in row
@@ -535,12 +564,21 @@ class HybridRetriever:
                     fused[row] += w.vector / (w.rrf_k + rank)
                     components[row]["vector"] = float(sim)
             if words:
-                bm25 = self._text_index()
-                hits = bm25.search(words, depth, allowed=lambda key: bool(mask[int(key)]))
+
+                def allowed(key: str) -> bool:
+                    return bool(mask[int(key)])
+
+                hits = self._text_index().search(words, depth, allowed=allowed)
                 for rank, (key, score) in enumerate(hits):
                     row = int(key)
                     fused[row] += w.bm25 / (w.rrf_k + rank)
                     components[row]["bm25"] = float(score)
+                if w.window:
+                    # Without any window the ranking is the one above.
+                    if self._windowed:
+                        hits = self._window_index().search(words, depth, allowed=allowed)
+                    for rank, (key, _) in enumerate(hits):
+                        fused[int(key)] += w.window / (w.rrf_k + rank)
                 self._expand_graph(words, mask, fused, components)
             if len(named) == 1 and w.other_speaker_factor != 1.0:
                 # Questions about someone are answered, nearly always, by what they said.
@@ -710,6 +748,15 @@ class HybridRetriever:
                 index.add_many([str(row) for row in range(len(self._texts))], self._texts)
             self._bm25 = index
         return self._bm25
+
+    def _window_index(self) -> BM25Index:
+        if self._window_bm25 is None:
+            index = BM25Index()
+            texts = [w or t for w, t in zip(self._windows, self._texts, strict=True)]
+            with _collector_paused():
+                index.add_many([str(row) for row in range(len(texts))], texts)
+            self._window_bm25 = index
+        return self._window_bm25
 
     def _expand_graph(
         self,

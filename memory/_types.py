@@ -13,6 +13,11 @@ import numpy.typing as npt
 
 from memory._namespace import Namespace
 
+WINDOW_KEY = "window"
+"""Metadata key of the conversation around a memory: the text of the turns before and after
+the one it comes from (:attr:`memory.RuleExtractor.window`), which keyword search reads with
+the memory's text (:attr:`memory.RetrievalWeights.window`) and never shows as the memory."""
+
 Vector = npt.NDArray[np.float32]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from memory._extraction import (
 )
 from memory._locomo import load_locomo
 from memory._temporal import annotate_dates, detect_tense, find_dates
-from memory._types import Candidate, Tier
+from memory._types import WINDOW_KEY, Candidate, Tier
 from memory.errors import ColonyError, InvalidInputError, InvalidNamespaceError
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "locomo"
@@ -562,7 +563,12 @@ def test_extract_accepts_every_source_shape() -> None:
     assert extractor.extract(session, ("Ana", "Ben"), NS) == expected
     assert extractor.extract(conv, None, NS) == expected
     assert extractor.extract(session, None, NS) == expected  # speakers from the turns
-    assert extractor.extract(turns[0], None, NS) == expected[:1]
+    # One turn alone has no turns around it: the rest of its memory is the same.
+    (alone,) = extractor.extract(turns[0], None, NS)
+    first = expected[0]
+    assert first.metadata[WINDOW_KEY] == "I bought a bike." and WINDOW_KEY not in alone.metadata
+    kept = {key: value for key, value in first.metadata.items() if key != WINDOW_KEY}
+    assert alone == replace(first, metadata=kept)
     assert extract_conversation(conv, namespace=NS) == expected
     assert extract_conversation(conv)[0].namespace == ("conversation", "c1")
 

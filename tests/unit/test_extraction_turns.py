@@ -9,6 +9,7 @@ import pytest
 from memory._conversation import Turn
 from memory._english import is_reaction, state_slots
 from memory._extraction import RuleExtractor
+from memory._types import WINDOW_KEY
 from memory.errors import InvalidInputError
 
 NS = ("team", "test")
@@ -147,3 +148,36 @@ def test_state_slots(text: str, slots: set[str]) -> None:
 
 def test_a_question_is_never_a_reaction() -> None:
     assert not is_reaction("Love the necklace, any special meaning to it?", PAIR)
+
+
+def test_each_memory_carries_the_turns_around_it_in_its_session() -> None:
+    turns = [
+        *_turns(("Caroline", "Tomorrow is the grand opening!"), ("Melanie", "Can't wait!")),
+        *_turns(
+            ("Caroline", "The studio looks great."),
+            ("Melanie", "I will savor every minute of it."),
+            ("Caroline", "Good night then."),
+            session=2,
+        ),
+    ]
+    found = {c.provenance[0]: c for c in RuleExtractor().extract(turns, PAIR, NS)}
+    savor = found["D2:2"]
+    # The turns before and after, as said; never the turn itself, never another session's.
+    assert savor.metadata[WINDOW_KEY] == "The studio looks great. Good night then."
+    assert "savor" not in savor.metadata[WINDOW_KEY]
+    assert "grand opening" not in found["D2:1"].metadata[WINDOW_KEY]
+    assert savor.text == "Melanie will savor every minute of it."  # not part of the memory
+    wide = RuleExtractor(window=2).extract(turns, PAIR, NS)
+    assert "Good night" in next(c for c in wide if c.provenance[0] == "D2:1").metadata[WINDOW_KEY]
+    assert all(
+        WINDOW_KEY not in c.metadata for c in RuleExtractor(window=0).extract(turns, PAIR, NS)
+    )
+    # a lone turn has no window
+    (alone,) = RuleExtractor().extract(turns[3], PAIR, NS)
+    assert WINDOW_KEY not in alone.metadata
+
+
+@pytest.mark.parametrize("window", [-1, 1.5, True, "1"])
+def test_a_bad_window_is_refused(window: object) -> None:
+    with pytest.raises(InvalidInputError, match=f"window must be an integer >= 0, got {window!r}"):
+        RuleExtractor(window=window)  # type: ignore[arg-type]

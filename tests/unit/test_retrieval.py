@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 import pytest
 
-from memory import SYSTEM, HashEmbedder, MemoryService, RetrievalWeights
+from memory import SYSTEM, WINDOW_KEY, HashEmbedder, MemoryService, RetrievalWeights
 from memory._index import BM25Index
 from memory._retrieval import HybridRetriever, _collector_paused
 from memory._temporal import Period, named_periods
@@ -172,3 +172,60 @@ def test_indexes_are_built_in_bulk_with_the_garbage_collector_paused(
     with pytest.raises(RuntimeError), _collector_paused():
         raise RuntimeError("a failed build")
     assert gc.isenabled()
+
+
+def _add(svc: MemoryService, text: str, window: str | None = None) -> None:
+    metadata = {"speaker": "Jon", **({WINDOW_KEY: window} if window else {})}
+    svc.add(text, principal=SYSTEM, namespace=NS, metadata=metadata)
+
+
+def _found(service: MemoryService, query: str) -> list[str]:
+    """What ranks at all (a retriever of weight 0 still lists its hits, at no score)."""
+    return [h.record.text for h in service.search(query, principal=SYSTEM, k=4) if h.score > 0]
+
+
+def test_a_memory_is_found_by_the_words_of_the_turns_around_it(tmp_path: object) -> None:
+    path = f"{tmp_path}/m.duckdb"
+    query = "What will Jon do at the grand opening?"
+    keywords = RetrievalWeights(vector=0.0, graph=0.0)
+    savor, nervous, floor = (
+        "Jon: I will savor every minute of it.",
+        "Jon: Thanks, I am nervous.",
+        "Jon: My studio has a new floor.",
+    )
+    with MemoryService.open(path, embedder=HashEmbedder(), weights=keywords) as svc:
+        _add(svc, savor, "Gina: The grand opening of your studio is tomorrow!")
+        _add(svc, floor)
+        assert _found(svc, query) == [savor]
+        # Added after the window's index was built: indexed there too.
+        _add(svc, nervous, "Gina: The grand opening! The grand opening is here!")
+        assert _found(svc, query) == [nervous, savor]
+    # Read back from the file, the windows are still searched.
+    with MemoryService.open(path, embedder=HashEmbedder(), weights=keywords) as svc:
+        assert _found(svc, query) == [nervous, savor]
+        assert _found(svc, "studio") == [floor, savor]  # its own words first
+    # With the window's ranking off, only the memories' own words count: none says it.
+    own = RetrievalWeights(bm25=1.0, window=0.0, vector=0.0, graph=0.0)
+    with MemoryService.open(path, embedder=HashEmbedder(), weights=own) as svc:
+        assert _found(svc, query) == []
+
+
+def test_without_windows_the_keyword_weight_is_the_two_weights_together() -> None:
+    said = [
+        ("Melanie", "Melanie: I painted a sunset over the lake."),
+        ("Caroline", "Caroline: I painted a sunset over the lake too."),
+        ("Will", "Will: I researched adoption agencies and a lake house."),
+    ]
+    ranked = []
+    for weights in (RetrievalWeights(), RetrievalWeights(bm25=1.0, window=0.0)):
+        with _service(weights) as svc:
+            for speaker, text in said:
+                svc.add(text, principal=SYSTEM, namespace=NS, metadata={"speaker": speaker})
+            queries = ["What did Caroline paint?", "adoption agencies", "lake", "sunset"]
+            ranked.append(
+                [
+                    [(h.record.text, h.score) for h in svc.search(q, principal=SYSTEM)]
+                    for q in queries
+                ]
+            )
+    assert ranked[0] == ranked[1]
