@@ -197,8 +197,10 @@ class RuleExtractor:
         window: Turns on each side of a candidate's turn, in its session, whose text it
             carries in its metadata (:data:`memory.WINDOW_KEY`) for keyword search to read
             with it: a reply is found by the topic the turns around it named. Not part of
-            the memory's text, so not of a context's words. 0 carries none. With 1, LoCoMo
-            evidence recall at 300 words rose from 82.93 to 84.59 (``benchmarks/README.md``).
+            the memory's text, so not of a context's words. The turns come from the same
+            source as the candidate, whose candidates all go to one namespace. 0 carries
+            none. With 1, LoCoMo evidence recall at 300 words rose from 82.93 to 84.59
+            (``benchmarks/README.md``).
         tier: Tier of the candidates.
     """
 
