@@ -131,16 +131,20 @@ def run_locomo(
     embedder: str | Embedder | None = None,
     extractor: RuleExtractor | None = None,
     weights: RetrievalWeights | None = None,
+    compare: str | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; returns the JSON-ready result.
 
     ``extractor`` and ``weights`` replace the defaults of our system (for ablations);
-    a baseline always uses its own weights and the raw turns.
+    a baseline always uses its own weights and the raw turns. ``compare`` names a baseline
+    to run on the same data after ours: its result goes under ``"baseline"`` (not with
+    ``baseline``, which runs a baseline instead of ours).
     """
-    if baseline is not None and baseline not in BASELINES:
-        raise InvalidInputError(
-            f"unknown baseline {baseline!r}; choose one of {', '.join(sorted(BASELINES))}"
-        )
+    for option, name in (("baseline", baseline), ("compare", compare)):
+        if name is not None and name not in BASELINES:
+            raise InvalidInputError(
+                f"unknown {option} {name!r}; choose one of {', '.join(sorted(BASELINES))}"
+            )
     if not isinstance(budget_words, int) or budget_words <= 0:
         raise InvalidInputError(f"--budget-words must be a positive integer, got {budget_words!r}")
     conversations = load_locomo(paths)
@@ -197,7 +201,7 @@ def run_locomo(
     checked = [held for values in answered.values() for held in values]
     in_context = {"overall": _pct(checked)}
     in_context.update({cat: _pct(answered[cat]) for cat in sorted(answered, key=_cat_key)})
-    return {
+    result = {
         "questions": len(all_scores),
         "recall": recall,
         "answer_in_context": in_context,
@@ -210,6 +214,11 @@ def run_locomo(
         "per_conversation": per_conv,
         "search_p95_ms": round(_p95(search_ms), 2),
     }
+    if compare is not None and baseline is None:
+        result["baseline"] = run_locomo(
+            paths, budget_words=budget_words, baseline=compare, embedder=emb
+        )
+    return result
 
 
 def bench_embedder(choice: str | Embedder | None) -> Embedder:
@@ -245,8 +254,10 @@ def summarize(result: dict[str, Any]) -> str:
     return (
         f"locomo [{result['policy']}] {result['questions']} questions, "
         f"budget {result['budget_words']} words: recall {cats}; "
+        f"by conversation {', '.join(f'{k}={v}' for k, v in result['per_conversation'].items())}; "
         f"short answer in context {result['answer_in_context']['overall']} "
         f"({result['answer_questions']} questions); "
         f"{result['items_stored']} items from {result['raw_turns']} turns; "
         f"ingest {result['ingest_s']} s; search p95 {result['search_p95_ms']} ms"
+        + (f"\n  beside it, {summarize(result['baseline'])}" if "baseline" in result else "")
     )

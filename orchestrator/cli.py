@@ -113,19 +113,34 @@ def bench_locomo(
     budget_words: Annotated[int, typer.Option(help="Context budget in words")] = 300,
     policy: Annotated[str, typer.Option(help=POLICY_HELP)] = "heuristic",
     baseline: Annotated[
-        str | None, typer.Option(help="Plain retrieval over raw turns: bm25-turns, hybrid-turns")
+        str | None,
+        typer.Option(
+            help="Run plain retrieval over raw turns instead of ours: bm25-turns, hybrid-turns"
+        ),
     ] = None,
+    compare: Annotated[
+        str,
+        typer.Option(
+            help="Plain retrieval run after ours and printed beside it (under "
+            '"baseline"): hybrid-turns, bm25-turns, or none'
+        ),
+    ] = "hybrid-turns",
     embedder: Annotated[str | None, typer.Option(help="minilm (default) or hash")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Evidence recall on LoCoMo conversations within a word budget."""
+    """Evidence recall on LoCoMo conversations within a word budget, beside a baseline."""
     from benchmarks.locomo import run_locomo, summarize
     from orchestrator._policy_cli import cli_policies
     from policies import scoped_policies
 
     with scoped_policies(cli_policies(policy)):
         result = run_locomo(
-            data, budget_words=budget_words, policy=policy, baseline=baseline, embedder=embedder
+            data,
+            budget_words=budget_words,
+            policy=policy,
+            baseline=baseline,
+            embedder=embedder,
+            compare=None if compare == "none" else compare,
         )
     _emit(result, as_json, summarize(result))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.locomo import BASELINES, answer_in_context, run_locomo
+from benchmarks.locomo import BASELINES, answer_in_context, run_locomo, summarize
 from benchmarks.locomo_ablation import Ablation, markdown, run_ablations
 from memory import RetrievalWeights, pack_within_budget
 from memory.errors import InvalidInputError
@@ -97,6 +97,42 @@ def test_baselines_use_nothing_of_the_memory() -> None:
         assert weights.graph == 0.0
         assert weights.other_speaker_factor == weights.date_factor == 1.0
         assert weights.rrf_k == plain.rrf_k  # the same fusion as ours
+
+
+def test_a_baseline_is_run_beside_ours_when_asked(tmp_path: Path) -> None:
+    path = _conversation(tmp_path)
+    ours = run_locomo([path], embedder="hash", compare="hybrid-turns")
+    alone = run_locomo([path], embedder="hash", baseline="hybrid-turns")
+    beside = ours.pop("baseline")
+    assert beside["policy"] == "hybrid-turns" and beside["recall"] == alone["recall"]
+    assert beside["items_stored"] == alone["items_stored"] == len(TURNS)
+    assert ours == run_locomo([path], embedder="hash") | {
+        "ingest_s": ours["ingest_s"],
+        "search_p95_ms": ours["search_p95_ms"],
+    }
+    assert "beside it, locomo [hybrid-turns]" in summarize(ours | {"baseline": beside})
+    # a baseline run alone has nothing beside it
+    assert "baseline" not in run_locomo(
+        [path], embedder="hash", baseline="bm25-turns", compare="hybrid-turns"
+    )
+    with pytest.raises(InvalidInputError, match="unknown compare 'oracle'"):
+        run_locomo([path], embedder="hash", compare="oracle")
+
+
+def test_the_cli_prints_the_hybrid_baseline_beside_ours_unless_told_not_to(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app
+
+    args = ["bench", "locomo", "--data", str(_conversation(tmp_path)), "--embedder", "hash"]
+    shown = CliRunner().invoke(app, [*args, "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout.splitlines()[0])["baseline"]["policy"] == "hybrid-turns"
+    plain = CliRunner().invoke(app, [*args, "--json", "--compare", "none"])
+    assert plain.exit_code == 0, plain.output
+    assert "baseline" not in json.loads(plain.stdout.splitlines()[0])
 
 
 def test_a_small_budget_packs_fewer_memories(tmp_path: Path) -> None:
