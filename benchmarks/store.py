@@ -7,7 +7,8 @@ force. ``write_p95_ms``: one ``MemoryService.add`` including embedding the text.
 ``erase_s``: :meth:`MemoryService.erase` of one of the 16 namespaces (``erased`` memories):
 the deletes, the file rewritten without them, and the search index rebuilt. Last, the file is
 opened again: ``open_s`` (the search index rebuilt from it) and ``first_search_s`` (the first
-search by words, which builds the keyword index).
+search by words, which builds the keyword index, and with ``windows`` the second one over
+each memory's conversation window: :data:`memory.WINDOW_KEY`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,19 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 import pyarrow as pa
 
 from benchmarks.vector_index import exact_top_k, random_unit_vectors
-from memory import SYSTEM, Embedder, HashEmbedder, MemoryService, default_embedder, load_locomo
+from memory import (
+    SYSTEM,
+    WINDOW_KEY,
+    Embedder,
+    HashEmbedder,
+    MemoryService,
+    default_embedder,
+    load_locomo,
+)
 from memory.errors import InvalidInputError
 
 __all__ = ["run_store_bench", "summarize"]
@@ -33,7 +43,10 @@ NAMESPACES = 16
 
 
 def _table(
-    vectors: npt.NDArray[np.float32], start: int, turns: Sequence[str] | None = None
+    vectors: npt.NDArray[np.float32],
+    start: int,
+    turns: Sequence[str] | None = None,
+    windows: bool = False,
 ) -> pa.Table:
     n, dim = vectors.shape
     idx = range(start, start + n)
@@ -42,15 +55,26 @@ def _table(
         if turns is None
         else [f"memory {i}: {turns[i % len(turns)]}" for i in idx]
     )
-    return pa.table(
-        {
-            "namespace": pa.array([f"team/bench/ns{i % NAMESPACES}" for i in idx], pa.string()),
-            "text": pa.array(texts, pa.string()),
-            "embedding": pa.FixedSizeListArray.from_arrays(vectors.reshape(-1), dim).cast(
-                pa.list_(pa.float32())
-            ),
-        }
-    )
+    columns = {
+        "namespace": pa.array([f"team/bench/ns{i % NAMESPACES}" for i in idx], pa.string()),
+        "text": pa.array(texts, pa.string()),
+        "embedding": pa.FixedSizeListArray.from_arrays(vectors.reshape(-1), dim).cast(
+            pa.list_(pa.float32())
+        ),
+    }
+    if windows and turns is not None:
+        # The turns before and after, as RuleExtractor(window=1) keeps them.
+        around = len(turns)
+        columns["metadata"] = pa.array(
+            [
+                orjson.dumps(
+                    {WINDOW_KEY: f"{turns[(i - 1) % around]} {turns[(i + 1) % around]}"}
+                ).decode()
+                for i in idx
+            ],
+            pa.string(),
+        )
+    return pa.table(columns)
 
 
 def _number(text: str) -> int:
@@ -88,16 +112,20 @@ def run_store_bench(
     embedder: str | Embedder | None = None,
     chunk: int = 250_000,
     texts: Sequence[str | Path] = (),
+    windows: bool = False,
 ) -> dict[str, Any]:
     """Run the benchmark in a temporary DuckDB file; returns the JSON-ready result.
 
     ``texts``: LoCoMo-layout files or folders whose turns, numbered and repeated, are the
     memories' texts (real chat for the keyword index to read), instead of the synthetic
-    sentence.
+    sentence. ``windows``: each memory also carries the turns before and after its own as
+    its conversation window, as memories that ``RuleExtractor`` makes do (needs ``texts``).
     """
     for name, value in (("memories", memories), ("queries", queries), ("writes", writes)):
         if not isinstance(value, int) or value < 1:
             raise InvalidInputError(f"--{name} must be a positive integer, got {value!r}")
+    if windows and not texts:
+        raise InvalidInputError("--windows needs --texts: the windows are the turns around each")
     if isinstance(embedder, str) and embedder == "hash":
         emb: Embedder = HashEmbedder(dim=dim)
     else:
@@ -111,7 +139,7 @@ def run_store_bench(
     with tempfile.TemporaryDirectory(prefix="colony-bench-") as tmp:
         path = Path(tmp) / "bench.duckdb"
         with MemoryService.open(path, embedder=emb) as service:
-            figures = _on(service, matrix, queries, writes, seed, chunk, turns)
+            figures = _on(service, matrix, queries, writes, seed, chunk, turns, windows)
         # Opened again, as a restarted memory actor or a CLI command opens it: the search
         # index rebuilt from the file, then the first search by words, which builds the
         # keyword index.
@@ -132,6 +160,7 @@ def run_store_bench(
         "dim": dim,
         "embedder": getattr(emb, "name", type(emb).__name__),
         "texts": "synthetic" if turns is None else f"{len(turns)} turns of {list(map(str, texts))}",
+        "windows": windows,
     }
 
 
@@ -143,13 +172,15 @@ def _on(
     seed: int,
     chunk: int,
     turns: Sequence[str] | None,
+    windows: bool,
 ) -> dict[str, Any]:
     """Import, search, write and erase through ``service``; the figures, and ``left``: the
     memories the erasure left."""
     memories, dim = matrix.shape
     started = time.perf_counter()
     for lo in range(0, memories, chunk):
-        service.import_arrow(_table(matrix[lo : lo + chunk], lo, turns), principal=SYSTEM)
+        table = _table(matrix[lo : lo + chunk], lo, turns, windows)
+        service.import_arrow(table, principal=SYSTEM)
     ingest_s = time.perf_counter() - started
 
     query_vectors = random_unit_vectors(queries, dim, seed + 1)

@@ -314,6 +314,13 @@ def bench_store(
         list[Path] | None,
         typer.Option(help="LoCoMo-layout files or folders whose turns are the memories' texts"),
     ] = None,
+    windows: Annotated[
+        bool,
+        typer.Option(
+            "--windows",
+            help="With --texts: each memory carries the turns around it, as extracted ones do",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Store throughput and latency on synthetic records with random unit vectors."""
@@ -327,6 +334,7 @@ def bench_store(
         seed=seed,
         embedder=embedder,
         texts=texts or (),
+        windows=windows,
     )
     _emit(result, as_json, summarize(result))
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -447,6 +448,26 @@ def test_bench_store_on_the_turns_of_a_conversation(tmp_path: Path) -> None:
     assert data["open_s"] >= 0 and data["first_search_s"] >= 0
     missing = runner.invoke(app, [*args, "--texts", str(tmp_path / "none.json"), "--json"])
     assert missing.exit_code != 0 and "none.json: no such file or folder" in str(missing.exception)
+    windowed = runner.invoke(
+        app, [*args, "--embedder", "hash", "--texts", str(chat), "--windows", "--json"]
+    )
+    assert windowed.exit_code == 0, windowed.output
+    assert json.loads(windowed.stdout.splitlines()[0])["windows"] is True
+    alone = runner.invoke(app, [*args, "--embedder", "hash", "--windows", "--json"])
+    assert alone.exit_code != 0 and "--windows needs --texts" in str(alone.exception)
+
+
+def test_the_store_bench_gives_each_memory_the_turns_around_it() -> None:
+    from benchmarks.store import _table
+    from memory import WINDOW_KEY
+
+    vectors = np.zeros((4, 3), np.float32)
+    table = _table(vectors, 10, ["a", "b", "c"], windows=True)
+    # memory i holds turn i % 3; its window, the turns before and after it
+    windows = [json.loads(m)[WINDOW_KEY] for m in table.column("metadata").to_pylist()]
+    assert table.column("text").to_pylist()[0] == "memory 10: b"
+    assert windows == ["a c", "b a", "c b", "a c"]
+    assert "metadata" not in _table(vectors, 10, ["a", "b", "c"]).column_names
 
 
 def test_bad_bench_arguments_are_clear() -> None:
