@@ -245,7 +245,7 @@ class HybridRetriever:
         self._vectors = VectorIndex(embedder.dim)
         self._texts: list[str] = []
         self._bm25: BM25Index | None = None  # built on the first text query
-        # Each row's text with its conversation window (WINDOW_KEY), or None without one.
+        # Each row's conversation window (WINDOW_KEY), or None without one.
         self._windows: list[str | None] = []
         self._windowed = 0  # rows with a window
         self._window_bm25: BM25Index | None = None
@@ -413,17 +413,17 @@ class HybridRetriever:
     def _add_windows(
         self, texts: Sequence[str], metadata: Sequence[Mapping[str, Any]], first: int | None = None
     ) -> None:
-        """Keep each row's text with its conversation window, if it has one; rows from
-        ``first`` on also go into a window index already built."""
+        """Keep each row's conversation window, if it has one; rows from ``first`` on also
+        go into a window index already built."""
         windows = [
-            f"{text} {window}" if isinstance(window := m.get(WINDOW_KEY), str) and window else None
-            for text, m in zip(texts, metadata, strict=True)
+            window if isinstance(window := m.get(WINDOW_KEY), str) and window else None
+            for m in metadata
         ]
         self._windows += windows
         self._windowed += sum(window is not None for window in windows)
         if self._window_bm25 is not None and first is not None:
             for row, (text, window) in enumerate(zip(texts, windows, strict=True), first):
-                self._window_bm25.add(str(row), window or text)
+                self._window_bm25.add(str(row), _windowed(text, window))
 
     def _add_row_facts(self, metadata: Sequence[Mapping[str, Any]], texts: Sequence[str]) -> None:
         """What search reads of each row appended last (their metadata and texts, in row
@@ -752,7 +752,7 @@ class HybridRetriever:
     def _window_index(self) -> BM25Index:
         if self._window_bm25 is None:
             index = BM25Index()
-            texts = [w or t for w, t in zip(self._windows, self._texts, strict=True)]
+            texts = list(map(_windowed, self._texts, self._windows))
             with _collector_paused():
                 index.add_many([str(row) for row in range(len(texts))], texts)
             self._window_bm25 = index
@@ -788,6 +788,11 @@ class HybridRetriever:
 
 
 _NAME_WORD = re.compile(r"\b(?P<w>[^\W\d_]+)(?:'s|')?(?![\w'])")
+
+
+def _windowed(text: str, window: str | None) -> str:
+    """What the window's keyword ranking reads of a row: its text and its window."""
+    return f"{text} {window}" if window else text
 
 
 _NO_SLOTS: frozenset[str] = frozenset()
