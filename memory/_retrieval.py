@@ -743,19 +743,12 @@ class HybridRetriever:
 
     def _text_index(self) -> BM25Index:
         if self._bm25 is None:
-            index = BM25Index()
-            with _collector_paused():
-                index.add_many([str(row) for row in range(len(self._texts))], self._texts)
-            self._bm25 = index
+            self._bm25 = _rows_index(self._texts)
         return self._bm25
 
     def _window_index(self) -> BM25Index:
         if self._window_bm25 is None:
-            index = BM25Index()
-            texts = list(map(_windowed, self._texts, self._windows))
-            with _collector_paused():
-                index.add_many([str(row) for row in range(len(texts))], texts)
-            self._window_bm25 = index
+            self._window_bm25 = _rows_index(list(map(_windowed, self._texts, self._windows)))
         return self._window_bm25
 
     def _expand_graph(
@@ -788,6 +781,14 @@ class HybridRetriever:
 
 
 _NAME_WORD = re.compile(r"\b(?P<w>[^\W\d_]+)(?:'s|')?(?![\w'])")
+
+
+def _rows_index(texts: Sequence[str]) -> BM25Index:
+    """A keyword index of ``texts``, each under its row number, built in bulk."""
+    index = BM25Index()
+    with _collector_paused():
+        index.add_many([str(row) for row in range(len(texts))], texts)
+    return index
 
 
 def _windowed(text: str, window: str | None) -> str:
